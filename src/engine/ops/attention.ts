@@ -1,0 +1,88 @@
+/**
+ * Causal multi-head attention with GQA, as a tfjs op.
+ *
+ *   q: (B, H, T, D)    queries, already rotated (RoPE)
+ *   k: (B, Hkv, S, D)  keys, S >= T (S > T when decoding against a KV cache)
+ *   v: (B, Hkv, S, D)
+ *   returns (B, H, T, D)
+ *
+ * Query t sits at absolute position S - T + t and sees keys 0..S-T+t.
+ * `segmentIds` (B, T) int32 (only when S == T): a query sees a key only when
+ * both carry the same id and it is not 0 (0 marks padding), so packed samples
+ * never attend to each other. Padding rows get all-zero output.
+ * Scale is 1/sqrt(D). H must be a multiple of Hkv (query head h reads kv head
+ * floor(h / (H / Hkv))).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { kernelMode } from './mode';
+
+export interface AttentionArgs {
+  q: tf.Tensor4D;
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+  segmentIds?: tf.Tensor2D | null;
+}
+
+export function checkAttentionShapes({ q, k, v, segmentIds }: AttentionArgs): void {
+  const [B, H, T, D] = q.shape;
+  const [Bk, Hkv, S, Dk] = k.shape;
+  if (Bk !== B || Dk !== D || v.shape.join() !== k.shape.join()) {
+    throw new Error(`attention: q ${q.shape} k ${k.shape} v ${v.shape} do not agree`);
+  }
+  if (H % Hkv !== 0) throw new Error(`attention: ${H} query heads is not a multiple of ${Hkv} kv heads`);
+  if (S < T) throw new Error(`attention: ${S} keys for ${T} queries`);
+  if (segmentIds && (S !== T || segmentIds.shape[0] !== B || segmentIds.shape[1] !== T)) {
+    throw new Error(`attention: segmentIds ${segmentIds.shape} needs (B=${B}, T=${T}) and S == T`);
+  }
+}
+
+/** Additive mask (B or 1, 1, T, S): 0 where allowed, -1e30 where not. */
+export function attentionMask(T: number, S: number, segmentIds?: tf.Tensor2D | null): tf.Tensor4D {
+  return tf.tidy(() => {
+    const qPos = tf.range(S - T, S, 1, 'int32').reshape([T, 1]);
+    const kPos = tf.range(0, S, 1, 'int32').reshape([1, S]);
+    let allowed = tf.lessEqual(kPos, qPos).reshape([1, 1, T, S]) as tf.Tensor4D;
+    if (segmentIds) {
+      const [B] = segmentIds.shape;
+      const a = segmentIds.reshape([B, 1, T, 1]);
+      const b = segmentIds.reshape([B, 1, 1, T]);
+      const same = tf.logicalAnd(tf.equal(a, b), tf.notEqual(b, 0));
+      allowed = tf.logicalAnd(allowed, same) as tf.Tensor4D;
+    }
+    return tf.where(allowed, tf.zerosLike(allowed, ), tf.fill(allowed.shape, -1e30)).toFloat() as tf.Tensor4D;
+  });
+}
+
+/** Composed tfjs reference: materialises (B, H, T, S) scores. Differentiable by tfjs autograd. */
+export function attentionReference({ q, k, v, segmentIds }: AttentionArgs): tf.Tensor4D {
+  checkAttentionShapes({ q, k, v, segmentIds });
+  return tf.tidy(() => {
+    const [B, H, T, D] = q.shape;
+    const [, Hkv, S] = k.shape;
+    const g = H / Hkv;
+    // (B, Hkv, S, D) -> (B, H, S, D): each kv head serves g query heads
+    const expand = (x: tf.Tensor4D) =>
+      g === 1 ? x : x.reshape([B, Hkv, 1, S, D]).tile([1, 1, g, 1, 1]).reshape([B, H, S, D]);
+    const kk = expand(k);
+    const vv = expand(v);
+    const scores = tf.matMul(q, kk, false, true).mul(1 / Math.sqrt(D)); // (B, H, T, S)
+    const masked = scores.add(attentionMask(T, S, segmentIds));
+    let p = tf.softmax(masked, -1);
+    if (segmentIds) {
+      // rows with nothing allowed (padding) give 0 instead of a uniform average
+      const rowValid = tf.notEqual(segmentIds, 0).toFloat().reshape([B, 1, T, 1]);
+      p = p.mul(rowValid);
+    }
+    return tf.matMul(p, vv) as tf.Tensor4D; // (B, H, T, D)
+  });
+}
+
+/** The attention the model calls: fused kernel or reference, per kernelMode(). */
+export function causalAttention(args: AttentionArgs): tf.Tensor4D {
+  if (kernelMode() === 'fused') {
+    // Filled in by kernels/attention_*.ts once they exist (see issue on fused kernels).
+    const fused = (globalThis as { __fusedAttention?: (a: AttentionArgs) => tf.Tensor4D }).__fusedAttention;
+    if (fused) return fused(args);
+  }
+  return attentionReference(args);
+}

@@ -1,0 +1,45 @@
+/**
+ * Linear layer with an optional LoRA adapter, as a tfjs op.
+ *
+ *   x: (N, in)   w: (out, in) frozen   bias: (out) | null
+ *   lora: a (r, in), b (out, r), scale s  (s = alpha / r, or alpha / sqrt(r) for rsLoRA)
+ *   y = x·wᵀ + bias + s·(x·aᵀ)·bᵀ      (N, out)
+ *
+ * Gradients flow to x, a and b only; w and bias are frozen.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { kernelMode } from './mode';
+
+export interface LoraWeights {
+  a: tf.Tensor2D; // (r, in)
+  b: tf.Tensor2D; // (out, r)
+  scale: number;
+}
+
+export interface LinearArgs {
+  x: tf.Tensor2D;
+  w: tf.Tensor2D;
+  bias?: tf.Tensor1D | null;
+  lora?: LoraWeights | null;
+}
+
+/** Composed reference path (tfjs autograd). */
+export function linearReference({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
+  return tf.tidy(() => {
+    let y = tf.matMul(x, w, false, true) as tf.Tensor2D;
+    if (bias) y = y.add(bias);
+    if (lora) {
+      const xa = tf.matMul(x, lora.a, false, true); // (N, r)
+      y = y.add(tf.matMul(xa, lora.b, false, true).mul(lora.scale));
+    }
+    return y;
+  });
+}
+
+export function linear(args: LinearArgs): tf.Tensor2D {
+  if (kernelMode() === 'fused' && args.lora) {
+    const fused = (globalThis as { __fusedLoraLinear?: (a: LinearArgs) => tf.Tensor2D }).__fusedLoraLinear;
+    if (fused) return fused(args);
+  }
+  return linearReference(args);
+}
