@@ -147,13 +147,13 @@ export function parseLlama2cCheckpoint(
     );
   }
 
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+    throw new LoadError(fileName, 'llama2.c files are little-endian; this host is big-endian and not supported');
+  }
   // One aligned little-endian copy of the payload; tensors below are views into it
   // (except q/k, which are permuted into fresh arrays).
   const payload = new Float32Array(floats);
   new Uint8Array(payload.buffer).set(bytes.subarray(HEADER_BYTES, expected));
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-    throw new LoadError(fileName, 'llama2.c files are little-endian; this host is big-endian and not supported');
-  }
   const raw = new Map<string, Float32Array>();
   let off = 0;
   for (const [name, count] of sections) {
