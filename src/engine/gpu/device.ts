@@ -121,6 +121,9 @@ async function init(): Promise<GpuInfo> {
   });
   gpuDevice = device;
   const info = describeAdapter(adapter);
+  // Keep every op on the GPU: tfjs would otherwise run small ops on the CPU and
+  // read GPU data back synchronously, which needs OffscreenCanvas (absent in Node).
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
   tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 10);
   if (!(await tf.setBackend('webgpu'))) throw new NoWebGPUError('tfjs could not start its WebGPU backend on this adapter.');
   await tf.ready();

@@ -1,0 +1,24 @@
+/** Paths into ../shared (models, data) with a clear failure when a file is missing. */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const SHARED = path.resolve(__dirname, '../../../shared');
+
+export function sharedPath(rel: string): string {
+  const p = path.join(SHARED, rel);
+  if (!fs.existsSync(p)) throw new Error(`missing shared fixture ${p} (tests need ../shared beside the repository; see ../shared/README.md)`);
+  return p;
+}
+
+export interface ReferenceCase {
+  prompt: string;
+  steps: number;
+  text: string;
+  prompt_ids: number[];
+  greedy_ids_first60: number[];
+  last_logits_head: number[];
+}
+
+export function referenceCases(): ReferenceCase[] {
+  return JSON.parse(fs.readFileSync(sharedPath('models/stories260K/reference.json'), 'utf8')).cases;
+}
