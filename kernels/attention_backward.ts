@@ -1,0 +1,94 @@
+/**
+ * attentionBackward: dQ, dK, dV of causal GQA attention from Q, K, V, dO and
+ * the forward's packed (O, L) buffer, in three programs:
+ *   prep  (B·H·T, 2) stats = (L, delta = rowsum(dO∘O))
+ *   dkdv  per key tile, looping over the query heads of its GQA group
+ *   dq    per query tile
+ * Nothing of size T×S is ever allocated.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ATTENTION_UNIFORMS, attentionUniforms, checkFusedAttention, keyTile } from './attention_forward';
+import { attentionBackwardPrepWgsl, PREP_THREADS } from './attention_backward_prep.wgsl';
+import { attentionBackwardDkdvWgsl, DKDV_BK, DKDV_THREADS } from './attention_backward_dkdv.wgsl';
+import { attentionBackwardDqWgsl, DQ_BR, DQ_THREADS } from './attention_backward_dq.wgsl';
+import { i32, runKernel } from './program';
+
+export interface AttentionGrads {
+  dq: tf.Tensor4D;
+  dk: tf.Tensor4D;
+  dv: tf.Tensor4D;
+}
+
+export function attentionBackward(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  seg: tf.Tensor2D | null | undefined,
+  packed: tf.Tensor1D,
+  dy: tf.Tensor4D,
+): AttentionGrads {
+  checkFusedAttention(q, k, v, seg);
+  const [B, H, T, D] = q.shape;
+  const [, Hkv, S] = k.shape;
+  if (dy.shape.join() !== q.shape.join()) throw new Error(`attention backward: dO ${dy.shape} vs q ${q.shape}`);
+  if (packed.size !== B * H * T * (D + 1)) throw new Error(`attention backward: packed has ${packed.size} values`);
+  const hasSeg = !!seg;
+  const rows = B * H * T;
+
+  const stats = runKernel(
+    {
+      key: `attention_backward_prep_D${D}`,
+      inputs: ['packed', 'dy'],
+      outputShape: [rows, 2],
+      dispatch: [Math.ceil(rows / PREP_THREADS), 1, 1],
+      workgroupSize: [PREP_THREADS, 1, 1],
+      uniforms: 'rows : i32,',
+      code: attentionBackwardPrepWgsl(D),
+    },
+    [packed, dy],
+    'float32',
+    [i32(rows)],
+  );
+
+  const uniforms = attentionUniforms(q, k);
+  const BQ = D <= 64 ? 16 : 8;
+  const dkdvFlat = runKernel(
+    {
+      key: `attention_backward_dkdv_D${D}_BQ${BQ}_seg${hasSeg}`,
+      inputs: hasSeg ? ['q', 'k', 'v', 'dy', 'stats', 'seg'] : ['q', 'k', 'v', 'dy', 'stats'],
+      outputShape: [2 * B * Hkv * S * D],
+      dispatch: [Math.ceil(S / DKDV_BK), Hkv, B],
+      workgroupSize: [DKDV_THREADS, 1, 1],
+      uniforms: ATTENTION_UNIFORMS,
+      code: attentionBackwardDkdvWgsl({ D, BQ, hasSeg }),
+    },
+    hasSeg ? [q, k, v, dy, stats, seg!] : [q, k, v, dy, stats],
+    'float32',
+    uniforms,
+  );
+
+  const BC = keyTile(D);
+  const dq = runKernel(
+    {
+      key: `attention_backward_dq_D${D}_BC${BC}_seg${hasSeg}`,
+      inputs: hasSeg ? ['q', 'k', 'v', 'dy', 'stats', 'seg'] : ['q', 'k', 'v', 'dy', 'stats'],
+      outputShape: [B, H, T, D],
+      dispatch: [Math.ceil(T / DQ_BR), H, B],
+      workgroupSize: [DQ_THREADS, 1, 1],
+      uniforms: ATTENTION_UNIFORMS,
+      code: attentionBackwardDqWgsl({ D, BC, hasSeg }),
+    },
+    hasSeg ? [q, k, v, dy, stats, seg!] : [q, k, v, dy, stats],
+    'float32',
+    uniforms,
+  ) as tf.Tensor4D;
+  stats.dispose();
+
+  const n = B * Hkv * S * D;
+  const [dk, dv] = tf.tidy(() => [
+    dkdvFlat.slice([0], [n]).reshape([B, Hkv, S, D]) as tf.Tensor4D,
+    dkdvFlat.slice([n], [n]).reshape([B, Hkv, S, D]) as tf.Tensor4D,
+  ]);
+  dkdvFlat.dispose();
+  return { dq, dk, dv };
+}

@@ -1,0 +1,58 @@
+/**
+ * attentionForward: guards shapes/dtypes and runs attention_forward.wgsl.ts.
+ * Returns O (B, H, T, D) and the flat (O, L) buffer the backward pass reads.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkAttentionShapes } from '../src/engine/ops/attention';
+import { attentionForwardWgsl, FWD_BR, FWD_THREADS } from './attention_forward.wgsl';
+import { assertFloat32, f32, i32, runKernel } from './program';
+
+/** Largest head dim the kernels support (registers and workgroup memory are sized for it). */
+export const MAX_HEAD_DIM = 128;
+
+export function checkFusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, seg?: tf.Tensor2D | null): void {
+  checkAttentionShapes({ q, k, v, segmentIds: seg });
+  assertFloat32('attention', q, k, v);
+  if (seg && seg.dtype !== 'int32') throw new Error(`attention: segmentIds must be int32, got ${seg.dtype}`);
+  const D = q.shape[3];
+  if (D % 4 !== 0 || D > MAX_HEAD_DIM) throw new Error(`attention: head dim ${D} must be a multiple of 4 and <= ${MAX_HEAD_DIM}`);
+}
+
+/** Keys per tile: K and V tiles together stay at 8 KB of workgroup memory. */
+export const keyTile = (D: number) => (D <= 64 ? 16 : 8);
+
+export interface AttentionForwardResult {
+  o: tf.Tensor4D; // (B, H, T, D)
+  /** flat (B·H·T·D + B·H·T): O then the row logsumexp L; kept for backward */
+  packed: tf.Tensor1D;
+}
+
+export function attentionUniforms(q: tf.Tensor4D, k: tf.Tensor4D) {
+  const [B, H, T, D] = q.shape;
+  const [, Hkv, S] = k.shape;
+  return [i32(B), i32(T), i32(S), i32(H), i32(Hkv), f32(1 / Math.sqrt(D))];
+}
+export const ATTENTION_UNIFORMS = 'B : i32, T : i32, S : i32, H : i32, Hkv : i32, scale : f32,';
+
+export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, seg?: tf.Tensor2D | null): AttentionForwardResult {
+  checkFusedAttention(q, k, v, seg);
+  const [B, H, T, D] = q.shape;
+  const BC = keyTile(D);
+  const hasSeg = !!seg;
+  const packed = runKernel(
+    {
+      key: `attention_forward_D${D}_BC${BC}_seg${hasSeg}`,
+      inputs: hasSeg ? ['q', 'k', 'v', 'seg'] : ['q', 'k', 'v'],
+      outputShape: [B * H * T * (D + 1)],
+      dispatch: [Math.ceil(T / FWD_BR), H, B],
+      workgroupSize: [FWD_THREADS, 1, 1],
+      uniforms: ATTENTION_UNIFORMS,
+      code: attentionForwardWgsl({ D, BC, hasSeg }),
+    },
+    hasSeg ? [q, k, v, seg!] : [q, k, v],
+    'float32',
+    attentionUniforms(q, k),
+  ) as tf.Tensor1D;
+  const o = tf.tidy(() => packed.slice([0], [B * H * T * D]).reshape([B, H, T, D]) as tf.Tensor4D);
+  return { o, packed };
+}

@@ -1,0 +1,62 @@
+/**
+ * The one bridge from our WGSL kernels to tfjs's WebGPU backend.
+ *
+ * tfjs prepends a preamble to every program: bindings for the output
+ * (`result`, binding 0, read_write) and each input (named as in
+ * `variableNames`, read-only), plus a `uniforms` struct holding shapes and
+ * whatever the program declares in `uniforms`. Our kernels index those
+ * storage arrays directly with their own index maths; they do not use tfjs's
+ * coordinate helpers. `shaderKey` must name every compile-time constant baked
+ * into the WGSL, because tfjs caches pipelines by it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
+import { getBackend } from '../src/engine/gpu/device';
+
+export interface KernelSpec {
+  /** cache key: kernel name plus every constant baked into the WGSL */
+  key: string;
+  /** input binding names, in the order the tensors are passed (at most 7) */
+  inputs: string[];
+  outputShape: number[];
+  /** workgroups along x, y, z */
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  /** extra uniform fields, e.g. 'T : i32, S : i32,' (i32/f32 scalars only) */
+  uniforms?: string;
+  /** WGSL: workgroup variables and `fn main(index : i32)` */
+  code: string;
+}
+
+export type Uniform = { type: 'int32' | 'float32'; data: number[] };
+
+/** Runs one WGSL program on tfjs's device and wraps its output as a tf.Tensor. */
+export function runKernel(
+  spec: KernelSpec,
+  inputs: tf.Tensor[],
+  dtype: 'float32' | 'int32',
+  uniforms: Uniform[] = [],
+): tf.Tensor {
+  if (inputs.length !== spec.inputs.length) throw new Error(`${spec.key}: ${inputs.length} inputs for ${spec.inputs}`);
+  if (inputs.length > 7) throw new Error(`${spec.key}: tfjs binds at most 7 inputs`);
+  const program: WebGPUProgram = {
+    variableNames: spec.inputs,
+    outputShape: spec.outputShape,
+    shaderKey: spec.key,
+    dispatchLayout: { x: [0] },
+    dispatch: spec.dispatch,
+    workgroupSize: spec.workgroupSize,
+    uniforms: spec.uniforms,
+    getUserCode: () => spec.code,
+  };
+  const backend = getBackend();
+  const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+export const i32 = (...data: number[]): Uniform => ({ type: 'int32', data });
+export const f32 = (...data: number[]): Uniform => ({ type: 'float32', data });
+
+export function assertFloat32(op: string, ...ts: (tf.Tensor | null | undefined)[]): void {
+  for (const t of ts) if (t && t.dtype !== 'float32') throw new Error(`${op}: expected float32, got ${t.dtype}`);
+}
