@@ -1,0 +1,102 @@
+/**
+ * lora_linear — tiled matmul with a low-rank epilogue, the one full-size pass
+ * of a LoRA linear layer (forward and the dx of backward):
+ *
+ *   out[m, n] = Σ_k X[m, k] · Wop[n, k]  (+ bias[n])  + s · Σ_r U[m, r] · V[n, r]
+ *
+ * forward: X = x (N, in), Wop = W (out, in) as stored (transW = false... see
+ *          below), U = xa = x·Aᵀ (N, r), V = B (out, r)      -> y  (N, out)
+ * dx:      X = dy (N, out), Wop[n, k] = W[k, n] (W read transposed),
+ *          U = dy·B (N, r), V[n, r] = A[r, n]                 -> dx (N, in)
+ *
+ * Shapes/layout (row-major f32): X (M, K); W (Ncols, K) when wRowsAreN,
+ * else (K, Ncols); U (M, R); V (Ncols, R) when vRowsAreN, else (R, Ncols);
+ * bias (Ncols) optional; out (M, Ncols).
+ *
+ * Work mapping: one workgroup per 32×32 output tile, 64 threads as 8×8, each
+ * thread owns a 4×4 block of outputs (rows ty·4.., cols tx·4..) held as four
+ * vec4 accumulators. Per 32-wide K step the workgroup stages a 32×32 tile of
+ * X and of Wop (k innermost, as vec4, 8 KB in all) in workgroup memory; each
+ * thread then does 8 vec4 loads per 64 multiply-adds. The LoRA term costs
+ * R multiply-adds per output in the epilogue, reading U and V straight from
+ * storage: no extra (M, Ncols) pass and no (Ncols, K) merged weight.
+ *
+ * Numerics: plain f32 accumulation in K order within a tile.
+ */
+export interface LoraMatmulConfig {
+  wRowsAreN: boolean; // W stored (Ncols, K)
+  vRowsAreN: boolean; // V stored (Ncols, R)
+  hasBias: boolean;
+  R: number;
+}
+export const LM_TILE = 32;
+export const LM_THREADS = 64;
+
+export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R }: LoraMatmulConfig): string {
+  const wIndex = wRowsAreN ? 'n * K + k' : 'k * Ncols + n';
+  const vIndex = vRowsAreN ? 'n * R + rr' : 'rr * Ncols + n';
+  return /* wgsl */ `
+const TILE = ${LM_TILE};
+const TK4 = ${LM_TILE / 4};     // vec4s per tile row
+const R = ${R};
+
+var<workgroup> Xs : array<vec4<f32>, ${LM_TILE * (LM_TILE / 4)}>;
+var<workgroup> Ws : array<vec4<f32>, ${LM_TILE * (LM_TILE / 4)}>;
+
+fn main(index : i32) {
+  let tid = i32(localId.x);
+  let tx = tid % 8;
+  let ty = tid / 8;
+  let M = uniforms.M;
+  let K = uniforms.K;
+  let Ncols = uniforms.Ncols;
+  let m0 = i32(workgroupId.y) * TILE;
+  let n0 = i32(workgroupId.x) * TILE;
+
+  var acc : array<vec4<f32>, 4>;
+  let kTiles = (K + TILE - 1) / TILE;
+  for (var kt = 0; kt < kTiles; kt++) {
+    let k0 = kt * TILE;
+    for (var e = tid; e < TILE * TILE; e += ${LM_THREADS}) {
+      let row = e / TILE;
+      let kk = e % TILE;
+      let k = k0 + kk;
+      let m = m0 + row;
+      var xv = 0.0;
+      if (m < M && k < K) { xv = x[m * K + k]; }
+      Xs[row * TK4 + kk / 4][kk % 4] = xv;
+      let n = n0 + row;
+      var wv = 0.0;
+      if (n < Ncols && k < K) { wv = w[${wIndex}]; }
+      Ws[row * TK4 + kk / 4][kk % 4] = wv;
+    }
+    workgroupBarrier();
+    for (var k4 = 0; k4 < TK4; k4++) {
+      let b0 = Ws[(tx * 4 + 0) * TK4 + k4];
+      let b1 = Ws[(tx * 4 + 1) * TK4 + k4];
+      let b2 = Ws[(tx * 4 + 2) * TK4 + k4];
+      let b3 = Ws[(tx * 4 + 3) * TK4 + k4];
+      for (var i = 0; i < 4; i++) {
+        let a = Xs[(ty * 4 + i) * TK4 + k4];
+        acc[i] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0; i < 4; i++) {
+    let m = m0 + ty * 4 + i;
+    if (m >= M) { continue; }
+    for (var j = 0; j < 4; j++) {
+      let n = n0 + tx * 4 + j;
+      if (n >= Ncols) { continue; }
+      var lowRank = 0.0;
+      for (var rr = 0; rr < R; rr++) { lowRank += u[m * R + rr] * vmat[${vIndex}]; }
+      var y = acc[i][j] + uniforms.scale * lowRank;
+      ${hasBias ? 'y += bias[n];' : ''}
+      result[m * Ncols + n] = y;
+    }
+  }
+}
+`;
+}
