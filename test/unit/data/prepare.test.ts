@@ -1,0 +1,150 @@
+/** prepareDataset end to end, on inline fixtures and on ../shared/data. */
+import fs from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { prepareDataset } from '../../../src/engine/data';
+import { IGNORE_INDEX } from '../../../src/engine/data/tokenize';
+import { bytes, CHATML_JINJA, chunked, sharedFile, storiesTokenizer } from './helpers';
+
+const tok = storiesTokenizer(CHATML_JINJA);
+const EOS = 2;
+
+describe('../shared/data', () => {
+  test('tinystories-instruct-1k: instruction/response, 1000 rows, 0 errors, masks end in EOS', async () => {
+    const file = fs.readFileSync(sharedFile('data/tinystories-instruct-1k.jsonl'));
+    const d = await prepareDataset(chunked(new Uint8Array(file), 64 * 1024), { tokenizer: tok, template: 'plain', maxLength: 512 });
+    expect(d.format).toBe('instruction-response');
+    expect(d.errors).toEqual([]);
+    expect(d.samples).toHaveLength(1000);
+    expect(d.stats.rowsUsable).toBe(1000);
+    expect(d.stats.boundaryMerges).toBe(0);
+    const first = d.samples[0];
+    const row = JSON.parse(file.toString('utf8').split('\n')[0]);
+    const trained = first.ids.filter((_, i) => first.labels[i] !== IGNORE_INDEX);
+    expect(tok.decode(trained.slice(0, -1))).toBe(row.response);
+    expect(trained.at(-1)).toBe(EOS);
+    for (const s of d.samples) if (!s.truncated) expect(s.ids.at(-1)).toBe(EOS);
+    console.log('tinystories stats', JSON.stringify({ ...d.stats, histogram: undefined }), d.warnings);
+  });
+
+  test('alpaca-1k: alpaca format, 1000 rows, all usable at maxLength 512 (truncations reported)', async () => {
+    const file = fs.readFileSync(sharedFile('data/alpaca-1k.jsonl'));
+    const d = await prepareDataset(new Uint8Array(file), { tokenizer: tok, template: 'alpaca', maxLength: 512 });
+    expect(d.format).toBe('alpaca');
+    expect(d.fields).toEqual({ instruction: 'instruction', input: 'input', response: 'output' });
+    expect(d.errors).toEqual([]);
+    expect(d.samples).toHaveLength(1000);
+    expect(d.stats.truncated).toBe(d.samples.filter((s) => s.truncated).length);
+    if (d.stats.truncated > 0) expect(d.warnings.join('\n')).toMatch(/rows truncated at maxLength 512/);
+    console.log('alpaca stats', JSON.stringify({ ...d.stats, histogram: undefined }), d.warnings);
+  });
+
+  test('mt_bench_questions: reported as an evaluation prompt set, not training data; every row accounted for', async () => {
+    const d = await prepareDataset(new Uint8Array(fs.readFileSync(sharedFile('data/mt_bench_questions.jsonl'))), {
+      tokenizer: tok,
+      template: 'plain',
+      maxLength: 512,
+    });
+    expect(d.format).toBeNull();
+    expect(d.samples).toEqual([]);
+    expect(d.errors).toHaveLength(80);
+    expect(d.errors[0]).toEqual({ line: 1, reason: 'row is not in a known training format' });
+    expect(d.warnings[0]).toMatch(/evaluation prompt set/);
+    expect(d.stats.rowsRejected).toBe(80);
+  });
+});
+
+describe('inline fixtures', () => {
+  test('a JSON-array file of OpenAI messages with chatml', async () => {
+    const rows = [
+      { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] },
+      { messages: [{ role: 'user', content: 'Hi' }] },
+      { messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] },
+    ];
+    const d = await prepareDataset(JSON.stringify(rows, null, 2), { tokenizer: tok, template: 'chatml', maxLength: 512 });
+    expect(d.container).toBe('json-array');
+    expect(d.format).toBe('openai-messages');
+    expect(d.samples.map((s) => s.index)).toEqual([0, 2]);
+    // pretty-printed: element 1's `{` is on line 14
+    expect(d.errors).toEqual([{ line: 14, index: 1, reason: 'conversation does not end with an assistant turn' }]);
+  });
+
+  test('bad rows of every kind are reported by line, good ones kept', async () => {
+    const lines = [
+      '\uFEFF{"instruction":"Say hi","output":"Hi"}', // 1 (BOM)
+      '', // 2 blank
+      '{"instruction":"Say hi","output":', // 3 invalid JSON
+      '{"instruction":"No output"}', // 4 missing
+      '{"instruction":"x","output":"   "}', // 5 empty
+      '{"instruction":"x","output":7}', // 6 wrong type
+      '[1]', // 7 not an object
+      '{"instruction":"Say hi","output":"Hi"}', // 8 duplicate of 1
+      '{"instruction":"<b>bold</b> &lt;tag&gt;","input":"<i>x</i>","output":"<p>ok</p>"}', // 9 HTML
+    ];
+    const body = bytes(lines.join('\r\n') + '\r\n');
+    const badUtf8 = new Uint8Array([...bytes('{"instruction":"'), 0xc0, 0xaf, ...bytes('","output":"y"}\r\n')]); // 10
+    const d = await prepareDataset(new Uint8Array([...body, ...badUtf8]), { tokenizer: tok, template: 'plain', maxLength: 512 });
+    expect(d.format).toBe('alpaca');
+    expect(d.samples.map((s) => s.line)).toEqual([1, 8, 9]);
+    expect(d.errors.map((e) => [e.line, e.reason.replace(/: .*/, '')])).toEqual([
+      [3, 'invalid JSON'],
+      [4, 'missing field "output"'],
+      [5, 'field "output" is empty'],
+      [6, 'field "output" is a number, expected a string'],
+      [7, 'not a JSON object (got an array)'],
+      [10, 'invalid UTF-8 bytes'],
+    ]);
+    expect(d.stats).toMatchObject({ rowsUsable: 3, rowsRejected: 6, duplicates: 1 });
+    expect(d.warnings.join('\n')).toMatch(/1 rows repeat an earlier row exactly \(lines 8\)/);
+    // HTML passes through untouched
+    const html = d.samples[2];
+    expect(tok.decode(html.ids)).toBe('Instruction: <b>bold</b> &lt;tag&gt;\nInput: <i>x</i>\nResponse: <p>ok</p>');
+  });
+
+  test('multi-turn rows under a single-turn template: rejected per row with a hint; chatml trains them', async () => {
+    const text = ['{"conversations":["q1","a1","q2","a2"]}', '{"conversations":["q","a"]}'].join('\n');
+    const plain = await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: 512 });
+    expect(plain.format).toBe('lima');
+    expect(plain.samples.map((s) => s.line)).toEqual([2]);
+    expect(plain.errors[0].line).toBe(1);
+    expect(plain.warnings.join()).toMatch(/choose chatml or model/);
+    const chat = await prepareDataset(text, { tokenizer: tok, template: 'model', maxLength: 512 });
+    expect(chat.errors).toEqual([]);
+    expect(chat.samples).toHaveLength(2);
+  });
+
+  test('format and field overrides', async () => {
+    const text = '{"q":"Why?","a":"Because."}\n';
+    const auto = await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: 64 });
+    expect(auto.format).toBeNull();
+    const d = await prepareDataset(text, {
+      tokenizer: tok,
+      template: 'plain',
+      maxLength: 64,
+      format: 'question-answer',
+      fieldMap: { instruction: 'q', response: 'a' },
+    });
+    expect(d.errors).toEqual([]);
+    expect(tok.decode(d.samples[0].ids)).toBe('Instruction: Why?\nResponse: Because.');
+  });
+
+  test('plain text rows: warning about full-sequence loss, every token trained', async () => {
+    const d = await prepareDataset('{"text":"Once upon a time."}\n', { tokenizer: tok, template: 'plain', maxLength: 64 });
+    expect(d.format).toBe('text');
+    expect(d.warnings.join()).toMatch(/every token/);
+    expect(d.samples[0].responseTokens).toBe(d.samples[0].ids.length - 1);
+  });
+
+  test('rows whose prompt fills maxLength are rejected, truncated ones reported', async () => {
+    const text = '{"instruction":"Write a very long story about a dog.","response":"Once upon a time there was a dog."}\n';
+    const whole = (await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: 512 })).samples[0];
+    const promptLen = whole.labels.findIndex((l) => l !== IGNORE_INDEX);
+    const d = await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: promptLen });
+    expect(d.samples).toEqual([]);
+    expect(d.errors[0].reason).toMatch(/leaves no room/);
+    const d2 = await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: promptLen + 2 });
+    expect(d2.samples[0].truncated).toBe(true);
+    expect(d2.samples[0].responseTokens).toBe(2);
+    expect(d2.stats.truncated).toBe(1);
+    expect(d2.warnings.join()).toMatch(new RegExp(`1 rows truncated at maxLength ${promptLen + 2} \\(lines 1\\)`));
+  });
+});
