@@ -28,6 +28,9 @@ export interface PrepareOptions {
   /** override some of the format's field names */
   fieldMap?: FieldMap;
   maxLength: number;
+  /** called every `progressEvery` rows while tokenizing (tokenization dominates the time) */
+  onProgress?: (done: number, total: number) => void;
+  progressEvery?: number;
 }
 
 export interface PreparedDataset {
@@ -71,7 +74,9 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
     const mapped = mapRows(parsed.rows, { format, fields });
     errors.push(...mapped.errors);
     let multiTurnRejected = 0;
-    for (const m of mapped.samples) {
+    const every = opts.progressEvery ?? 100;
+    for (const [i, m] of mapped.samples.entries()) {
+      if (opts.onProgress && i % every === 0) opts.onProgress(i, mapped.samples.length);
       try {
         samples.push(tokenizeSample(opts.tokenizer, m.sample, template, opts.maxLength, m));
       } catch (e) {
@@ -80,6 +85,7 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
         errors.push({ line: m.line, ...(m.index !== undefined ? { index: m.index } : {}), reason: e.message });
       }
     }
+    opts.onProgress?.(mapped.samples.length, mapped.samples.length);
     if (multiTurnRejected > 0 && (template.id === 'plain' || template.id === 'alpaca')) {
       warnings.push(`${multiTurnRejected} multi-turn rows rejected: the ${template.id} template is single-turn; choose chatml or model to train them`);
     }

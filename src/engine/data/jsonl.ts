@@ -190,11 +190,30 @@ export async function parseRows(input: ByteSource): Promise<ParseResult> {
   if (first === 0x5b /* [ */) {
     const parts: Uint8Array[] = [];
     for await (const c of rest()) parts.push(c);
-    return parseJsonArrayBytes(concat(parts));
+    const all = concat(parts);
+    const asArray = parseJsonArrayBytes(all);
+    // A JSONL file whose first row happens to be an array also starts with "[";
+    // when the whole is no valid array but its first row is valid JSON, read
+    // it line by line so each row gets its own line and reason.
+    if (asArray.errors.length === 1 && asArray.rows.length === 0 && asArray.errors[0].reason.startsWith('invalid JSON array') && firstLineParses(all)) {
+      return collectJsonl(all);
+    }
+    return asArray;
   }
+  return collectJsonl(rest());
+}
+
+/** Whether the first non-blank line is valid JSON on its own. */
+function firstLineParses(bytes: Uint8Array): boolean {
+  const parser = new JsonlParser();
+  const first = [...parser.push(bytes), ...parser.end()][0];
+  return first !== undefined && (first.ok || !first.reason.startsWith('invalid JSON'));
+}
+
+async function collectJsonl(input: ByteSource): Promise<ParseResult> {
   const rows: ParsedRow[] = [];
   const errors: RowError[] = [];
-  for await (const ev of streamJsonl(rest())) {
+  for await (const ev of streamJsonl(input)) {
     if (ev.ok) rows.push({ line: ev.line, value: ev.value });
     else errors.push({ line: ev.line, reason: ev.reason });
   }

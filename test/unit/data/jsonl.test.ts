@@ -105,4 +105,14 @@ describe('JSON array', () => {
     expect(r.rows.map((x) => x.value.a)).toEqual(['ok', 'fine']);
     expect(r.errors).toEqual([{ line: 3, index: 1, reason: 'invalid UTF-8 bytes (line 3)' }]);
   });
+
+  test('a JSONL file whose first row is an array is read line by line, not as one broken array', async () => {
+    const r = await parseRows('[1, 2]\n{"a": 1}\n["x"]\n');
+    expect(r.container).toBe('jsonl');
+    expect(r.rows).toEqual([{ line: 2, value: { a: 1 } }]);
+    expect(r.errors).toEqual([
+      { line: 1, reason: 'not a JSON object (got an array)' },
+      { line: 3, reason: 'not a JSON object (got an array)' },
+    ]);
+  });
 });

@@ -127,6 +127,13 @@ describe('inline fixtures', () => {
     expect(tok.decode(d.samples[0].ids)).toBe('Instruction: Why?\nResponse: Because.');
   });
 
+  test('onProgress reports tokenization progress up to the total', async () => {
+    const text = Array.from({ length: 5 }, (_, i) => `{"instruction":"i${i}","response":"r"}`).join('\n');
+    const calls: [number, number][] = [];
+    await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: 64, progressEvery: 2, onProgress: (d, t) => calls.push([d, t]) });
+    expect(calls).toEqual([[0, 5], [2, 5], [4, 5], [5, 5]]);
+  });
+
   test('plain text rows: warning about full-sequence loss, every token trained', async () => {
     const d = await prepareDataset('{"text":"Once upon a time."}\n', { tokenizer: tok, template: 'plain', maxLength: 64 });
     expect(d.format).toBe('text');
