@@ -3,28 +3,29 @@
  * with a tf.customGrad so tfjs autograd calls attention_backward_* instead of
  * differentiating a composed graph. Same contract as attentionReference in
  * src/engine/ops/attention.ts: q (B, H, T, D), k, v (B, Hkv, S, D),
- * segmentIds (B, T) int32 or none; returns (B, H, T, D).
+ * segmentIds (B, T) int32 or none, queryOffset (1) int32 or none (query t
+ * at position queryOffset + t instead of S - T + t); returns (B, H, T, D).
  *
  * Saved for backward: q, k, v and the forward's packed (O, L) buffer,
  * B·H·T·(D+1) floats; never a (T × S) tensor. segmentIds gets no gradient
- * (it is closed over, not a customGrad input).
+ * nor does queryOffset (both are closed over, not customGrad inputs).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AttentionArgs } from '../src/engine/ops/attention';
 import { attentionForward } from './attention_forward';
 import { attentionBackward } from './attention_backward';
 
-export function fusedAttention({ q, k, v, segmentIds }: AttentionArgs): tf.Tensor4D {
-  const seg = segmentIds ?? null;
+export function fusedAttention({ q, k, v, segmentIds, queryOffset }: AttentionArgs): tf.Tensor4D {
+  const extras = { seg: segmentIds ?? null, qoff: queryOffset ?? null };
   const op = tf.customGrad((qq, kk, vv, save) => {
-    const { o, packed } = attentionForward(qq as tf.Tensor4D, kk as tf.Tensor4D, vv as tf.Tensor4D, seg);
+    const { o, packed } = attentionForward(qq as tf.Tensor4D, kk as tf.Tensor4D, vv as tf.Tensor4D, extras);
     (save as tf.GradSaveFunc)([qq as tf.Tensor, kk as tf.Tensor, vv as tf.Tensor, packed]);
     packed.dispose(); // save() keeps its own reference when a tape is recording
     return {
       value: o,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sq, sk, sv, sp] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
-        const { dq, dk, dv } = attentionBackward(sq, sk, sv, seg, sp, dy as tf.Tensor4D);
+        const { dq, dk, dv } = attentionBackward(sq, sk, sv, extras, sp, dy as tf.Tensor4D);
         return [dq, dk, dv];
       },
     };

@@ -7,7 +7,7 @@
  * Nothing of size T×S is ever allocated.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION_UNIFORMS, attentionUniforms, checkFusedAttention, keyTile } from './attention_forward';
+import { ATTENTION_UNIFORMS, type AttentionExtras, attentionUniforms, checkFusedAttention, extraInputs, keyTile } from './attention_forward';
 import { attentionBackwardPrepWgsl, PREP_THREADS } from './attention_backward_prep.wgsl';
 import { attentionBackwardDkdvWgsl, DKDV_BK, DKDV_THREADS } from './attention_backward_dkdv.wgsl';
 import { attentionBackwardDqWgsl, DQ_BR, DQ_THREADS } from './attention_backward_dq.wgsl';
@@ -23,16 +23,17 @@ export function attentionBackward(
   q: tf.Tensor4D,
   k: tf.Tensor4D,
   v: tf.Tensor4D,
-  seg: tf.Tensor2D | null | undefined,
+  extras: AttentionExtras,
   packed: tf.Tensor1D,
   dy: tf.Tensor4D,
 ): AttentionGrads {
-  checkFusedAttention(q, k, v, seg);
+  checkFusedAttention(q, k, v, extras);
   const [B, H, T, D] = q.shape;
   const [, Hkv, S] = k.shape;
   if (dy.shape.join() !== q.shape.join()) throw new Error(`attention backward: dO ${dy.shape} vs q ${q.shape}`);
   if (packed.size !== B * H * T * (D + 1)) throw new Error(`attention backward: packed has ${packed.size} values`);
-  const hasSeg = !!seg;
+  const ex = extraInputs(extras);
+  const flags = { hasSeg: !!extras.seg, hasOffset: !!extras.qoff };
   const rows = B * H * T;
 
   const stats = runKernel(
@@ -54,15 +55,15 @@ export function attentionBackward(
   const BQ = D <= 64 ? 16 : 8;
   const dkdvFlat = runKernel(
     {
-      key: `attention_backward_dkdv_D${D}_BQ${BQ}_seg${hasSeg}`,
-      inputs: hasSeg ? ['q', 'k', 'v', 'dy', 'stats', 'seg'] : ['q', 'k', 'v', 'dy', 'stats'],
+      key: `attention_backward_dkdv_D${D}_BQ${BQ}_${ex.key}`,
+      inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
       outputShape: [2 * B * Hkv * S * D],
       dispatch: [Math.ceil(S / DKDV_BK), Hkv, B],
       workgroupSize: [DKDV_THREADS, 1, 1],
       uniforms: ATTENTION_UNIFORMS,
-      code: attentionBackwardDkdvWgsl({ D, BQ, hasSeg }),
+      code: attentionBackwardDkdvWgsl({ D, BQ, ...flags }),
     },
-    hasSeg ? [q, k, v, dy, stats, seg!] : [q, k, v, dy, stats],
+    [q, k, v, dy, stats, ...ex.tensors],
     'float32',
     uniforms,
   );
@@ -70,15 +71,15 @@ export function attentionBackward(
   const BC = keyTile(D);
   const dq = runKernel(
     {
-      key: `attention_backward_dq_D${D}_BC${BC}_seg${hasSeg}`,
-      inputs: hasSeg ? ['q', 'k', 'v', 'dy', 'stats', 'seg'] : ['q', 'k', 'v', 'dy', 'stats'],
+      key: `attention_backward_dq_D${D}_BC${BC}_${ex.key}`,
+      inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
       outputShape: [B, H, T, D],
       dispatch: [Math.ceil(T / DQ_BR), H, B],
       workgroupSize: [DQ_THREADS, 1, 1],
       uniforms: ATTENTION_UNIFORMS,
-      code: attentionBackwardDqWgsl({ D, BC, hasSeg }),
+      code: attentionBackwardDqWgsl({ D, BC, ...flags }),
     },
-    hasSeg ? [q, k, v, dy, stats, seg!] : [q, k, v, dy, stats],
+    [q, k, v, dy, stats, ...ex.tensors],
     'float32',
     uniforms,
   ) as tf.Tensor4D;

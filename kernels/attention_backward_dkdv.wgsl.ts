@@ -28,11 +28,12 @@ export interface DkdvConfig {
   D: number;
   BQ: number;
   hasSeg: boolean;
+  hasOffset: boolean; // query positions start at qoff[0] instead of S - T
 }
 export const DKDV_BK = 16;
 export const DKDV_THREADS = 64;
 
-export function attentionBackwardDkdvWgsl({ D, BQ, hasSeg }: DkdvConfig): string {
+export function attentionBackwardDkdvWgsl({ D, BQ, hasSeg, hasOffset }: DkdvConfig): string {
   return /* wgsl */ `
 const D = ${D};
 const BK = ${DKDV_BK};
@@ -62,7 +63,7 @@ fn main(index : i32) {
   let H = uniforms.H;
   let Hkv = uniforms.Hkv;
   let g = H / Hkv;
-  let off = S - T;
+  let off = ${hasOffset ? 'qoff[0]' : 'S - T'};
   let j0 = i32(workgroupId.x) * BK;
   let j = j0 + jr;
   let keyOk = j < S;

@@ -20,11 +20,12 @@ export interface DqConfig {
   D: number;
   BC: number;
   hasSeg: boolean;
+  hasOffset: boolean; // query positions start at qoff[0] instead of S - T
 }
 export const DQ_BR = 16;
 export const DQ_THREADS = 64;
 
-export function attentionBackwardDqWgsl({ D, BC, hasSeg }: DqConfig): string {
+export function attentionBackwardDqWgsl({ D, BC, hasSeg, hasOffset }: DqConfig): string {
   return /* wgsl */ `
 const D = ${D};
 const BR = ${DQ_BR};
@@ -53,7 +54,7 @@ fn main(index : i32) {
   let t0 = i32(workgroupId.x) * BR;
   let t = t0 + r;
   let rowOk = t < T;
-  let off = S - T;
+  let off = ${hasOffset ? 'qoff[0]' : 'S - T'};
   let pos = off + t;
   let row = (b * H + h) * T + t;
   let kBase = (b * Hkv + kvh) * S * D;

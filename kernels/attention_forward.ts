@@ -10,8 +10,15 @@ import { assertFloat32, f32, i32, runKernel } from './program';
 /** Largest head dim the kernels support (registers and workgroup memory are sized for it). */
 export const MAX_HEAD_DIM = 128;
 
-export function checkFusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, seg?: tf.Tensor2D | null): void {
-  checkAttentionShapes({ q, k, v, segmentIds: seg });
+/** Optional inputs: segment ids (B, T) int32 and a query offset (1) int32. */
+export interface AttentionExtras {
+  seg?: tf.Tensor2D | null;
+  qoff?: tf.Tensor1D | null;
+}
+
+export function checkFusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, { seg, qoff }: AttentionExtras): void {
+  checkAttentionShapes({ q, k, v, segmentIds: seg, queryOffset: qoff });
+  if (qoff && (qoff.dtype !== 'int32' || qoff.size !== 1)) throw new Error(`attention: queryOffset must be int32 of size 1`);
   assertFloat32('attention', q, k, v);
   if (seg && seg.dtype !== 'int32') throw new Error(`attention: segmentIds must be int32, got ${seg.dtype}`);
   const D = q.shape[3];
@@ -34,22 +41,31 @@ export function attentionUniforms(q: tf.Tensor4D, k: tf.Tensor4D) {
 }
 export const ATTENTION_UNIFORMS = 'B : i32, T : i32, S : i32, H : i32, Hkv : i32, scale : f32,';
 
-export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, seg?: tf.Tensor2D | null): AttentionForwardResult {
-  checkFusedAttention(q, k, v, seg);
+/** Binding names and tensors for the optional inputs, appended after the fixed ones. */
+export function extraInputs({ seg, qoff }: AttentionExtras): { names: string[]; tensors: tf.Tensor[]; key: string } {
+  const names: string[] = [];
+  const tensors: tf.Tensor[] = [];
+  if (seg) names.push('seg'), tensors.push(seg);
+  if (qoff) names.push('qoff'), tensors.push(qoff);
+  return { names, tensors, key: `seg${!!seg}_off${!!qoff}` };
+}
+
+export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): AttentionForwardResult {
+  checkFusedAttention(q, k, v, extras);
   const [B, H, T, D] = q.shape;
   const BC = keyTile(D);
-  const hasSeg = !!seg;
+  const ex = extraInputs(extras);
   const packed = runKernel(
     {
-      key: `attention_forward_D${D}_BC${BC}_seg${hasSeg}`,
-      inputs: hasSeg ? ['q', 'k', 'v', 'seg'] : ['q', 'k', 'v'],
+      key: `attention_forward_D${D}_BC${BC}_${ex.key}`,
+      inputs: ['q', 'k', 'v', ...ex.names],
       outputShape: [B * H * T * (D + 1)],
       dispatch: [Math.ceil(T / FWD_BR), H, B],
       workgroupSize: [FWD_THREADS, 1, 1],
       uniforms: ATTENTION_UNIFORMS,
-      code: attentionForwardWgsl({ D, BC, hasSeg }),
+      code: attentionForwardWgsl({ D, BC, hasSeg: !!extras.seg, hasOffset: !!extras.qoff }),
     },
-    hasSeg ? [q, k, v, seg!] : [q, k, v],
+    [q, k, v, ...ex.tensors],
     'float32',
     attentionUniforms(q, k),
   ) as tf.Tensor1D;

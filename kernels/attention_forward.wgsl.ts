@@ -5,12 +5,14 @@
  *   O[b,h,t,:] = softmax_j( q_t·k_j / sqrt(D) + mask(t, j) ) · V[b,kvh,j,:]
  *   L[b,h,t]   = logsumexp_j( q_t·k_j / sqrt(D) + mask(t, j) )   (saved for backward)
  * with kvh = h / (H / Hkv) (GQA), the query at absolute position S - T + t,
- * and mask(t, j) allowing j <= S - T + t and, with segment ids (S == T),
+ * (or qoff[0] + t when a query offset is given: decoding against a
+ * fixed-capacity KV cache), and mask(t, j) allowing j <= that position and, with segment ids (S == T),
  * seg[t] == seg[j] != 0. Rows with no allowed key (padding, seg[t] == 0) get
  * O = 0 and L = 0.
  *
  * Shapes and layout (all row-major float32, contiguous):
  *   q   (B, H, T, D)      k, v (B, Hkv, S, D)      seg (B, T) int32, optional
+ *   qoff (1) int32, optional: absolute position of query 0
  *   out (B·H·T·D + B·H·T) flat: O (B, H, T, D) followed by L (B, H, T)
  *
  * Work mapping: one workgroup per (tile of BR = 16 query rows, h, b);
@@ -30,12 +32,13 @@ export interface AttentionForwardConfig {
   D: number; // head dim (compile-time)
   BC: number; // keys per tile
   hasSeg: boolean;
+  hasOffset: boolean; // query positions start at qoff[0] instead of S - T
 }
 
 export const FWD_BR = 16;
 export const FWD_THREADS = 64;
 
-export function attentionForwardWgsl({ D, BC, hasSeg }: AttentionForwardConfig): string {
+export function attentionForwardWgsl({ D, BC, hasSeg, hasOffset }: AttentionForwardConfig): string {
   return /* wgsl */ `
 const D = ${D};
 const BR = ${FWD_BR};
@@ -65,7 +68,7 @@ ${'fn main(index : i32)'} {
   let t0 = i32(workgroupId.x) * BR;
   let t = t0 + r;
   let rowOk = t < T;
-  let off = S - T;
+  let off = ${hasOffset ? 'qoff[0]' : 'S - T'};
   let pos = off + t;              // absolute position of this query
   let kBase = (b * Hkv + kvh) * S * D;
 

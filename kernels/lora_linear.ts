@@ -59,7 +59,7 @@ export function loraMatmul({ x, w, wRowsAreN, u, vmat, vRowsAreN, scale, bias }:
 export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
   if (!lora) throw new Error('fusedLoraLinear needs a LoRA adapter');
   const { scale } = lora;
-  const [N, inDim] = x.shape;
+  const inDim = x.shape[1];
   const [outDim, wIn] = w.shape;
   const r = lora.a.shape[0];
   if (wIn !== inDim || lora.a.shape[1] !== inDim || lora.b.shape[0] !== outDim || lora.b.shape[1] !== r) {
@@ -69,7 +69,7 @@ export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
     const xt = xx as tf.Tensor2D;
     const a = aa as tf.Tensor2D;
     const b = bb as tf.Tensor2D;
-    const xa = tf.matMul(xt, a, false, true); // (N, r)
+    const xa = tf.matMul(xt, a, false, true) as tf.Tensor2D; // (N, r)
     const y = loraMatmul({ x: xt, w, wRowsAreN: true, u: xa, vmat: b, vRowsAreN: true, scale, bias });
     (save as tf.GradSaveFunc)([xt, xa, a, b]);
     return {
@@ -77,7 +77,7 @@ export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
       gradFunc: (dyIn: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const dy = dyIn as tf.Tensor2D; // (N, out)
         const [sx, sxa, sa, sb] = saved as tf.Tensor2D[];
-        const dyb = tf.matMul(dy, sb); // (N, r)
+        const dyb = tf.matMul(dy, sb) as tf.Tensor2D; // (N, r)
         const dx = loraMatmul({ x: dy, w, wRowsAreN: false, u: dyb, vmat: sa, vRowsAreN: false, scale });
         const dA = tf.matMul(dyb, sx, true, false).mul(scale); // (r, in)
         const dB = tf.matMul(dy, sxa, true, false).mul(scale); // (out, r)
@@ -85,6 +85,5 @@ export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
       },
     };
   });
-  void N;
   return op(x, lora.a, lora.b) as tf.Tensor2D;
 }

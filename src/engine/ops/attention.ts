@@ -6,7 +6,11 @@
  *   v: (B, Hkv, S, D)
  *   returns (B, H, T, D)
  *
- * Query t sits at absolute position S - T + t and sees keys 0..S-T+t.
+ * Query t sits at absolute position S - T + t and sees keys 0..S-T+t, or,
+ * when `queryOffset` (int32, shape (1)) is given, at queryOffset + t: that is
+ * how decoding runs against a fixed-capacity KV cache (S = capacity, keys past
+ * the filled length are never seen because they lie in the future), so every
+ * decode step has the same shapes and reuses compiled shaders.
  * `segmentIds` (B, T) int32 (only when S == T): a query sees a key only when
  * both carry the same id and it is not 0 (0 marks padding), so packed samples
  * never attend to each other. Padding rows get all-zero output.
@@ -15,12 +19,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
+import { fusedAttention } from '../../../kernels/attention';
 
 export interface AttentionArgs {
   q: tf.Tensor4D;
   k: tf.Tensor4D;
   v: tf.Tensor4D;
   segmentIds?: tf.Tensor2D | null;
+  queryOffset?: tf.Tensor1D | null;
 }
 
 export function checkAttentionShapes({ q, k, v, segmentIds }: AttentionArgs): void {
@@ -37,9 +43,9 @@ export function checkAttentionShapes({ q, k, v, segmentIds }: AttentionArgs): vo
 }
 
 /** Additive mask (B or 1, 1, T, S): 0 where allowed, -1e30 where not. */
-export function attentionMask(T: number, S: number, segmentIds?: tf.Tensor2D | null): tf.Tensor4D {
+export function attentionMask(T: number, S: number, segmentIds?: tf.Tensor2D | null, queryOffset?: tf.Tensor1D | null): tf.Tensor4D {
   return tf.tidy(() => {
-    const qPos = tf.range(S - T, S, 1, 'int32').reshape([T, 1]);
+    const qPos = (queryOffset ? tf.range(0, T, 1, 'int32').add(queryOffset) : tf.range(S - T, S, 1, 'int32')).reshape([T, 1]);
     const kPos = tf.range(0, S, 1, 'int32').reshape([1, S]);
     let allowed = tf.lessEqual(kPos, qPos).reshape([1, 1, T, S]) as tf.Tensor4D;
     if (segmentIds) {
@@ -54,7 +60,7 @@ export function attentionMask(T: number, S: number, segmentIds?: tf.Tensor2D | n
 }
 
 /** Composed tfjs reference: materialises (B, H, T, S) scores. Differentiable by tfjs autograd. */
-export function attentionReference({ q, k, v, segmentIds }: AttentionArgs): tf.Tensor4D {
+export function attentionReference({ q, k, v, segmentIds, queryOffset }: AttentionArgs): tf.Tensor4D {
   checkAttentionShapes({ q, k, v, segmentIds });
   return tf.tidy(() => {
     const [B, H, T, D] = q.shape;
@@ -62,11 +68,12 @@ export function attentionReference({ q, k, v, segmentIds }: AttentionArgs): tf.T
     const g = H / Hkv;
     // (B, Hkv, S, D) -> (B, H, S, D): each kv head serves g query heads
     const expand = (x: tf.Tensor4D) =>
-      g === 1 ? x : x.reshape([B, Hkv, 1, S, D]).tile([1, 1, g, 1, 1]).reshape([B, H, S, D]);
+      // rank-4 tile: tfjs-webgpu's tile runs rank >= 5 on the CPU
+      g === 1 ? x : x.reshape([B, Hkv, 1, S * D]).tile([1, 1, g, 1]).reshape([B, H, S, D]);
     const kk = expand(k);
     const vv = expand(v);
     const scores = tf.matMul(q, kk, false, true).mul(1 / Math.sqrt(D)); // (B, H, T, S)
-    const masked = scores.add(attentionMask(T, S, segmentIds));
+    const masked = scores.add(attentionMask(T, S, segmentIds, queryOffset));
     let p = tf.softmax(masked, -1);
     if (segmentIds) {
       // rows with nothing allowed (padding) give 0 instead of a uniform average
@@ -79,10 +86,5 @@ export function attentionReference({ q, k, v, segmentIds }: AttentionArgs): tf.T
 
 /** The attention the model calls: fused kernel or reference, per kernelMode(). */
 export function causalAttention(args: AttentionArgs): tf.Tensor4D {
-  if (kernelMode() === 'fused') {
-    // Filled in by kernels/attention_*.ts once they exist (see issue on fused kernels).
-    const fused = (globalThis as { __fusedAttention?: (a: AttentionArgs) => tf.Tensor4D }).__fusedAttention;
-    if (fused) return fused(args);
-  }
-  return attentionReference(args);
+  return kernelMode() === 'fused' ? fusedAttention(args) : attentionReference(args);
 }

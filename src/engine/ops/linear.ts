@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
+import { fusedLoraLinear } from '../../../kernels/lora_linear';
 
 export interface LoraWeights {
   a: tf.Tensor2D; // (r, in)
@@ -37,9 +38,6 @@ export function linearReference({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
 }
 
 export function linear(args: LinearArgs): tf.Tensor2D {
-  if (kernelMode() === 'fused' && args.lora) {
-    const fused = (globalThis as { __fusedLoraLinear?: (a: LinearArgs) => tf.Tensor2D }).__fusedLoraLinear;
-    if (fused) return fused(args);
-  }
-  return linearReference(args);
+  // Without an adapter the layer is a plain matmul: tfjs's own kernel is the fused path.
+  return kernelMode() === 'fused' && args.lora ? fusedLoraLinear(args) : linearReference(args);
 }

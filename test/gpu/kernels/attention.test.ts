@@ -19,7 +19,8 @@ interface Case {
   S?: number;
   D: number;
   seg?: number[][];
-  grad?: boolean;
+  /** queryOffset: query t at absolute position offset + t (fixed-capacity KV cache) */
+  offset?: number;
 }
 
 /** packed segments with trailing padding, e.g. [1,1,1,2,2,...,0,0] */
@@ -40,6 +41,8 @@ const cases: Case[] = [
   { name: 'segments+padding, D=128', B: 2, H: 2, Hkv: 1, T: 40, D: 128, seg: packedSegments(2, 40) },
   { name: 'decode T=1, S=45, D=64', B: 1, H: 6, Hkv: 2, T: 1, S: 45, D: 64 },
   { name: 'decode T=5, S=70, D=8', B: 2, H: 2, Hkv: 1, T: 5, S: 70, D: 8 },
+  { name: 'KV cache, queryOffset=11, T=3, S=40, D=64', B: 1, H: 4, Hkv: 2, T: 3, S: 40, D: 64, offset: 11 },
+  { name: 'KV cache, queryOffset=0, T=20, S=64, D=8', B: 1, H: 3, Hkv: 3, T: 20, S: 64, D: 8, offset: 0 },
 ];
 
 describe('fused causal attention', () => {
@@ -55,13 +58,14 @@ describe('fused causal attention', () => {
       const v = randn([c.B, c.Hkv, S, c.D], 3) as tf.Tensor4D;
       const w = randn([c.B, c.H, c.T, c.D], 4);
       const segmentIds = c.seg ? (tf.tensor2d(c.seg, [c.B, c.T], 'int32') as tf.Tensor2D) : null;
+      const queryOffset = c.offset !== undefined ? (tf.tensor1d([c.offset], 'int32') as tf.Tensor1D) : null;
 
-      const ref = attentionReference({ q, k, v, segmentIds });
-      const ours = fusedAttention({ q, k, v, segmentIds });
+      const ref = attentionReference({ q, k, v, segmentIds, queryOffset });
+      const ours = fusedAttention({ q, k, v, segmentIds, queryOffset });
       const fwd = await maxDiff(ours, ref);
 
       const loss = (f: typeof fusedAttention) => (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
-        f({ q: qq as tf.Tensor4D, k: kk as tf.Tensor4D, v: vv as tf.Tensor4D, segmentIds }).mul(w).sum();
+        f({ q: qq as tf.Tensor4D, k: kk as tf.Tensor4D, v: vv as tf.Tensor4D, segmentIds, queryOffset }).mul(w).sum();
       const gRef = tf.grads(loss(attentionReference))([q, k, v]);
       const gOurs = tf.grads(loss(fusedAttention))([q, k, v]);
       const diffs = await Promise.all(gOurs.map((g, i) => maxDiff(g, gRef[i])));
@@ -73,6 +77,7 @@ describe('fused causal attention', () => {
       for (const d of diffs) expect(d.rel).toBeLessThan(1e-4);
       tf.dispose([q, k, v, w, ref, ours, ...gRef, ...gOurs]);
       segmentIds?.dispose();
+      queryOffset?.dispose();
     });
   }
 
