@@ -38,7 +38,9 @@ export async function generate(model: LlamaModel, promptIds: number[], opts: Gen
   const stop = new Set(opts.stopIds ?? model.config.eosTokenIds);
   const maxNew = opts.maxNewTokens ?? 128;
   const rng = new Rng(opts.seed ?? 0);
-  const cache = new KVCache(model.config.numLayers);
+  // fixed capacity (rounded up to 64 so different prompts share compiled shaders)
+  const capacity = Math.min(maxCtx, Math.ceil((promptIds.length + maxNew) / 64) * 64);
+  const cache = new KVCache(model.config.numLayers, capacity);
   const out: number[] = [];
   let stopReason: GenerateResult['stopReason'] = 'length';
   const t0 = performance.now();
@@ -50,7 +52,7 @@ export async function generate(model: LlamaModel, promptIds: number[], opts: Gen
         stopReason = 'aborted';
         break;
       }
-      if (cache.length + input.length > maxCtx) {
+      if (cache.length + input.length > capacity) {
         stopReason = 'context';
         break;
       }

@@ -38,14 +38,33 @@ export interface AdapterProvider {
   lora(layer: number, name: LinearName): LoraWeights | null;
 }
 
-/** Per-layer key/value cache for decoding: k, v (B, Hkv, S, D). */
+/**
+ * Per-layer key/value cache for decoding: k, v (B, Hkv, capacity, D), filled
+ * up to `length`. The capacity is fixed when the cache is made, so every
+ * decode step runs with the same tensor shapes (tfjs compiles a shader per
+ * shape; a cache that grew by concatenation would compile new ones each step).
+ */
 export class KVCache {
   k: (tf.Tensor4D | null)[];
   v: (tf.Tensor4D | null)[];
   length = 0;
-  constructor(numLayers: number) {
+  constructor(
+    numLayers: number,
+    readonly capacity: number,
+  ) {
     this.k = new Array(numLayers).fill(null);
     this.v = new Array(numLayers).fill(null);
+  }
+  /** Writes `x` (B, Hkv, T, D) at rows [length, length + T) of `layer`'s k or v, given the one-hot placement (capacity, T). */
+  write(which: 'k' | 'v', layer: number, x: tf.Tensor4D, place: tf.Tensor2D, keepRows: tf.Tensor4D): tf.Tensor4D {
+    const store = this[which];
+    const [B, Hkv, , D] = x.shape;
+    const old = store[layer] ?? tf.zeros([B, Hkv, this.capacity, D]);
+    // old rows where nothing is written, plus placement · x (a (C, T) x (T, D) matmul per head)
+    const next = tf.keep(old.mul(keepRows).add(tf.matMul(place.reshape([1, 1, this.capacity, -1]).tile([B, Hkv, 1, 1]), x))) as tf.Tensor4D;
+    old.dispose();
+    store[layer] = next;
+    return next;
   }
   dispose(): void {
     for (const t of [...this.k, ...this.v]) t?.dispose();
@@ -142,9 +161,19 @@ export class LlamaModel {
     const D = c.headDim;
     const start = cache?.length ?? 0;
     const out = tf.tidy(() => {
-      const positions = opts.positions ?? (tf.range(start, start + T, 1, 'int32').reshape([1, T]).tile([B, 1]) as tf.Tensor2D);
+      const positions = opts.positions ?? (tf.range(0, T, 1, 'int32').add(tf.tensor1d([start], 'int32')).reshape([1, T]).add(tf.zeros([B, 1], 'int32')) as tf.Tensor2D);
       const cos = tf.gather(this.ropeCos, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;
       const sin = tf.gather(this.ropeSin, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;
+      // where this chunk goes in the cache: one-hot placement (C, T), rows kept (1, 1, C, 1), offset (1)
+      let slot: { place: tf.Tensor2D; keepRows: tf.Tensor4D; offset: tf.Tensor1D } | null = null;
+      if (cache) {
+        if (start + T > cache.capacity) throw new Error(`KV cache holds ${cache.capacity} positions; ${start + T} needed`);
+        const offset = tf.tensor1d([start], 'int32');
+        const rows = tf.range(0, cache.capacity, 1, 'int32').reshape([cache.capacity, 1]);
+        const place = tf.equal(rows, tf.range(0, T, 1, 'int32').add(offset).reshape([1, T])).toFloat() as tf.Tensor2D;
+        const keepRows = tf.scalar(1).sub(place.sum(1)).reshape([1, 1, cache.capacity, 1]) as tf.Tensor4D;
+        slot = { place, keepRows, offset };
+      }
       let x = tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize]) as tf.Tensor2D; // (B*T, d)
       for (let i = 0; i < c.numLayers; i++) {
         const l = this.params.layers[i];
@@ -154,19 +183,11 @@ export class LlamaModel {
         const q = applyRope(heads(this.proj(h, i, 'q_proj'), H), cos, sin);
         let k = applyRope(heads(this.proj(h, i, 'k_proj'), Hkv), cos, sin);
         let v = heads(this.proj(h, i, 'v_proj'), Hkv);
-        if (cache) {
-          const pk = cache.k[i];
-          const pv = cache.v[i];
-          k = pk ? (tf.concat([pk, k], 2) as tf.Tensor4D) : k; // (B, Hkv, S, D)
-          v = pv ? (tf.concat([pv, v], 2) as tf.Tensor4D) : v;
-          tf.keep(k);
-          tf.keep(v);
-          pk?.dispose();
-          pv?.dispose();
-          cache.k[i] = k;
-          cache.v[i] = v;
+        if (cache && slot) {
+          k = cache.write('k', i, k, slot.place, slot.keepRows); // (B, Hkv, capacity, D)
+          v = cache.write('v', i, v, slot.place, slot.keepRows);
         }
-        const a = causalAttention({ q, k, v, segmentIds: cache ? null : segmentIds ?? null }); // (B, H, T, D)
+        const a = causalAttention({ q, k, v, segmentIds: cache ? null : segmentIds ?? null, queryOffset: slot?.offset ?? null }); // (B, H, T, D)
         const merged = a.transpose([0, 2, 1, 3]).reshape([B * T, H * D]) as tf.Tensor2D;
         x = x.add(this.proj(merged, i, 'o_proj'));
         // --- SwiGLU MLP block ---

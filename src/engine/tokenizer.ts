@@ -1,7 +1,7 @@
 /**
  * One tokenizer interface for every model layout, on top of
  * `@huggingface/tokenizers` (tokenizer.json). llama2.c's tokenizer.bin is
- * converted to an equivalent tokenizer.json in memory (see io/llama2c.ts), so
+ * converted to an equivalent tokenizer.json in memory (see io/llama2c_tokenizer.ts), so
  * both layouts tokenize with the same code.
  */
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
@@ -57,6 +57,7 @@ export class TextTokenizer {
   }
 
   decode(ids: number[], skipSpecial = true): string {
+    if (ids.length === 0) return ''; // @huggingface/tokenizers throws on an empty list
     return this.tok.decode(ids, { skip_special_tokens: skipSpecial });
   }
 
