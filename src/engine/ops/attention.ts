@@ -86,5 +86,8 @@ export function attentionReference({ q, k, v, segmentIds, queryOffset }: Attenti
 
 /** The attention the model calls: fused kernel or reference, per kernelMode(). */
 export function causalAttention(args: AttentionArgs): tf.Tensor4D {
-  return kernelMode() === 'fused' ? fusedAttention(args) : attentionReference(args);
+  const D = args.q.shape[3];
+  // the kernels size registers for head dims that are multiples of 4 up to 128
+  const fusable = D % 4 === 0 && D <= 128;
+  return kernelMode() === 'fused' && fusable ? fusedAttention(args) : attentionReference(args);
 }
