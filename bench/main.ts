@@ -1,0 +1,47 @@
+/**
+ * npm run bench [-- --json] [-- --only inference|kernels]
+ * Prints each figure with its ratio against a baseline measured in the same
+ * process (machines are noisy; absolute numbers only mean something beside
+ * their baseline). With --json the last stdout line is a JSON array of rows.
+ */
+import { parseArgs } from 'node:util';
+import { initGpu } from '../src/engine/gpu/device';
+import { loadModelPath } from '../src/engine/io/node_load';
+import { LlamaModel } from '../src/engine/model';
+import { benchInference } from './inference';
+import { benchKernels } from './kernels';
+
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' } } });
+
+async function main() {
+  const info = await initGpu();
+  const log = (s: string) => (values.json ? console.error(s) : console.log(s));
+  log(`backend: tfjs webgpu on ${info.vendor} ${info.architecture} (${info.description})${info.software ? ' [software, CPU-emulated]' : ''}`);
+  const rows: Record<string, unknown>[] = [];
+  if (!values.only || values.only === 'inference') {
+    const path = values.model ?? new URL('../../shared/models/stories260K-hf', import.meta.url).pathname;
+    const model = LlamaModel.fromLoaded(await loadModelPath(path));
+    for (const r of await benchInference(model, 'stories260K')) {
+      log(`inference ${r.name} [${r.mode}] ${r.shape}: prefill ${r.prefill_tokens_per_s.toFixed(1)} tok/s, decode ${r.decode_tokens_per_s.toFixed(2)} tok/s`);
+      rows.push({ ...r });
+    }
+    const [ref, fused] = rows.slice(-2) as unknown as { prefill_tokens_per_s: number; decode_tokens_per_s: number }[];
+    log(`  fused/reference: prefill ${(fused.prefill_tokens_per_s / ref.prefill_tokens_per_s).toFixed(2)}x, decode ${(fused.decode_tokens_per_s / ref.decode_tokens_per_s).toFixed(2)}x`);
+    model.dispose();
+  }
+  if (!values.only || values.only === 'kernels') {
+    for (const r of await benchKernels()) {
+      log(`${r.name} ${r.shape}: ours ${r.ours_ms.toFixed(1)} ms vs ${r.baseline} ${r.baseline_ms.toFixed(1)} ms = ${r.speedup.toFixed(2)}x; peak ${(r.ours_peak_bytes / 1e6).toFixed(2)} MB vs ${(r.baseline_peak_bytes / 1e6).toFixed(2)} MB; max |diff| ${r.max_abs_diff.toExponential(2)}`);
+      rows.push({ ...r });
+    }
+  }
+  if (values.json) console.log(JSON.stringify(rows));
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

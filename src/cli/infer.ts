@@ -1,0 +1,72 @@
+/** CLI commands that run a model forward: generate and score. */
+import * as tf from '@tensorflow/tfjs';
+import { initGpu } from '../engine/gpu/device';
+import { loadModelPath } from '../engine/io/node_load';
+import { LlamaModel } from '../engine/model';
+import { TextTokenizer } from '../engine/tokenizer';
+import { generate } from '../engine/generate';
+import { scoreIds } from '../engine/score';
+import { num, parseFlags, required } from './args';
+
+export const MODEL_FLAGS = {
+  model: { type: 'string' },
+  tokenizer: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export async function openModel(modelPath: string, tokenizerPath?: string) {
+  const info = await initGpu();
+  const t0 = performance.now();
+  const loaded = await loadModelPath(modelPath, tokenizerPath);
+  const model = LlamaModel.fromLoaded(loaded);
+  const tokenizer = new TextTokenizer(loaded.tokenizer);
+  tokenizer.eosIds = [...new Set([...tokenizer.eosIds, ...model.config.eosTokenIds])];
+  console.error(
+    `loaded ${loaded.source.name} (${(model.numParams() / 1e6).toFixed(2)}M params) in ${(performance.now() - t0).toFixed(0)} ms on ${info.vendor} ${info.architecture}`,
+  );
+  return { loaded, model, tokenizer };
+}
+
+export function printResult(json: boolean | undefined, obj: Record<string, unknown>, human: string): void {
+  if (json) console.log(JSON.stringify(obj));
+  else console.log(human);
+}
+
+export async function generateCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, {
+    ...MODEL_FLAGS,
+    prompt: { type: 'string' },
+    'max-new-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    'top-p': { type: 'string' },
+    'repetition-penalty': { type: 'string' },
+    seed: { type: 'string' },
+  });
+  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const prompt = required(f.prompt, 'prompt');
+  const promptIds = tokenizer.encodePrompt(prompt);
+  const res = await generate(model, promptIds, {
+    maxNewTokens: num(f['max-new-tokens'], 'max-new-tokens', 128, (n) => Number.isInteger(n) && n >= 0),
+    temperature: num(f.temperature, 'temperature', 0, (n) => n >= 0),
+    topK: num(f['top-k'], 'top-k', 0, (n) => Number.isInteger(n) && n >= 0),
+    topP: num(f['top-p'], 'top-p', 1, (n) => n > 0 && n <= 1),
+    repetitionPenalty: num(f['repetition-penalty'], 'repetition-penalty', 1, (n) => n > 0),
+    seed: num(f.seed, 'seed', 0, Number.isInteger),
+    stopIds: tokenizer.eosIds,
+  });
+  const text = tokenizer.decode(res.ids);
+  const tps = res.ids.length > 1 ? ((res.ids.length - 1) / res.decodeMs) * 1000 : 0;
+  console.error(`${res.ids.length} tokens (${res.stopReason}); prefill ${res.prefillMs.toFixed(0)} ms, decode ${tps.toFixed(1)} tok/s`);
+  printResult(f.json, { prompt_ids: promptIds, ids: res.ids, text, stop_reason: res.stopReason }, prompt + text);
+  tf.disposeVariables();
+}
+
+export async function scoreCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, { ...MODEL_FLAGS, text: { type: 'string' } });
+  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const ids = tokenizer.encodePrompt(required(f.text, 'text'));
+  const losses = await scoreIds(model, ids);
+  const mean = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
+  printResult(f.json, { ids, losses, mean }, `${ids.length} tokens, mean NLL ${mean.toFixed(4)} (perplexity ${Math.exp(mean).toFixed(2)})`);
+}

@@ -1,0 +1,50 @@
+/**
+ * Command-line front end to the same engine the page runs:
+ *   generate  complete a prompt          score  per-token NLL of a text
+ * With --json the last stdout line is one JSON object; progress goes to stderr.
+ * More commands (train, eval) live beside these in src/cli/.
+ */
+import { UsageError } from './args';
+import { generateCommand, scoreCommand } from './infer';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help: string }> = {
+  generate: {
+    run: generateCommand,
+    help: 'generate --model PATH [--tokenizer PATH] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--json]',
+  },
+  score: { run: scoreCommand, help: 'score --model PATH [--tokenizer PATH] --text TEXT [--json]' },
+};
+
+function usage(): string {
+  return 'usage: npm run -s cli -- <command> [flags]\n' + Object.values(COMMANDS).map((c) => `  ${c.help}`).join('\n');
+}
+
+async function main(): Promise<number> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage());
+    return cmd ? 0 : 2;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    console.error(`unknown command "${cmd}"\n${usage()}`);
+    return 2;
+  }
+  try {
+    await c.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${cmd}: ${e.message}\n  ${c.help}`);
+      return 2;
+    }
+    console.error(`${cmd}: ${(e as Error).message}`);
+    if (process.env.LIMA_DEBUG) console.error(e);
+    return 1;
+  }
+}
+
+main().then((code) => {
+  // Dawn keeps the event loop alive; leave explicitly once output is flushed.
+  process.stdout.write('', () => process.exit(code));
+});
