@@ -17,7 +17,12 @@
  *   attention T=128   ours   562 ms  base  1078 ms  x1.92  peak 4.5 vs 7.8 MiB
  *   attention T=512   ours  6995 ms  base 17296 ms  x2.47  peak 18.0 vs 86.5 MiB (x4.8)
  *   lora 512 tok 576->1536 r=8  ours 6116 ms  base 9808 ms  x1.60  peak 25.2 vs 48.2 MiB
+ *   second run:
+ *   attention T=256   ours  2103 ms  base  4347 ms  x2.07  peak 9.0 vs 24.9 MiB
+ *   attention T=1024  ours 30917 ms  base 51161 ms  x1.65  peak 36.0 vs 320.0 MiB (x8.9)
+ *   lora 512 tok 576->1536 r=8  ours 4084 ms  base 10956 ms  x2.68 (same code: CPU contention)
  *   (forward alone at T=512, first version: ours 2.2 s vs composed 7.0 s)
+ *   T=1024 scales worse than T^2 for ours (7.0 s -> 30.9 s): not yet explained.
  * Variants: only one of each kernel was written (4 threads per query row,
  * K/V tiles of 16 keys, 8 at D=128; matmul 32×32 tiles, 4×4 per thread).
  */
