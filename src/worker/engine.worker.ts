@@ -1,22 +1,124 @@
 /// <reference lib="webworker" />
 /**
  * The engine worker: owns WebGPU, the model and training. Speaks protocol.ts.
+ * Each request ends with exactly one reply carrying its id: a result event,
+ * `done`, or `error`.
  */
-import { NoWebGPUError, initGpu } from '../engine/gpu/device';
+import { NoWebGPUError, getDevice, initGpu } from '../engine/gpu/device';
+import { loadLoraIo } from './engine_modules';
 import type { Event, Request } from './protocol';
+import { buildRecipe } from './recipe';
+import { generateText, heldOutLoss, loadDataset, loadModel, requireDataset, requireSession, sampleTokens, stopGeneration } from './session';
+import { currentAdapter, deviceLost, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
-const post = (e: Event) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(e);
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const post = (e: Event, transfer: Transferable[] = []) => scope.postMessage(e, transfer);
+setPoster(post);
 
-self.onmessage = async (msg: MessageEvent<Request>) => {
+let watching = false;
+async function gpu() {
+  const info = await initGpu();
+  if (!watching) {
+    watching = true;
+    getDevice().lost.then((l) => {
+      const message = l.message || l.reason || 'unknown reason';
+      post({ type: 'device-lost', id: 0, message });
+      deviceLost(message);
+    });
+  }
+  return info;
+}
+
+function notWhileTraining(what: string): void {
+  if (isTraining()) throw new Error(`Pause or stop training before you ${what}.`);
+}
+
+async function handle(req: Request): Promise<void> {
+  const id = req.id;
+  switch (req.type) {
+    case 'probe':
+      post({ type: 'gpu', id, info: await gpu() });
+      return;
+    case 'load-model': {
+      notWhileTraining('load another model');
+      await gpu();
+      post({ type: 'progress', id, label: 'Uploading weights to the GPU', done: 0, total: 1 });
+      post({ type: 'model', id, model: await loadModel(req.files, req.cacheId) });
+      return;
+    }
+    case 'load-dataset': {
+      notWhileTraining('load another dataset');
+      const report = await loadDataset(req.name, req.bytes, req.options, (label, done, total) => post({ type: 'progress', id, label, done, total }));
+      post({ type: 'dataset', id, report });
+      return;
+    }
+    case 'sample-tokens':
+      post({ type: 'tokens', id, ...sampleTokens(req.index, req.split) });
+      return;
+    case 'train-start':
+      await startTraining(req.settings);
+      break;
+    case 'train-pause':
+      pauseTraining();
+      break;
+    case 'train-resume':
+      resumeTraining();
+      break;
+    case 'train-stop':
+      stopTraining();
+      break;
+    case 'train-restore':
+      await restoreTraining();
+      break;
+    case 'generate': {
+      notWhileTraining('generate');
+      const r = await generateText(req.prompt, req.raw, req.adapter, req.settings, (text) => post({ type: 'token', id, text }));
+      post({ type: 'generated', id, ...r });
+      return;
+    }
+    case 'generate-stop':
+      stopGeneration();
+      break;
+    case 'heldout-eval': {
+      notWhileTraining('evaluate');
+      const base = await heldOutLoss(false);
+      const tuned = requireSession().model.adapter ? await heldOutLoss(true) : null;
+      post({ type: 'heldout', id, base, tuned, rows: base.rows });
+      return;
+    }
+    case 'export-adapter': {
+      const adapter = currentAdapter();
+      if (!adapter) throw new Error('There is no adapter yet: train one or import one.');
+      const s = requireSession();
+      const files = await (await loadLoraIo()).exportPeft(adapter as never, { baseModel: s.name, template: s.dataset?.template ?? 'plain' });
+      const config = files['adapter_config.json'] as string;
+      const safetensors = files['adapter_model.safetensors'] as Uint8Array;
+      post({ type: 'adapter-files', id, config, safetensors }, [safetensors.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'import-adapter': {
+      notWhileTraining('import an adapter');
+      const s = requireSession();
+      const adapter = (await loadLoraIo()).importPeft({ config: req.config, safetensors: req.safetensors }, s.model);
+      const old = s.model.adapter as { dispose?: () => void } | null;
+      s.model.adapter = adapter;
+      if (old && old !== adapter) old.dispose?.();
+      post({ type: 'adapter-imported', id, rank: adapter.config.rank, params: adapter.numParams() });
+      return;
+    }
+    case 'export-recipe': {
+      const s = requireSession();
+      post({ type: 'recipe', id, files: buildRecipe(s.name, s.tokenizer, requireDataset(), req.settings) });
+      return;
+    }
+  }
+  post({ type: 'done', id });
+}
+
+scope.onmessage = async (msg: MessageEvent<Request>) => {
   const req = msg.data;
   try {
-    switch (req.type) {
-      case 'probe': {
-        const info = await initGpu();
-        post({ type: 'gpu', id: req.id, info });
-        break;
-      }
-    }
+    await handle(req);
   } catch (e) {
     post({ type: 'error', id: req.id, message: (e as Error).message, kind: e instanceof NoWebGPUError ? 'no-webgpu' : 'error' });
   }

@@ -1,15 +1,174 @@
 /**
  * The one typed protocol between the page and the engine worker. The page
  * never touches the GPU: it posts Requests and renders Events.
- * Every request carries an id; replies and progress events echo it.
+ * Every request carries an id; its final reply echoes it (`done` or `error`),
+ * and progress events on the way echo it too. A few events (`train-step`,
+ * `device-lost`) are pushed without a request and carry id 0.
  */
 import type { GpuInfo } from '../engine/gpu/device';
+import type { DatasetStats, FieldMap, FormatId, RowError, TemplateId } from '../engine/data';
+import type { SamplingOptions } from '../engine/sampling';
+
+/** A file handed to the worker (bytes are transferred, not copied). */
+export interface FileBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** How to build the model: a Hugging Face folder's files, or a llama2.c checkpoint and its tokenizer.bin. */
+export type ModelFiles = { format: 'hf'; name: string; files: FileBytes[] } | { format: 'llama2c'; name: string; model: FileBytes; tokenizer: FileBytes };
+
+export interface ModelSummary {
+  name: string;
+  format: 'hf' | 'llama2c';
+  params: number;
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  vocab: number;
+  context: number;
+  /** templates this model's tokenizer can use (model = its own chat template) */
+  templates: TemplateId[];
+  gpuBytes: number;
+}
+
+export interface DatasetOptions {
+  template: TemplateId;
+  format?: FormatId;
+  fieldMap?: FieldMap;
+  maxLength: number;
+  validationFraction: number;
+  seed: number;
+  /** a second dataset to mix in (LIMIT: the mix matters); ratio = its share of the training rows */
+  mix?: { name: string; bytes: Uint8Array; ratio: number } | null;
+}
+
+export interface DatasetReport {
+  name: string;
+  container: 'jsonl' | 'json-array';
+  format: FormatId | null;
+  fields: FieldMap;
+  /** field names seen in the first rows, for re-mapping */
+  keys: string[];
+  warnings: string[];
+  errors: RowError[];
+  stats: DatasetStats;
+  train: number;
+  validation: number;
+  mixed: number;
+  /** instructions of held-out rows (for compare and fixed sample prompts) */
+  heldOutPrompts: string[];
+}
+
+/** One token of a sample, and whether it counts in the loss. */
+export interface TokenPiece {
+  text: string;
+  kind: 'prompt' | 'response' | 'eos';
+}
+
+/** Every TrainConfig setting (mirrors src/engine/train/trainer.ts) plus the page's own. */
+export interface TrainSettings {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  targets: string[];
+  lr: number;
+  schedule: 'constant' | 'linear' | 'cosine';
+  warmup: number;
+  optimizer: 'adamw' | 'sgd';
+  weightDecay: number;
+  maxGradNorm: number;
+  batchSize: number;
+  gradAccum: number;
+  epochs: number;
+  maxSteps: number;
+  maxLength: number;
+  packing: boolean;
+  seed: number;
+  shuffle: boolean;
+  evalEvery: number;
+  /** sample the fixed prompts every N steps (0 = never) */
+  sampleEvery: number;
+  /** checkpoint to IndexedDB every N steps (and on pause/stop) */
+  checkpointEvery: number;
+}
+
+export interface StepPoint {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  etaSec: number;
+  gpuBytes: number;
+}
+
+export interface EvalPoint {
+  step: number;
+  loss: number;
+  perplexity: number;
+}
+
+export type TrainState = 'idle' | 'running' | 'pausing' | 'paused' | 'stopped' | 'done' | 'error';
+
+export interface GenerateSettings extends SamplingOptions {
+  maxNewTokens: number;
+  seed: number;
+}
+
+/** A saved run the page can offer to resume (from IndexedDB). */
+export interface SavedRunInfo {
+  modelId: string;
+  modelName: string;
+  datasetName: string;
+  step: number;
+  totalSteps: number;
+  savedAt: number;
+}
 
 export type Request =
-  | { type: 'probe'; id: number };
+  | { type: 'probe'; id: number }
+  | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
+  | { type: 'load-dataset'; id: number; name: string; bytes: Uint8Array; options: DatasetOptions }
+  | { type: 'sample-tokens'; id: number; index: number; split: 'train' | 'validation' }
+  | { type: 'train-start'; id: number; settings: TrainSettings }
+  | { type: 'train-pause'; id: number }
+  | { type: 'train-resume'; id: number }
+  | { type: 'train-stop'; id: number }
+  /** restore the run saved in IndexedDB (the model must be loaded first) */
+  | { type: 'train-restore'; id: number }
+  | { type: 'generate'; id: number; prompt: string; raw: boolean; adapter: boolean; settings: GenerateSettings }
+  | { type: 'generate-stop'; id: number }
+  | { type: 'heldout-eval'; id: number }
+  | { type: 'export-adapter'; id: number }
+  | { type: 'import-adapter'; id: number; config: string; safetensors: Uint8Array }
+  | { type: 'export-recipe'; id: number; settings: TrainSettings };
 
 export type Event =
   | { type: 'gpu'; id: number; info: GpuInfo }
-  | { type: 'error'; id: number; message: string; kind: 'no-webgpu' | 'error' };
+  | { type: 'error'; id: number; message: string; kind: 'no-webgpu' | 'error' }
+  | { type: 'progress'; id: number; label: string; done: number; total: number }
+  | { type: 'model'; id: number; model: ModelSummary }
+  | { type: 'dataset'; id: number; report: DatasetReport }
+  | { type: 'tokens'; id: number; pieces: TokenPiece[]; line: number; truncated: boolean }
+  | { type: 'train-state'; id: number; state: TrainState; message?: string; step: number; totalSteps: number; adapterParams: number }
+  | { type: 'train-step'; id: number; point: StepPoint }
+  | { type: 'train-eval'; id: number; point: EvalPoint }
+  | { type: 'train-history'; id: number; steps: StepPoint[]; evals: EvalPoint[] }
+  | { type: 'train-samples'; id: number; step: number; samples: { prompt: string; text: string }[] }
+  | { type: 'token'; id: number; text: string }
+  | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }
+  | { type: 'heldout'; id: number; base: EvalPoint; tuned: EvalPoint | null; rows: number }
+  | { type: 'adapter-files'; id: number; config: string; safetensors: Uint8Array }
+  | { type: 'adapter-imported'; id: number; rank: number; params: number }
+  | { type: 'recipe'; id: number; files: Record<string, string> }
+  | { type: 'device-lost'; id: number; message: string }
+  | { type: 'done'; id: number };
 
 export type RequestOf<T extends Request['type']> = Extract<Request, { type: T }>;
+/** A request as the page writes it: the client adds the id. */
+export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;

@@ -1,0 +1,254 @@
+/**
+ * What the worker holds between requests: the model, its tokenizer, the
+ * prepared dataset and its split. Model loading, dataset preparation, the
+ * sample viewer, generation and held-out evaluation live here; the training
+ * loop is in training.ts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  IGNORE_INDEX,
+  createTemplate,
+  mapRow,
+  parseRows,
+  prepareDataset,
+  promptIds,
+  shuffled,
+  splitTrainValidation,
+  type Conversation,
+  type PromptTemplate,
+  type TemplateId,
+  type TokenizedSample,
+} from '../engine/data';
+import { generate } from '../engine/generate';
+import { loadHF } from '../engine/io/hf';
+import { loadLlama2c } from '../engine/io/llama2c';
+import type { FileSource } from '../engine/io/weights';
+import { LlamaModel } from '../engine/model';
+import { scoreIds } from '../engine/score';
+import { TextTokenizer } from '../engine/tokenizer';
+import { loadEvaluate } from './engine_modules';
+import type { DatasetOptions, DatasetReport, EvalPoint, GenerateSettings, ModelFiles, ModelSummary, TokenPiece } from './protocol';
+
+export interface Session {
+  model: LlamaModel;
+  tokenizer: TextTokenizer;
+  name: string;
+  cacheId: string;
+  dataset: PreparedSplit | null;
+}
+
+export interface PreparedSplit {
+  name: string;
+  template: TemplateId;
+  maxLength: number;
+  train: TokenizedSample[];
+  validation: TokenizedSample[];
+  heldOutPrompts: string[];
+}
+
+export let session: Session | null = null;
+
+export function requireSession(): Session {
+  if (!session) throw new Error('Load a model first.');
+  return session;
+}
+
+export function requireDataset(): PreparedSplit {
+  const d = requireSession().dataset;
+  if (!d) throw new Error('Load a dataset first.');
+  return d;
+}
+
+function filesSource(name: string, files: { name: string; bytes: Uint8Array }[]): FileSource {
+  // a folder picker gives paths like "stories260K-hf/config.json": match on the base name
+  const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f.bytes]));
+  return { name, read: async (file) => byName.get(file) ?? null };
+}
+
+export async function loadModel(files: ModelFiles, cacheId: string): Promise<ModelSummary> {
+  const loaded =
+    files.format === 'hf'
+      ? await loadHF(filesSource(files.name, files.files))
+      : loadLlama2c({ name: files.model.name, bytes: files.model.bytes }, { name: files.tokenizer.name, bytes: files.tokenizer.bytes });
+  const tokenizer = new TextTokenizer(loaded.tokenizer);
+  const old = session;
+  session = null;
+  old?.model.dispose();
+  const model = LlamaModel.fromLoaded(loaded);
+  session = { model, tokenizer, name: files.name, cacheId, dataset: null };
+  return summary(session);
+}
+
+export function summary(s: Session): ModelSummary {
+  const c = s.model.config;
+  return {
+    name: s.name,
+    format: s.cacheId.includes('llama2c') ? 'llama2c' : 'hf',
+    params: s.model.numParams(),
+    layers: c.numLayers,
+    hidden: c.hiddenSize,
+    heads: c.numHeads,
+    kvHeads: c.numKvHeads,
+    vocab: c.vocabSize,
+    context: c.maxPositions,
+    templates: s.tokenizer.chatTemplate ? ['plain', 'alpaca', 'chatml', 'model'] : ['plain', 'alpaca', 'chatml'],
+    gpuBytes: tf.memory().numBytes,
+  };
+}
+
+const sampleKey = (s: { line: number; index?: number }) => `${s.line}:${s.index ?? ''}`;
+
+/** Parses, maps, tokenizes and splits a dataset (plus an optional second one mixed into training). */
+export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOptions, progress: (label: string, done: number, total: number) => void): Promise<DatasetReport> {
+  const s = requireSession();
+  const maxLength = Math.min(o.maxLength, s.model.config.maxPositions);
+  const opts = { tokenizer: s.tokenizer, template: o.template, maxLength };
+  const prepared = await prepareDataset(bytes, { ...opts, format: o.format, fieldMap: o.fieldMap, onProgress: (d, t) => progress('Tokenizing', d, t) });
+  const parsed = await parseRows(bytes);
+  const keys = [...new Set(parsed.rows.slice(0, 50).flatMap((r) => Object.keys(r.value)))];
+  const { train, validation } = splitTrainValidation(prepared.samples, { seed: o.seed, validationFraction: o.validationFraction });
+
+  // the instructions of held-out rows, for the compare view and the fixed sample prompts
+  const rows = new Map(parsed.rows.map((r) => [sampleKey(r), r.value]));
+  const heldOutPrompts: string[] = [];
+  if (prepared.format) {
+    for (const v of validation) {
+      const row = rows.get(sampleKey(v));
+      if (!row) continue;
+      try {
+        const conv = mapRow(row, { format: prepared.format, fields: prepared.fields });
+        if (conv.kind === 'conversation') heldOutPrompts.push((conv as Conversation).turns[0].content);
+      } catch {
+        // rows that failed mapping are in the report already
+      }
+      if (heldOutPrompts.length >= 20) break;
+    }
+  }
+
+  let mixed: TokenizedSample[] = [];
+  if (o.mix && o.mix.ratio > 0) {
+    const other = await prepareDataset(o.mix.bytes, { ...opts, onProgress: (d, t) => progress(`Tokenizing ${o.mix!.name}`, d, t) });
+    if (other.samples.length === 0) throw new Error(`${o.mix.name}: no usable rows to mix in (${other.errors[0]?.reason ?? 'unknown format'})`);
+    const ratio = Math.min(0.9, o.mix.ratio);
+    const want = Math.round((train.length * ratio) / (1 - ratio));
+    mixed = shuffled(other.samples, o.seed + 1).slice(0, want);
+  }
+  const trainAll = mixed.length ? shuffled([...train, ...mixed], o.seed + 2) : train;
+  s.dataset = { name, template: o.template, maxLength, train: trainAll, validation, heldOutPrompts };
+  return {
+    name,
+    container: prepared.container,
+    format: prepared.format,
+    fields: prepared.fields,
+    keys,
+    warnings: prepared.warnings,
+    errors: prepared.errors,
+    stats: prepared.stats,
+    train: trainAll.length,
+    validation: validation.length,
+    mixed: mixed.length,
+    heldOutPrompts,
+  };
+}
+
+/** A sample's tokens, each with what it counts for in the loss (labels are not shifted: see data/tokenize.ts). */
+export function sampleTokens(index: number, split: 'train' | 'validation'): { pieces: TokenPiece[]; line: number; truncated: boolean } {
+  const s = requireSession();
+  const d = requireDataset();
+  const list = split === 'train' ? d.train : d.validation;
+  if (list.length === 0) throw new Error(`the ${split} split is empty`);
+  const sample = list[((index % list.length) + list.length) % list.length];
+  const eos = new Set([...s.tokenizer.eosIds, ...s.model.config.eosTokenIds]);
+  const pieces: TokenPiece[] = [];
+  let prev = '';
+  for (let i = 0; i < sample.ids.length; i++) {
+    // decode prefixes so multi-byte characters and leading spaces come out right
+    const text = s.tokenizer.decode(sample.ids.slice(0, i + 1), false);
+    const piece = text.startsWith(prev) ? text.slice(prev.length) : s.tokenizer.idToToken(sample.ids[i]);
+    prev = text;
+    const trained = sample.labels[i] !== IGNORE_INDEX;
+    pieces.push({ text: piece, kind: !trained ? 'prompt' : eos.has(sample.ids[i]) ? 'eos' : 'response' });
+  }
+  return { pieces, line: sample.line, truncated: sample.truncated };
+}
+
+function template(s: Session): PromptTemplate {
+  return createTemplate(s.dataset?.template ?? 'plain', s.tokenizer);
+}
+
+let generation: AbortController | null = null;
+
+export function stopGeneration(): void {
+  generation?.abort();
+}
+
+/** Streams a completion; `raw` feeds the prompt as is, otherwise through the dataset's template. */
+export async function generateText(
+  prompt: string,
+  raw: boolean,
+  useAdapter: boolean,
+  g: GenerateSettings,
+  onText: (text: string) => void,
+): Promise<{ text: string; tokens: number; stopReason: string; ms: number }> {
+  const s = requireSession();
+  if (useAdapter && !s.model.adapter) throw new Error('There is no adapter yet: train one or import one.');
+  const tpl = template(s);
+  const text = raw ? prompt : tpl.generationPrompt({ instruction: prompt });
+  const ids = raw ? s.tokenizer.encodePrompt(text) : promptIds(s.tokenizer, text);
+  const ctrl = new AbortController();
+  generation = ctrl;
+  const before = s.model.adapterEnabled;
+  s.model.adapterEnabled = useAdapter;
+  let out = '';
+  let stopped = false;
+  const t0 = performance.now();
+  try {
+    const res = await generate(s.model, ids, {
+      ...g,
+      maxNewTokens: Math.min(g.maxNewTokens, s.model.config.maxPositions - ids.length),
+      signal: ctrl.signal,
+      onToken: (_id, all) => {
+        out = s.tokenizer.decode(all);
+        const stop = tpl.stopStrings.find((x) => out.includes(x));
+        if (stop && !raw) {
+          out = out.slice(0, out.indexOf(stop));
+          stopped = true;
+          ctrl.abort();
+        }
+        onText(out);
+      },
+    });
+    return { text: out, tokens: res.ids.length, stopReason: stopped ? 'stop string' : res.stopReason, ms: performance.now() - t0 };
+  } finally {
+    s.model.adapterEnabled = before;
+    if (generation === ctrl) generation = null;
+  }
+}
+
+/** Mean response-token loss on (at most `limit`) held-out rows, with the adapter on or off. */
+export async function heldOutLoss(useAdapter: boolean, limit = 64): Promise<EvalPoint & { rows: number }> {
+  const s = requireSession();
+  const d = requireDataset();
+  const rows = d.validation.slice(0, limit);
+  if (rows.length === 0) throw new Error('There are no held-out rows: set a validation share above 0.');
+  const before = s.model.adapterEnabled;
+  s.model.adapterEnabled = useAdapter;
+  try {
+    const ev = await loadEvaluate();
+    if (ev) {
+      const r = await ev.evaluate(s.model, rows, { batchSize: 4, maxLength: d.maxLength });
+      return { step: 0, loss: r.loss, perplexity: r.perplexity, rows: rows.length };
+    }
+    // fallback without the training engine: one forward pass per row
+    let sum = 0;
+    let n = 0;
+    for (const r of rows) {
+      const nll = await scoreIds(s.model, r.ids);
+      for (let i = 0; i < nll.length; i++) if (r.labels[i + 1] !== IGNORE_INDEX) (sum += nll[i]), n++;
+    }
+    const loss = sum / Math.max(1, n);
+    return { step: 0, loss, perplexity: Math.exp(loss), rows: rows.length };
+  } finally {
+    s.model.adapterEnabled = before;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The training run in the worker: start, pause, resume, stop; one optimizer
+ * step at a time so control messages are handled between steps. Checkpoints
+ * go to IndexedDB (db.ts) every `checkpointEvery` steps and on pause/stop, so
+ * a reload (or a lost GPU) can restore the run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TemplateId, TokenizedSample } from '../engine/data';
+import { readRunData, saveRun } from './db';
+import { loadTrainer, type Trainer } from './engine_modules';
+import type { EvalPoint, Event, StepPoint, TrainSettings, TrainState } from './protocol';
+import { generateText, requireDataset, requireSession, session } from './session';
+
+type Post = (e: Event) => void;
+
+interface Run {
+  trainer: Trainer;
+  settings: TrainSettings;
+  state: TrainState;
+  steps: StepPoint[];
+  evals: EvalPoint[];
+  lastStep: number;
+  totalSteps: number;
+}
+
+let run: Run | null = null;
+let post: Post = () => {};
+let lost: string | null = null;
+
+export function setPoster(p: Post): void {
+  post = p;
+}
+
+export function isTraining(): boolean {
+  return run?.state === 'running' || run?.state === 'pausing';
+}
+
+export function currentAdapter() {
+  return run?.trainer.adapter ?? requireSession().model.adapter;
+}
+
+/** Called when the GPU device is lost: the loop stops at its next step. */
+export function deviceLost(message: string): void {
+  lost = message;
+  if (run && isTraining()) run.state = 'error';
+  postState(`The GPU device was lost (${message}). Your run is saved up to its last checkpoint: press Resume to go on.`);
+}
+
+function postState(message?: string): void {
+  post({
+    type: 'train-state',
+    id: 0,
+    state: run?.state ?? 'idle',
+    ...(message ? { message } : {}),
+    step: run?.lastStep ?? 0,
+    totalSteps: run?.totalSteps ?? 0,
+    adapterParams: run?.trainer.adapter.numParams() ?? 0,
+  });
+}
+
+function trainConfig(s: TrainSettings): Record<string, unknown> {
+  const { sampleEvery: _a, checkpointEvery: _b, ...config } = s;
+  return config;
+}
+
+export async function startTraining(settings: TrainSettings): Promise<void> {
+  if (isTraining()) throw new Error('A run is already going: pause or stop it first.');
+  if (lost) throw new Error('The GPU device was lost: reload the page to get a new one.');
+  const s = requireSession();
+  const d = requireDataset();
+  if (d.train.length === 0) throw new Error('The training split is empty.');
+  const { Trainer } = await loadTrainer();
+  run?.trainer.adapter.dispose();
+  const trainer = new Trainer(s.model, d.train, d.validation, { ...trainConfig(settings), maxLength: d.maxLength });
+  run = { trainer, settings, state: 'running', steps: [], evals: [], lastStep: 0, totalSteps: 0 };
+  post({ type: 'train-history', id: 0, steps: [], evals: [] });
+  void loop(run);
+}
+
+export async function restoreTraining(): Promise<void> {
+  if (isTraining()) throw new Error('A run is already going.');
+  const s = requireSession();
+  const data = await readRunData();
+  if (!data) throw new Error('No saved run was found in this browser.');
+  const { Trainer } = await loadTrainer();
+  const train = data.train as TokenizedSample[];
+  const validation = data.validation as TokenizedSample[];
+  const settings = data.settings as TrainSettings;
+  const trainer = Trainer.restore(s.model, train, validation, data.checkpoint);
+  const steps = data.steps as StepPoint[];
+  run = { trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? 0 };
+  s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts };
+  post({ type: 'train-history', id: 0, steps: run.steps, evals: run.evals });
+  postState(trainer.done ? undefined : `Restored the run at step ${run.lastStep}.`);
+  if (trainer.done) (run.state = 'done'), postState();
+}
+
+export function pauseTraining(): void {
+  if (!run || run.state !== 'running') throw new Error('Nothing is training.');
+  run.state = 'pausing';
+  postState();
+}
+
+export function resumeTraining(): void {
+  if (!run) throw new Error('There is no run to resume.');
+  if (lost) throw new Error('The GPU device was lost: reload the page to get a new one.');
+  if (run.state === 'pausing') {
+    run.state = 'running';
+    postState();
+    return;
+  }
+  if (run.state !== 'paused' && run.state !== 'stopped' && run.state !== 'error') throw new Error(`Cannot resume a run that is ${run.state}.`);
+  if (run.trainer.done) throw new Error('This run has finished all its steps.');
+  run.state = 'running';
+  void loop(run);
+}
+
+export function stopTraining(): void {
+  if (!run) throw new Error('There is no run.');
+  if (run.state === 'running' || run.state === 'pausing') run.state = 'stopped';
+  else if (run.state === 'paused') {
+    run.state = 'stopped';
+    postState();
+  }
+}
+
+async function save(r: Run): Promise<void> {
+  const s = requireSession();
+  const d = requireDataset();
+  const checkpoint = await r.trainer.checkpoint();
+  await saveRun(
+    { modelId: s.cacheId, modelName: s.name, datasetName: d.name, step: r.lastStep, totalSteps: r.totalSteps, savedAt: Date.now() },
+    { settings: r.settings, train: d.train, validation: d.validation, heldOutPrompts: d.heldOutPrompts, checkpoint, steps: r.steps, evals: r.evals, datasetName: d.name, template: d.template },
+  );
+}
+
+async function sampleFixedPrompts(step: number): Promise<void> {
+  const prompts = requireDataset().heldOutPrompts.slice(0, 2);
+  const samples: { prompt: string; text: string }[] = [];
+  for (const prompt of prompts) {
+    const g = await generateText(prompt, false, true, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxNewTokens: 48, seed: 0 }, () => {});
+    samples.push({ prompt, text: g.text });
+  }
+  if (samples.length) post({ type: 'train-samples', id: 0, step, samples });
+}
+
+async function evaluateNow(r: Run): Promise<void> {
+  if (requireDataset().validation.length === 0) return;
+  const e = await r.trainer.evaluate();
+  const point = { step: r.lastStep, loss: e.loss, perplexity: e.perplexity };
+  r.evals.push(point);
+  post({ type: 'train-eval', id: 0, point });
+}
+
+async function loop(r: Run): Promise<void> {
+  postState();
+  try {
+    if (r.steps.length === 0 && r.settings.evalEvery > 0) await evaluateNow(r); // the base model's validation loss, at step 0
+    while (r.state === 'running' && !r.trainer.done && session) {
+      const rep = await r.trainer.step();
+      const point: StepPoint = { ...rep, gpuBytes: tf.memory().numBytes };
+      r.steps.push(point);
+      r.lastStep = rep.step;
+      r.totalSteps = rep.totalSteps;
+      post({ type: 'train-step', id: 0, point });
+      const every = (n: number) => n > 0 && rep.step % n === 0;
+      if (every(r.settings.evalEvery) || r.trainer.done) await evaluateNow(r);
+      if (every(r.settings.sampleEvery)) await sampleFixedPrompts(rep.step);
+      if (every(r.settings.checkpointEvery)) await save(r);
+    }
+    if (lost) return;
+    if (r.trainer.done) r.state = 'done';
+    else if (r.state === 'pausing') r.state = 'paused';
+    await save(r);
+    postState(r.state === 'done' ? `Finished ${r.lastStep} steps.` : undefined);
+  } catch (e) {
+    r.state = 'error';
+    const msg = lost ? `The GPU device was lost (${lost}).` : (e as Error).message;
+    postState(`Training stopped: ${msg} The run is saved up to its last checkpoint; press Resume to go on from there.`);
+  }
+}
