@@ -8,7 +8,7 @@
  *
  * Saved for backward: q, k, v and the forward's packed (O, L) buffer,
  * B·H·T·(D+1) floats; never a (T × S) tensor. segmentIds gets no gradient
- * nor does queryOffset (both are closed over, not customGrad inputs).
+ * nor does queryOffset (they are saved for backward, not customGrad inputs).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AttentionArgs } from '../src/engine/ops/attention';
@@ -19,13 +19,20 @@ export function fusedAttention({ q, k, v, segmentIds, queryOffset }: AttentionAr
   const extras = { seg: segmentIds ?? null, qoff: queryOffset ?? null };
   const op = tf.customGrad((qq, kk, vv, save) => {
     const { o, packed } = attentionForward(qq as tf.Tensor4D, kk as tf.Tensor4D, vv as tf.Tensor4D, extras);
-    (save as tf.GradSaveFunc)([qq as tf.Tensor, kk as tf.Tensor, vv as tf.Tensor, packed]);
+    // segmentIds/queryOffset are saved as well: the caller may have made them
+    // inside the differentiated function, whose tidy disposes them before backward
+    const extraList = [extras.seg, extras.qoff].filter((t): t is tf.Tensor => t !== null);
+    (save as tf.GradSaveFunc)([qq as tf.Tensor, kk as tf.Tensor, vv as tf.Tensor, packed, ...extraList]);
     packed.dispose(); // save() keeps its own reference when a tape is recording
     return {
       value: o,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sp] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
-        const { dq, dk, dv } = attentionBackward(sq, sk, sv, extras, sp, dy as tf.Tensor4D);
+        const [sq, sk, sv, sp, ...rest] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, ...tf.Tensor[]];
+        const savedExtras = {
+          seg: extras.seg ? (rest.shift() as tf.Tensor2D) : null,
+          qoff: extras.qoff ? (rest.shift() as tf.Tensor1D) : null,
+        };
+        const { dq, dk, dv } = attentionBackward(sq, sk, sv, savedExtras, sp, dy as tf.Tensor4D);
         return [dq, dk, dv];
       },
     };

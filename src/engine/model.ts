@@ -143,9 +143,18 @@ export class LlamaModel {
     return this.adapter && this.adapterEnabled ? this.adapter.lora(layer, name) : null;
   }
 
+  /**
+   * LoRA dropout while training: rate and a seed for this forward pass (each
+   * adapter input draws its own mask from seed + a counter), or null.
+   */
+  dropout: { rate: number; seed: number } | null = null;
+  private dropoutCalls = 0;
+
   private proj(x: tf.Tensor2D, layer: number, name: LinearName): tf.Tensor2D {
     const l = this.params.layers[layer];
-    return linear({ x, w: l.linears[name], bias: l.biases[name] ?? null, lora: this.lora(layer, name) });
+    const lora = this.lora(layer, name);
+    const loraInput = lora && this.dropout && this.dropout.rate > 0 ? tf.dropout(x, this.dropout.rate, undefined, this.dropout.seed + this.dropoutCalls++) : null;
+    return linear({ x, w: l.linears[name], bias: l.biases[name] ?? null, lora, loraInput: loraInput as tf.Tensor2D | null });
   }
 
   /**
@@ -160,6 +169,7 @@ export class LlamaModel {
     const Hkv = c.numKvHeads;
     const D = c.headDim;
     const start = cache?.length ?? 0;
+    this.dropoutCalls = 0;
     const out = tf.tidy(() => {
       const positions = opts.positions ?? (tf.range(0, T, 1, 'int32').add(tf.tensor1d([start], 'int32')).reshape([1, T]).add(tf.zeros([B, 1], 'int32')) as tf.Tensor2D);
       const cos = tf.gather(this.ropeCos, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;

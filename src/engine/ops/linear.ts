@@ -22,6 +22,8 @@ export interface LinearArgs {
   w: tf.Tensor2D;
   bias?: tf.Tensor1D | null;
   lora?: LoraWeights | null;
+  /** input of the LoRA branch when it differs from x (LoRA dropout: PEFT computes B·A·dropout(x)) */
+  loraInput?: tf.Tensor2D | null;
 }
 
 /** Composed reference path (tfjs autograd). */
@@ -38,6 +40,15 @@ export function linearReference({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
 }
 
 export function linear(args: LinearArgs): tf.Tensor2D {
+  if (args.lora && args.loraInput && args.loraInput !== args.x) {
+    // dropout on the adapter's input only: base and adapter see different inputs, so they cannot share one pass
+    const { lora, loraInput } = args;
+    return tf.tidy(() => {
+      const base = linearReference({ x: args.x, w: args.w, bias: args.bias });
+      const xa = tf.matMul(loraInput, lora.a, false, true); // (N, r)
+      return base.add(tf.matMul(xa, lora.b, false, true).mul(lora.scale));
+    });
+  }
   // Without an adapter the layer is a plain matmul: tfjs's own kernel is the fused path.
   return kernelMode() === 'fused' && args.lora ? fusedLoraLinear(args) : linearReference(args);
 }

@@ -101,11 +101,13 @@ export function chunkedCrossEntropy(
       const targetLogit = tf.sum(tf.mul(hx, tf.gather(w, targets)), 1); // (N): h_n·w_{t_n}
       return tf.sum(tf.sub(lse, targetLogit)) as tf.Scalar;
     });
-    (save as tf.GradSaveFunc)([hx, lse]);
+    // targets are saved too: a caller may create them inside the differentiated
+    // function (tf.variableGrads tidies that away before backward runs)
+    (save as tf.GradSaveFunc)([hx, lse, targets]);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sh, slse] = saved as [tf.Tensor2D, tf.Tensor1D];
+        const [sh, slse, st] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
         const dhParts = pieces.map(([r0, r]) =>
           tf.tidy(() => {
             const hc = tf.slice(sh, [r0, 0], [r, -1]) as tf.Tensor2D; // (rows, d)
@@ -115,7 +117,7 @@ export function chunkedCrossEntropy(
             s.dispose();
             const pw = tf.matMul(p, w); // (rows, d)
             p.dispose();
-            const wt = tf.gather(w, tf.slice(targets, [r0], [r])); // (rows, d): onehot·w
+            const wt = tf.gather(w, tf.slice(st, [r0], [r])); // (rows, d): onehot·w
             return tf.sub(pw, wt) as tf.Tensor2D;
           }),
         );
