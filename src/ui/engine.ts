@@ -1,7 +1,19 @@
 /** Page-side handle on the engine worker: typed requests, promise replies. */
-import type { Event, Request } from '../worker/protocol';
+import type { Event, RequestBody } from '../worker/protocol';
 
-type Pending = { resolve: (e: Event) => void; reject: (e: Error) => void };
+type Pending = { resolve: (e: Event) => void; reject: (e: Error) => void; onEvent?: (e: Event) => void };
+
+/** Events that report progress on a request rather than end it. */
+const PROGRESS = new Set<Event['type']>(['progress', 'token']);
+
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'no-webgpu' | 'error',
+  ) {
+    super(message);
+  }
+}
 
 export class EngineClient {
   private worker: Worker;
@@ -16,6 +28,7 @@ export class EngineClient {
       for (const l of this.listeners) l(e);
       const p = this.pending.get(e.id);
       if (!p) return;
+      if (PROGRESS.has(e.type)) return p.onEvent?.(e);
       this.pending.delete(e.id);
       p.resolve(e);
     };
@@ -25,17 +38,31 @@ export class EngineClient {
     };
   }
 
-  /** Sends a request and resolves with its reply event. */
-  request<R extends Request>(req: Omit<R, 'id'>): Promise<Event> {
+  /** Sends a request and resolves with its final reply event (which may be an `error` event). */
+  request(req: RequestBody, opts: { onEvent?: (e: Event) => void; transfer?: Transferable[] } = {}): Promise<Event> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id });
+      this.pending.set(id, { resolve, reject, onEvent: opts.onEvent });
+      this.worker.postMessage({ ...req, id }, opts.transfer ?? []);
     });
+  }
+
+  /** Like request, but an `error` reply rejects with an EngineError and the reply type is checked. */
+  async call<T extends Event['type']>(req: RequestBody, expect: T, opts: { onEvent?: (e: Event) => void; transfer?: Transferable[] } = {}): Promise<Extract<Event, { type: T }>> {
+    const e = await this.request(req, opts);
+    if (e.type === 'error') throw new EngineError(e.message, e.kind);
+    if (e.type !== expect) throw new Error(`engine answered ${e.type}, expected ${expect}`);
+    return e as Extract<Event, { type: T }>;
   }
 
   onEvent(l: (e: Event) => void): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error('engine restarted'));
+    this.pending.clear();
   }
 }

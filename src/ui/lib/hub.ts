@@ -1,0 +1,128 @@
+/**
+ * Downloading model files from the Hugging Face Hub (or any CORS URL) on the
+ * page: streamed with byte progress and cancellable (fetch + ReadableStream +
+ * AbortController), and a ranged read of just the header (safetensors: 8
+ * bytes of length, then the JSON header; llama2.c: 7 int32) so the page can
+ * show parameters and memory before the full download.
+ * Nothing here touches the GPU; the bytes go to the worker.
+ */
+import catalogue from '../../../models/catalogue.json';
+import { headerLength, parseHeader } from '../../engine/io/safetensors';
+
+export interface CatalogueFile {
+  path: string;
+  url?: string;
+  role?: 'model' | 'tokenizer';
+}
+
+export interface CatalogueEntry {
+  id: string;
+  name: string;
+  repo: string;
+  format: 'hf' | 'llama2c';
+  files: CatalogueFile[];
+  sizeBytes: number;
+  params: string;
+  licence: string;
+  memoryMB: number;
+  note: string;
+  recommended: { preset: string; template: string; lr: number; rank: number; maxLength: number; batchSize: number };
+}
+
+export const CATALOGUE: CatalogueEntry[] = catalogue.models as CatalogueEntry[];
+
+export const fileUrl = (repo: string, f: CatalogueFile) => f.url ?? `https://huggingface.co/${repo}/resolve/main/${f.path}`;
+/** The name the loader expects (the Hub path's last part). */
+export const baseName = (p: string) => p.split('/').pop()!;
+
+export class HttpError extends Error {}
+
+async function checked(url: string, init: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new HttpError(`Could not reach ${new URL(url).host} (offline, or blocked): ${(e as Error).message}`);
+  }
+  if (!res.ok) throw new HttpError(`${url} answered ${res.status} ${res.statusText}${res.status === 401 || res.status === 403 ? ' (a gated model? accept its licence on the Hub first)' : ''}`);
+  return res;
+}
+
+/** Downloads a whole file, reporting bytes as they arrive. */
+export async function fetchBytes(url: string, signal: AbortSignal, onBytes: (done: number, total: number) => void): Promise<Uint8Array> {
+  const res = await checked(url, { signal });
+  const total = Number(res.headers.get('content-length')) || 0;
+  if (!res.body) {
+    const b = new Uint8Array(await res.arrayBuffer());
+    onBytes(b.byteLength, b.byteLength);
+    return b;
+  }
+  const reader = res.body.getReader();
+  let out = new Uint8Array(total || 1 << 20);
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (n + value.byteLength > out.byteLength) {
+      const grown = new Uint8Array(Math.max(out.byteLength * 2, n + value.byteLength));
+      grown.set(out.subarray(0, n));
+      out = grown;
+    }
+    out.set(value, n);
+    n += value.byteLength;
+    onBytes(n, total);
+  }
+  return n === out.byteLength ? out : out.slice(0, n);
+}
+
+/** Bytes [start, end] of a file and the file's total size (from Content-Range). */
+async function fetchRange(url: string, start: number, end: number, signal?: AbortSignal): Promise<{ bytes: Uint8Array; total: number }> {
+  const res = await checked(url, { headers: { Range: `bytes=${start}-${end}` }, signal });
+  const range = res.headers.get('content-range'); // "bytes 0-7/1044992"
+  const total = range ? Number(range.split('/')[1]) : Number(res.headers.get('content-length'));
+  let bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status === 200) bytes = bytes.slice(start, end + 1); // server ignored Range
+  return { bytes, total };
+}
+
+export interface HeaderPeek {
+  params: number;
+  /** bytes of f32 weights on the GPU (the engine computes in f32) */
+  f32Bytes: number;
+  fileBytes: number;
+  dtype: string;
+}
+
+/** Reads a safetensors header with two ranged reads: the 8-byte length, then the JSON. */
+export async function peekSafetensors(url: string, signal?: AbortSignal): Promise<HeaderPeek> {
+  const first = await fetchRange(url, 0, 7, signal);
+  const n = headerLength(first.bytes, 'model.safetensors');
+  const head = await fetchRange(url, 0, 8 + n - 1, signal);
+  const h = parseHeader(head.bytes, first.total, 'model.safetensors');
+  let params = 0;
+  const dtypes = new Set<string>();
+  for (const [name, t] of h.tensors) {
+    if (name.includes('rotary_emb')) continue;
+    params += t.shape.reduce((a, b) => a * b, 1);
+    dtypes.add(t.dtype);
+  }
+  return { params, f32Bytes: params * 4, fileBytes: first.total, dtype: [...dtypes].join('/') };
+}
+
+/** llama2.c header: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (<0: untied), seq_len. */
+export async function peekLlama2c(url: string, signal?: AbortSignal): Promise<HeaderPeek> {
+  const { bytes, total } = await fetchRange(url, 0, 27, signal);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, 28);
+  const [dim, hidden, layers, heads, kvHeads, vocabRaw] = Array.from({ length: 6 }, (_, i) => v.getInt32(i * 4, true));
+  const vocab = Math.abs(vocabRaw);
+  const kvDim = (dim * kvHeads) / heads;
+  const perLayer = 2 * dim + 2 * dim * dim + 2 * dim * kvDim + 3 * dim * hidden;
+  const params = vocab * dim * (vocabRaw < 0 ? 2 : 1) + layers * perLayer + dim;
+  return { params, f32Bytes: params * 4, fileBytes: total, dtype: 'F32' };
+}
+
+export function peekHeader(e: CatalogueEntry, signal?: AbortSignal): Promise<HeaderPeek> {
+  if (e.format === 'hf') return peekSafetensors(fileUrl(e.repo, e.files.find((f) => f.path.endsWith('.safetensors'))!), signal);
+  return peekLlama2c(fileUrl(e.repo, e.files.find((f) => f.role === 'model')!), signal);
+}

@@ -1,0 +1,28 @@
+/** Shared steps of the playground's browser tests (fixtures from ../shared). */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { ROOT } from './harness';
+
+export const SHARED = path.resolve(ROOT, '..', 'shared');
+export const HF_DIR = path.join(SHARED, 'models', 'stories260K-hf');
+export const HF_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => path.join(HF_DIR, f));
+export const TINYSTORIES = path.join(SHARED, 'data', 'tinystories-instruct-1k.jsonl');
+
+export function need(...files: string[]): void {
+  for (const f of files) if (!fs.existsSync(f)) throw new Error(`missing fixture ${f} (the tests read ../shared beside the repository)`);
+}
+
+/** Picks the five stories260K-hf files with the model-files input and waits for the status. */
+export async function loadModelFiles(page: Page): Promise<void> {
+  need(...HF_FILES);
+  await page.getByTestId('model-files').setInputFiles(HF_FILES);
+  await page.getByTestId('model-status').getByText('parameters').waitFor({ timeout: 120_000 });
+}
+
+/** Picks a dataset file and waits until the report counts `rows` usable rows. */
+export async function loadDataset(page: Page, file: string, rows: string): Promise<void> {
+  need(file);
+  await page.getByTestId('dataset-input').setInputFiles(file);
+  await page.getByTestId('dataset-report').getByText(`${rows} usable rows`, { exact: false }).waitFor({ timeout: 120_000 });
+}

@@ -1,0 +1,114 @@
+/**
+ * The playground's path without training: load stories260K-hf from files,
+ * read the tinystories JSONL (report, stats, sample viewer), a hostile JSONL
+ * renders inertly with a line-numbered report, and base vs tuned compare
+ * (base only, before any adapter). Screenshots at 1280, 1920 and 1024.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, ROOT, screenshot, type Session } from './harness';
+import { loadModelFiles, TINYSTORIES } from './helpers';
+
+describe('playground: model, dataset, compare', () => {
+  let s: Session;
+  beforeAll(async () => {
+    s = await openApp();
+    await s.page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('loads stories260K-hf from its five files and shows name and parameters', async () => {
+    await loadModelFiles(s.page);
+    const status = (await s.page.getByTestId('model-status').textContent()) ?? '';
+    console.log('model status:', status.trim());
+    expect(status).toMatch(/260\.\dK parameters/);
+    expect(status).toContain('local model');
+  });
+
+  it('reads the tinystories JSONL: report, stats, split and the coloured sample', async () => {
+    await s.page.getByTestId('dataset-input').setInputFiles(TINYSTORIES);
+    const report = s.page.getByTestId('dataset-report');
+    await report.waitFor({ timeout: 120_000 });
+    const text = (await report.textContent()) ?? '';
+    console.log('report:', text.replace(/\s+/g, ' ').slice(0, 200));
+    expect(text).toMatch(/1,000\s+usable rows/);
+    expect(text).toContain('instruction-response');
+    const stats = (await s.page.getByTestId('dataset-stats').textContent()) ?? '';
+    expect(stats).toMatch(/Training rows\s*900/);
+    expect(stats).toMatch(/Held out\s*100/);
+    // the sample viewer shows prompt tokens, response tokens and the EOS
+    const viewer = s.page.getByTestId('sample-viewer');
+    await expect.poll(() => viewer.locator('.tokens .tok.response').count()).toBeGreaterThan(10);
+    expect(await viewer.locator('.tokens .tok.prompt').count()).toBeGreaterThan(3);
+    expect(await viewer.locator('.tokens .tok.eos').count()).toBe(1);
+    await screenshot(s.page, 'playground-1280-dataset');
+  });
+
+  it('reports broken lines by number and renders HTML in the data as text', async () => {
+    const rows = [
+      JSON.stringify({ instruction: 'Write a story about <img src=x onerror="window.__pwned=1">.', response: 'Once upon a time <b>bold</b> and <script>window.__pwned=2</script>.' }),
+      '{"instruction": "broken", "response": ',
+      'not json at all',
+      JSON.stringify({ instruction: 'Say hi.', response: '<img src=x onerror="window.__pwned=3">' }),
+      JSON.stringify([1, 2, 3]),
+      JSON.stringify({ instruction: 'Only an instruction.' }),
+      JSON.stringify({ instruction: 'Write about Tom.', response: 'Once upon a time, Tom.' }),
+    ].join('\n');
+    const file = path.join(ROOT, 'test-results', 'hostile.jsonl');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, rows);
+    await s.page.getByTestId('dataset-input').setInputFiles(file);
+    const report = s.page.getByTestId('dataset-report');
+    await expect.poll(async () => (await report.textContent()) ?? '', { timeout: 60_000 }).toMatch(/3\s+usable rows/);
+    const text = (await report.textContent()) ?? '';
+    console.log('hostile report:', text.replace(/\s+/g, ' '));
+    for (const line of ['2', '3', '5', '6']) expect(await report.locator('tr td:first-child', { hasText: new RegExp(`^${line}$`) }).count()).toBe(1);
+    // the sample viewer shows the markup literally, and no element was created from it
+    const viewer = s.page.getByTestId('sample-viewer');
+    const seen: string[] = [];
+    for (const i of [1, 2]) {
+      await expect.poll(async () => (await viewer.textContent()) ?? '').toContain(`Training row ${i} of 2`);
+      seen.push((await viewer.locator('.tokens').textContent()) ?? '');
+      await viewer.getByRole('button', { name: 'Next sample' }).click();
+    }
+    await viewer.getByLabel('Split').selectOption('validation');
+    await expect.poll(async () => (await viewer.textContent()) ?? '').toContain('Held-out row 1 of 1');
+    seen.push((await viewer.locator('.tokens').textContent()) ?? '');
+    const all = seen.join('\n');
+    expect(all).toContain('<img src=x onerror=');
+    expect(all).toContain('<b>bold</b>');
+    expect(await s.page.locator('main img').count()).toBe(0);
+    expect(await s.page.locator('main b').count()).toBe(0);
+    expect(await s.page.locator('main script').count()).toBe(0);
+    expect(await s.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? 0)).toBe(0);
+    await screenshot(s.page, 'playground-hostile-dataset');
+  });
+
+  it('compares base and tuned: the base answers, the tuned side says there is no adapter yet', async () => {
+    await s.page.getByTestId('dataset-input').setInputFiles(TINYSTORIES);
+    await expect.poll(async () => (await s.page.getByTestId('dataset-report').textContent()) ?? '', { timeout: 120_000 }).toMatch(/1,000\s+usable rows/);
+    await s.page.getByTestId('compare-prompt').fill('Write a story about a girl named Amy.');
+    await s.page.getByLabel('Max new tokens').fill('24');
+    await s.page.getByTestId('compare-run').click();
+    await expect.poll(async () => ((await s.page.getByTestId('output-base').textContent()) ?? '').length, { timeout: 120_000 }).toBeGreaterThan(10);
+    await expect.poll(() => s.page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+    console.log('base output:', await s.page.getByTestId('output-base').textContent());
+    await expect.poll(() => s.page.getByText('No adapter yet').count()).toBeGreaterThan(0);
+  });
+
+  it('lays out at projector and small widths', async () => {
+    for (const [w, h] of [
+      [1920, 1080],
+      [1024, 768],
+    ]) {
+      await s.page.setViewportSize({ width: w, height: h });
+      await screenshot(s.page, `playground-${w}`);
+      const overflow = await s.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, `horizontal overflow at ${w}px`).toBeLessThanOrEqual(0);
+    }
+    await s.page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
