@@ -5,11 +5,12 @@
  * `done`, or `error`.
  */
 import { NoWebGPUError, getDevice, initGpu } from '../engine/gpu/device';
-import { loadLoraIo } from './engine_modules';
+import { exportPeft, importPeft } from '../engine/lora_io';
 import type { Event, Request } from './protocol';
 import { buildRecipe } from './recipe';
 import { generateText, heldOutLoss, loadDataset, loadModel, requireDataset, requireSession, sampleTokens, stopGeneration } from './session';
-import { currentAdapter, deviceLost, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
+import type { LoraAdapter } from '../engine/lora';
+import { currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (e: Event, transfer: Transferable[] = []) => scope.postMessage(e, transfer);
@@ -42,6 +43,7 @@ async function handle(req: Request): Promise<void> {
     case 'load-model': {
       notWhileTraining('load another model');
       await gpu();
+      disposeRun();
       post({ type: 'progress', id, label: 'Uploading weights to the GPU', done: 0, total: 1 });
       post({ type: 'model', id, model: await loadModel(req.files, req.cacheId) });
       return;
@@ -90,19 +92,21 @@ async function handle(req: Request): Promise<void> {
       const adapter = currentAdapter();
       if (!adapter) throw new Error('There is no adapter yet: train one or import one.');
       const s = requireSession();
-      const files = await (await loadLoraIo()).exportPeft(adapter as never, { baseModel: s.name, template: s.dataset?.template ?? 'plain' });
-      const config = files['adapter_config.json'] as string;
-      const safetensors = files['adapter_model.safetensors'] as Uint8Array;
+      const files = await exportPeft(adapter as LoraAdapter, { baseModel: s.name, template: s.dataset?.template ?? 'plain' });
+      const config = files['adapter_config.json'];
+      const safetensors = files['adapter_model.safetensors'];
       post({ type: 'adapter-files', id, config, safetensors }, [safetensors.buffer as ArrayBuffer]);
       return;
     }
     case 'import-adapter': {
       notWhileTraining('import an adapter');
       const s = requireSession();
-      const adapter = (await loadLoraIo()).importPeft({ config: req.config, safetensors: req.safetensors }, s.model);
-      const old = s.model.adapter as { dispose?: () => void } | null;
+      const { adapter } = importPeft({ config: req.config, safetensors: req.safetensors }, s.model);
+      disposeRun();
+      const old = s.model.adapter as LoraAdapter | null;
       s.model.adapter = adapter;
-      if (old && old !== adapter) old.dispose?.();
+      s.model.adapterEnabled = true;
+      if (old && old !== adapter) old.dispose();
       post({ type: 'adapter-imported', id, rank: adapter.config.rank, params: adapter.numParams() });
       return;
     }

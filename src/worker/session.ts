@@ -24,9 +24,8 @@ import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import type { FileSource } from '../engine/io/weights';
 import { LlamaModel } from '../engine/model';
-import { scoreIds } from '../engine/score';
 import { TextTokenizer } from '../engine/tokenizer';
-import { loadEvaluate } from './engine_modules';
+import { evaluate } from '../engine/train/evaluate';
 import type { DatasetOptions, DatasetReport, EvalPoint, GenerateSettings, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
@@ -234,20 +233,8 @@ export async function heldOutLoss(useAdapter: boolean, limit = 64): Promise<Eval
   const before = s.model.adapterEnabled;
   s.model.adapterEnabled = useAdapter;
   try {
-    const ev = await loadEvaluate();
-    if (ev) {
-      const r = await ev.evaluate(s.model, rows, { batchSize: 4, maxLength: d.maxLength });
-      return { step: 0, loss: r.loss, perplexity: r.perplexity, rows: rows.length };
-    }
-    // fallback without the training engine: one forward pass per row
-    let sum = 0;
-    let n = 0;
-    for (const r of rows) {
-      const nll = await scoreIds(s.model, r.ids);
-      for (let i = 0; i < nll.length; i++) if (r.labels[i + 1] !== IGNORE_INDEX) (sum += nll[i]), n++;
-    }
-    const loss = sum / Math.max(1, n);
-    return { step: 0, loss, perplexity: Math.exp(loss), rows: rows.length };
+    const r = await evaluate(s.model, rows, { batchSize: 4, maxLength: d.maxLength });
+    return { step: 0, loss: r.loss, perplexity: r.perplexity, rows: rows.length };
   } finally {
     s.model.adapterEnabled = before;
   }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TemplateId, TokenizedSample } from '../engine/data';
 import { readRunData, saveRun } from './db';
-import { loadTrainer, type Trainer } from './engine_modules';
+import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
 import type { EvalPoint, Event, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, requireDataset, requireSession, session } from './session';
 
@@ -35,8 +35,9 @@ export function isTraining(): boolean {
   return run?.state === 'running' || run?.state === 'pausing';
 }
 
+/** The adapter on the model: the run's, or an imported one. */
 export function currentAdapter() {
-  return run?.trainer.adapter ?? requireSession().model.adapter;
+  return requireSession().model.adapter;
 }
 
 /** Called when the GPU device is lost: the loop stops at its next step. */
@@ -58,9 +59,9 @@ function postState(message?: string): void {
   });
 }
 
-function trainConfig(s: TrainSettings): Record<string, unknown> {
+function trainConfig(s: TrainSettings, maxLength: number): TrainConfig {
   const { sampleEvery: _a, checkpointEvery: _b, ...config } = s;
-  return config;
+  return { ...config, targets: config.targets as TrainConfig['targets'], maxLength };
 }
 
 export async function startTraining(settings: TrainSettings): Promise<void> {
@@ -69,9 +70,8 @@ export async function startTraining(settings: TrainSettings): Promise<void> {
   const s = requireSession();
   const d = requireDataset();
   if (d.train.length === 0) throw new Error('The training split is empty.');
-  const { Trainer } = await loadTrainer();
-  run?.trainer.adapter.dispose();
-  const trainer = new Trainer(s.model, d.train, d.validation, { ...trainConfig(settings), maxLength: d.maxLength });
+  disposeRun();
+  const trainer = new Trainer(s.model, d.train, d.validation, trainConfig(settings, d.maxLength));
   run = { trainer, settings, state: 'running', steps: [], evals: [], lastStep: 0, totalSteps: 0 };
   post({ type: 'train-history', id: 0, steps: [], evals: [] });
   void loop(run);
@@ -82,17 +82,27 @@ export async function restoreTraining(): Promise<void> {
   const s = requireSession();
   const data = await readRunData();
   if (!data) throw new Error('No saved run was found in this browser.');
-  const { Trainer } = await loadTrainer();
+  disposeRun();
   const train = data.train as TokenizedSample[];
   const validation = data.validation as TokenizedSample[];
   const settings = data.settings as TrainSettings;
-  const trainer = Trainer.restore(s.model, train, validation, data.checkpoint);
+  const trainer = Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint);
   const steps = data.steps as StepPoint[];
   run = { trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? 0 };
   s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts };
   post({ type: 'train-history', id: 0, steps: run.steps, evals: run.evals });
   postState(trainer.done ? undefined : `Restored the run at step ${run.lastStep}.`);
   if (trainer.done) (run.state = 'done'), postState();
+}
+
+/** Frees the previous run's adapter and optimizer state (the model keeps an imported adapter until a run replaces it). */
+export function disposeRun(): void {
+  if (!run) return;
+  const s = session;
+  if (s && s.model.adapter === run.trainer.adapter) s.model.adapter = null;
+  run.trainer.dispose();
+  run.trainer.adapter.dispose();
+  run = null;
 }
 
 export function pauseTraining(): void {

@@ -1,0 +1,110 @@
+/**
+ * Training in the page, end to end on stories260K-hf: a few tiny steps
+ * (batch 2, max length 128), pause, reload the page and resume from the
+ * IndexedDB checkpoint, finish; then base vs tuned completions and the PEFT
+ * adapter download (its keys checked).
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, screenshot, type Session } from './harness';
+import { loadDataset, loadModelFiles, TINYSTORIES } from './helpers';
+
+const STEPS = 4;
+
+/** Entries of a zip (stored or deflated, via the central directory). */
+function unzipNames(b: Buffer): Map<string, Buffer> {
+  let end = b.length - 22;
+  while (end >= 0 && b.readUInt32LE(end) !== 0x06054b50) end--;
+  const count = b.readUInt16LE(end + 10);
+  let p = b.readUInt32LE(end + 16);
+  const out = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const size = b.readUInt32LE(p + 20);
+    const nameLen = b.readUInt16LE(p + 28);
+    const local = b.readUInt32LE(p + 42);
+    const name = b.subarray(p + 46, p + 46 + nameLen).toString();
+    const start = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+    out.set(name, b.subarray(start, start + size));
+    p += 46 + nameLen + b.readUInt16LE(p + 30) + b.readUInt16LE(p + 32);
+  }
+  return out;
+}
+
+describe('training in the page', () => {
+  let s: Session;
+  beforeAll(async () => {
+    s = await openApp();
+    await s.page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  const status = () => s.page.getByTestId('train-status').textContent().then((t) => t ?? '');
+
+  it('trains a few tiny steps, pauses, and resumes after a reload', async () => {
+    const page = s.page;
+    await loadModelFiles(page);
+    await page.getByLabel('Held out for validation').selectOption('0.05');
+    await loadDataset(page, TINYSTORIES, '1,000');
+    await page.getByText('Smoke test: 3 steps').click();
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Max steps (0: epochs decide)').fill(String(STEPS));
+    await page.getByLabel('Validation loss every N steps').fill('0');
+    expect(await page.getByLabel('Batch size', { exact: true }).inputValue()).toBe('2');
+    expect(await page.getByLabel('Max length (tokens)').first().inputValue()).toBe('128');
+    const t0 = Date.now();
+    await page.getByTestId('train-start').click();
+    await expect.poll(status, { timeout: 150_000 }).toMatch(/step 1 of 4/);
+    console.log(`first step after ${((Date.now() - t0) / 1000).toFixed(1)} s:`, await status());
+    expect(await status()).toMatch(/loss \d+\.\d+/);
+    await page.getByTestId('train-pause').click();
+    await expect.poll(status, { timeout: 120_000 }).toMatch(/^\s*paused/);
+    const pausedAt = Number(/step (\d+)/.exec(await status())![1]);
+    console.log('paused at step', pausedAt);
+    await expect.poll(() => page.getByTestId('loss-chart').getAttribute('aria-label')).toContain(`${pausedAt} training steps`);
+    await screenshot(page, 'train-paused');
+
+    await page.reload();
+    const resume = page.getByTestId('train-resume-saved');
+    await resume.waitFor({ timeout: 60_000 });
+    await resume.click();
+    await expect.poll(status, { timeout: 240_000 }).toMatch(new RegExp(`done · step ${STEPS} of ${STEPS}`));
+    console.log(`done after ${((Date.now() - t0) / 1000).toFixed(1)} s:`, await status());
+    // the chart kept the steps from before the reload
+    expect(await page.getByTestId('loss-chart').getAttribute('aria-label')).toContain(`${STEPS} training steps`);
+    expect(await page.getByTestId('model-status').textContent()).toMatch(/260\.0K parameters/);
+    await screenshot(page, 'train-done');
+  });
+
+  it('compares base and tuned with the adapter toggled', async () => {
+    const page = s.page;
+    await page.getByTestId('compare-prompt').fill('Write a story about a boy named Tom.');
+    await page.getByLabel('Max new tokens').fill('20');
+    await page.getByTestId('compare-run').click();
+    await expect.poll(async () => ((await page.getByTestId('output-tuned').textContent()) ?? '').length, { timeout: 120_000 }).toBeGreaterThan(5);
+    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 60_000 }).toBe(true);
+    const base = (await page.getByTestId('output-base').textContent()) ?? '';
+    const tuned = (await page.getByTestId('output-tuned').textContent()) ?? '';
+    console.log('base :', base, '\ntuned:', tuned);
+    expect(base.length).toBeGreaterThan(5);
+    await screenshot(page, 'compare');
+  });
+
+  it('downloads the adapter in PEFT format', async () => {
+    const page = s.page;
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-adapter').click()]);
+    expect(dl.suggestedFilename()).toMatch(/^lora-.*\.zip$/);
+    const files = unzipNames(fs.readFileSync((await dl.path())!));
+    expect([...files.keys()].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    const config = JSON.parse(files.get('adapter_config.json')!.toString());
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 8, lora_alpha: 16 });
+    const st = files.get('adapter_model.safetensors')!;
+    const n = Number(st.readBigUInt64LE(0));
+    const keys = Object.keys(JSON.parse(st.subarray(8, 8 + n).toString())).filter((k) => k !== '__metadata__');
+    console.log(keys.length, 'tensors, e.g.', keys[0]);
+    expect(keys).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
+    expect(keys).toContain('base_model.model.model.layers.4.mlp.down_proj.lora_B.weight');
+    expect(keys.length).toBe(5 * 7 * 2);
+  });
+});
