@@ -50,7 +50,7 @@ export const PRESETS: Preset[] = [
   {
     id: 'lima',
     title: 'LIMA-style: 3 epochs over ~1,000 rows',
-    what: 'The shape of the LIMA experiment: every row seen three times, batch 16, warmup then cosine decay. About 190 steps on the 1k TinyStories set; minutes on a real GPU, much longer on a CPU-emulated one.',
+    what: 'The shape of the LIMA experiment: every row seen three times, batch 16, warmup then cosine decay. About 170 steps on the 1k TinyStories set; minutes on a real GPU, much longer on a CPU-emulated one.',
     settings: { ...DEFAULT_SETTINGS, batchSize: 16, epochs: 3, maxSteps: 0, warmup: 20, evalEvery: 25, sampleEvery: 50, checkpointEvery: 25 },
   },
   {

@@ -23,6 +23,7 @@ export interface SavedRunData {
   settings: unknown;
   datasetName: string;
   template: string;
+  report: unknown;
   train: unknown[];
   validation: unknown[];
   heldOutPrompts: string[];

@@ -70,8 +70,8 @@ async function handle(req: Request): Promise<void> {
       stopTraining();
       break;
     case 'train-restore':
-      await restoreTraining();
-      break;
+      post({ type: 'restored', id, ...(await restoreTraining()) });
+      return;
     case 'generate': {
       notWhileTraining('generate');
       const r = await generateText(req.prompt, req.raw, req.adapter, req.settings, (text) => post({ type: 'token', id, text }));

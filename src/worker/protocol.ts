@@ -159,6 +159,8 @@ export type Event =
   | { type: 'train-step'; id: number; point: StepPoint }
   | { type: 'train-eval'; id: number; point: EvalPoint }
   | { type: 'train-history'; id: number; steps: StepPoint[]; evals: EvalPoint[] }
+  /** reply to train-restore: the run's settings and dataset, so the page shows what is being trained */
+  | { type: 'restored'; id: number; settings: TrainSettings; report: DatasetReport; template: TemplateId }
   | { type: 'train-samples'; id: number; step: number; samples: { prompt: string; text: string }[] }
   | { type: 'token'; id: number; text: string }
   | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }

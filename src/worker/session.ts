@@ -43,6 +43,8 @@ export interface PreparedSplit {
   train: TokenizedSample[];
   validation: TokenizedSample[];
   heldOutPrompts: string[];
+  /** what the page was told about this dataset (kept with checkpoints, for a reload) */
+  report: DatasetReport;
 }
 
 export let session: Session | null = null;
@@ -133,8 +135,7 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
     mixed = shuffled(other.samples, o.seed + 1).slice(0, want);
   }
   const trainAll = mixed.length ? shuffled([...train, ...mixed], o.seed + 2) : train;
-  s.dataset = { name, template: o.template, maxLength, train: trainAll, validation, heldOutPrompts };
-  return {
+  const report: DatasetReport = {
     name,
     container: prepared.container,
     format: prepared.format,
@@ -148,6 +149,8 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
     mixed: mixed.length,
     heldOutPrompts,
   };
+  s.dataset = { name, template: o.template, maxLength, train: trainAll, validation, heldOutPrompts, report };
+  return report;
 }
 
 /** A sample's tokens, each with what it counts for in the loss (labels are not shifted: see data/tokenize.ts). */

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TemplateId, TokenizedSample } from '../engine/data';
 import { readRunData, saveRun } from './db';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
-import type { EvalPoint, Event, StepPoint, TrainSettings, TrainState } from './protocol';
+import type { DatasetReport, EvalPoint, Event, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, requireDataset, requireSession, session } from './session';
 
 type Post = (e: Event) => void;
@@ -77,7 +77,7 @@ export async function startTraining(settings: TrainSettings): Promise<void> {
   void loop(run);
 }
 
-export async function restoreTraining(): Promise<void> {
+export async function restoreTraining(): Promise<{ settings: TrainSettings; report: DatasetReport; template: TemplateId }> {
   if (isTraining()) throw new Error('A run is already going.');
   const s = requireSession();
   const data = await readRunData();
@@ -89,10 +89,11 @@ export async function restoreTraining(): Promise<void> {
   const trainer = Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint);
   const steps = data.steps as StepPoint[];
   run = { trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? 0 };
-  s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts };
+  s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts, report: data.report as DatasetReport };
   post({ type: 'train-history', id: 0, steps: run.steps, evals: run.evals });
   postState(trainer.done ? undefined : `Restored the run at step ${run.lastStep}.`);
   if (trainer.done) (run.state = 'done'), postState();
+  return { settings, report: data.report as DatasetReport, template: data.template as TemplateId };
 }
 
 /** Frees the previous run's adapter and optimizer state (the model keeps an imported adapter until a run replaces it). */
@@ -140,7 +141,7 @@ async function save(r: Run): Promise<void> {
   const checkpoint = await r.trainer.checkpoint();
   await saveRun(
     { modelId: s.cacheId, modelName: s.name, datasetName: d.name, step: r.lastStep, totalSteps: r.totalSteps, savedAt: Date.now() },
-    { settings: r.settings, train: d.train, validation: d.validation, heldOutPrompts: d.heldOutPrompts, checkpoint, steps: r.steps, evals: r.evals, datasetName: d.name, template: d.template },
+    { settings: r.settings, train: d.train, validation: d.validation, heldOutPrompts: d.heldOutPrompts, checkpoint, steps: r.steps, evals: r.evals, datasetName: d.name, template: d.template, report: d.report },
   );
 }
 

@@ -80,9 +80,17 @@ export async function fetchBytes(url: string, signal: AbortSignal, onBytes: (don
 async function fetchRange(url: string, start: number, end: number, signal?: AbortSignal): Promise<{ bytes: Uint8Array; total: number }> {
   const res = await checked(url, { headers: { Range: `bytes=${start}-${end}` }, signal });
   const range = res.headers.get('content-range'); // "bytes 0-7/1044992"
-  const total = range ? Number(range.split('/')[1]) : Number(res.headers.get('content-length'));
   let bytes = new Uint8Array(await res.arrayBuffer());
-  if (res.status === 200) bytes = bytes.slice(start, end + 1); // server ignored Range
+  let total: number;
+  if (res.status === 200) {
+    total = bytes.byteLength; // the server ignored Range and sent it all
+    bytes = bytes.slice(start, end + 1);
+  } else if (range) total = Number(range.split('/')[1]);
+  else {
+    // Content-Range not exposed to us (CORS): ask for the size
+    const head = await checked(url, { method: 'HEAD', signal });
+    total = Number(head.headers.get('x-linked-size') ?? head.headers.get('content-length'));
+  }
   return { bytes, total };
 }
 

@@ -99,6 +99,16 @@ export async function prepare(): Promise<void> {
   }
 }
 
+/** The dataset of a run restored from IndexedDB (the worker holds its samples; the page has no file). */
+export function restoredDataset(report: DatasetReport, template: TemplateId, maxLength: number): void {
+  dataset.report = report;
+  dataset.reportMaxLength = maxLength;
+  dataset.template = template;
+  dataset.format = report.format;
+  dataset.fieldMap = { ...report.fields };
+  if (report.train > 0) void showSample(0, 'train');
+}
+
 export async function showSample(index: number, split: 'train' | 'validation'): Promise<void> {
   try {
     const r = await engine().call({ type: 'sample-tokens', index, split }, 'tokens');

@@ -48,8 +48,10 @@ export async function refreshCache(): Promise<void> {
 
 export const isCached = (id: string) => models.cached.some((c) => c.id === id);
 
+/** The reactive status of a catalogue entry (read back through the proxy: `??=` would hand out the raw object). */
 function status(id: string): EntryStatus {
-  return (models.entries[id] ??= {});
+  if (!models.entries[id]) models.entries[id] = {};
+  return models.entries[id];
 }
 
 export async function peek(e: CatalogueEntry): Promise<void> {

@@ -7,7 +7,7 @@ import { deleteRun, readRunInfo } from '../../worker/db';
 import type { EvalPoint, SavedRunInfo, StepPoint, TrainSettings, TrainState } from '../../worker/protocol';
 import { PRESETS } from '../presets';
 import { engine, gpu, onPush, restartEngine } from './app.svelte';
-import { dataset, prepare } from './dataset.svelte';
+import { dataset, prepare, restoredDataset } from './dataset.svelte';
 import { loadCachedById, models } from './model.svelte';
 
 export const train = $state({
@@ -101,7 +101,10 @@ export async function resumeSaved(): Promise<void> {
     if (!models.loaded || models.loadedId !== saved.modelId) {
       if (!(await loadCachedById(saved.modelId))) throw new Error(`The run's model (${saved.modelName}) is no longer cached: load it again, then press Resume.`);
     }
-    await engine().call({ type: 'train-restore' }, 'done');
+    const r = await engine().call({ type: 'train-restore' }, 'restored');
+    train.settings = r.settings;
+    train.preset = PRESETS.find((p) => Object.entries(p.settings).every(([k, v]) => JSON.stringify(r.settings[k as keyof TrainSettings]) === JSON.stringify(v)))?.id ?? 'custom';
+    restoredDataset(r.report, r.template, r.settings.maxLength);
     await engine().call({ type: 'train-resume' }, 'done');
   } catch (e) {
     train.error = `Could not resume: ${(e as Error).message}`;
