@@ -6,7 +6,9 @@ import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { generate } from '../engine/generate';
 import { scoreIds } from '../engine/score';
-import { num, parseFlags, required } from './args';
+import { num, parseFlags, required, UsageError } from './args';
+import { createTemplate, promptIds as promptIdsOf } from '../engine/data';
+import { pickTemplate, readAdapterDir } from './train';
 
 export const MODEL_FLAGS = {
   model: { type: 'string' },
@@ -42,10 +44,30 @@ export async function generateCommand(argv: string[]): Promise<void> {
     'top-p': { type: 'string' },
     'repetition-penalty': { type: 'string' },
     seed: { type: 'string' },
+    adapter: { type: 'string' },
+    instruction: { type: 'string' },
+    template: { type: 'string' },
   });
   const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer);
-  const prompt = required(f.prompt, 'prompt');
-  const promptIds = tokenizer.encodePrompt(prompt);
+  let template: string | null = f.template ?? null;
+  if (f.adapter) {
+    const imp = readAdapterDir(f.adapter, model);
+    model.adapter = imp.adapter;
+    template ??= imp.template;
+    console.error(`adapter ${f.adapter}: r=${imp.adapter.config.rank}, template ${imp.template ?? 'unknown'}`);
+  }
+  if (f.prompt !== undefined && f.instruction !== undefined) throw new UsageError('give --prompt or --instruction, not both');
+  let prompt: string;
+  let promptIds: number[];
+  if (f.instruction !== undefined) {
+    // the prompt exactly as the adapter saw it in training
+    const tpl = createTemplate(pickTemplate(template ?? undefined, tokenizer), tokenizer);
+    prompt = tpl.generationPrompt({ instruction: f.instruction });
+    promptIds = promptIdsOf(tokenizer, prompt);
+  } else {
+    prompt = required(f.prompt, 'prompt');
+    promptIds = tokenizer.encodePrompt(prompt);
+  }
   const res = await generate(model, promptIds, {
     maxNewTokens: num(f['max-new-tokens'], 'max-new-tokens', 128, (n) => Number.isInteger(n) && n >= 0),
     temperature: num(f.temperature, 'temperature', 0, (n) => n >= 0),

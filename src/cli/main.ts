@@ -1,18 +1,28 @@
 /**
  * Command-line front end to the same engine the page runs:
  *   generate  complete a prompt          score  per-token NLL of a text
+ *   train     LoRA instruction tuning    eval   response-token loss / perplexity
  * With --json the last stdout line is one JSON object; progress goes to stderr.
- * More commands (train, eval) live beside these in src/cli/.
  */
 import { UsageError } from './args';
 import { generateCommand, scoreCommand } from './infer';
+import { evalCommand, trainCommand } from './train';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help: string }> = {
   generate: {
     run: generateCommand,
-    help: 'generate --model PATH [--tokenizer PATH] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--json]',
+    help: 'generate --model PATH [--tokenizer PATH] (--prompt TEXT | --instruction TEXT) [--adapter DIR] [--template T] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--json]',
   },
   score: { run: scoreCommand, help: 'score --model PATH [--tokenizer PATH] --text TEXT [--json]' },
+  train: {
+    run: trainCommand,
+    help:
+      'train --model PATH --data FILE --out DIR [--format auto|alpaca|...] [--template plain|alpaca|chatml|model] [--epochs E] [--max-steps N] ' +
+      '[--batch-size B] [--grad-accum G] [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--optimizer adamw|sgd] [--weight-decay W] ' +
+      '[--max-grad-norm C] [--rank R] [--alpha A] [--dropout P] [--targets q_proj,...] [--rslora] [--max-length L] [--packing] [--seed S] ' +
+      '[--no-shuffle] [--val-fraction F] [--eval-every N] [--save-every N] [--stop-at-step N] [--init-adapter DIR] [--resume DIR] [--json]',
+  },
+  eval: { run: evalCommand, help: 'eval --model PATH --data FILE [--adapter DIR] [--template T] [--max-length L] [--dump-tokens] [--json]' },
 };
 
 function usage(): string {

@@ -1,0 +1,212 @@
+/** CLI: train (LoRA instruction tuning) and eval (response-token loss, with/without an adapter). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { LINEAR_NAMES, type LinearName } from '../engine/config';
+import { prepareDataset, splitTrainValidation, TEMPLATE_IDS, type FormatId, type PreparedDataset, type TemplateId } from '../engine/data';
+import { exportPeft, importPeft } from '../engine/lora_io';
+import type { LlamaModel } from '../engine/model';
+import type { TextTokenizer } from '../engine/tokenizer';
+import { checkpointFromFiles, checkpointToFiles } from '../engine/train/checkpoint_files';
+import { evaluate } from '../engine/train/evaluate';
+import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../engine/train/trainer';
+import { num, parseFlags, required, UsageError } from './args';
+import { MODEL_FLAGS, openModel, printResult } from './infer';
+
+const DATA_FLAGS = {
+  data: { type: 'string' },
+  format: { type: 'string' },
+  template: { type: 'string' },
+  'max-length': { type: 'string' },
+} as const;
+
+/** Base models train with `plain`; a model with a chat template uses it unless told otherwise. */
+export function pickTemplate(flag: string | undefined, tok: TextTokenizer): TemplateId {
+  const t = flag ?? (tok.chatTemplate ? 'model' : 'plain');
+  if (!TEMPLATE_IDS.includes(t as TemplateId)) throw new UsageError(`--template: "${t}" is not one of ${TEMPLATE_IDS.join(', ')}`);
+  if (t === 'model' && !tok.chatTemplate) throw new UsageError('--template model: this tokenizer has no chat_template');
+  return t as TemplateId;
+}
+
+export async function loadData(file: string, tok: TextTokenizer, template: TemplateId, maxLength: number, format?: string): Promise<PreparedDataset> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const ds = await prepareDataset(fs.readFileSync(file), { tokenizer: tok, template, maxLength, format: format && format !== 'auto' ? (format as FormatId) : undefined });
+  for (const w of ds.warnings) console.error(`warning: ${w}`);
+  for (const e of ds.errors.slice(0, 20)) console.error(`${file}:${e.line}: ${e.reason}`);
+  if (ds.errors.length > 20) console.error(`… and ${ds.errors.length - 20} more unusable rows`);
+  if (ds.samples.length === 0) throw new Error(`${file}: no usable rows (${ds.errors.length} rejected)`);
+  console.error(`${file}: ${ds.format} format, ${ds.samples.length} usable rows, ${ds.errors.length} rejected, ${ds.stats.truncated} truncated at ${maxLength} tokens`);
+  return ds;
+}
+
+function readAdapterDir(dir: string, model: LlamaModel) {
+  const cfg = path.join(dir, 'adapter_config.json');
+  const st = path.join(dir, 'adapter_model.safetensors');
+  for (const f of [cfg, st]) if (!fs.existsSync(f)) throw new Error(`${f}: missing (an adapter folder holds adapter_config.json and adapter_model.safetensors)`);
+  return importPeft({ config: fs.readFileSync(cfg, 'utf8'), safetensors: new Uint8Array(fs.readFileSync(st)) }, model);
+}
+
+export { readAdapterDir };
+
+function writeFiles(dir: string, files: Record<string, string | Uint8Array>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, body] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), body);
+}
+
+const fmtTime = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, {
+    ...MODEL_FLAGS,
+    ...DATA_FLAGS,
+    out: { type: 'string' },
+    epochs: { type: 'string' },
+    'max-steps': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'grad-accum': { type: 'string' },
+    lr: { type: 'string' },
+    schedule: { type: 'string' },
+    warmup: { type: 'string' },
+    optimizer: { type: 'string' },
+    'weight-decay': { type: 'string' },
+    'max-grad-norm': { type: 'string' },
+    rank: { type: 'string' },
+    alpha: { type: 'string' },
+    dropout: { type: 'string' },
+    targets: { type: 'string' },
+    rslora: { type: 'boolean' },
+    packing: { type: 'boolean' },
+    seed: { type: 'string' },
+    'no-shuffle': { type: 'boolean' },
+    'val-fraction': { type: 'string' },
+    'eval-every': { type: 'string' },
+    'save-every': { type: 'string' },
+    'stop-at-step': { type: 'string' },
+    'init-adapter': { type: 'string' },
+    resume: { type: 'string' },
+  });
+  const out = required(f.out, 'out');
+  const d = DEFAULT_TRAIN_CONFIG;
+  const oneOf = <T extends string>(v: string | undefined, flag: string, options: readonly T[], fallback: T): T => {
+    if (v === undefined) return fallback;
+    if (!options.includes(v as T)) throw new UsageError(`--${flag}: "${v}" is not one of ${options.join(', ')}`);
+    return v as T;
+  };
+  const targets = f.targets ? (f.targets.split(',').map((s) => s.trim()) as LinearName[]) : d.targets;
+  for (const t of targets) if (!LINEAR_NAMES.includes(t)) throw new UsageError(`--targets: "${t}" is not one of ${LINEAR_NAMES.join(',')}`);
+  const { model, tokenizer, loaded } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const maxLength = num(f['max-length'], 'max-length', Math.min(d.maxLength, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1 && n <= model.config.maxPositions);
+  let config: TrainConfig = {
+    rank: num(f.rank, 'rank', d.rank, (n) => Number.isInteger(n) && n > 0),
+    alpha: num(f.alpha, 'alpha', d.alpha, (n) => n > 0),
+    dropout: num(f.dropout, 'dropout', d.dropout, (n) => n >= 0 && n < 1),
+    rslora: Boolean(f.rslora),
+    targets,
+    lr: num(f.lr, 'lr', d.lr, (n) => n > 0),
+    schedule: oneOf(f.schedule, 'schedule', ['constant', 'linear', 'cosine'] as const, d.schedule),
+    warmup: num(f.warmup, 'warmup', d.warmup, (n) => Number.isInteger(n) && n >= 0),
+    optimizer: oneOf(f.optimizer, 'optimizer', ['adamw', 'sgd'] as const, d.optimizer),
+    weightDecay: num(f['weight-decay'], 'weight-decay', d.weightDecay, (n) => n >= 0),
+    maxGradNorm: num(f['max-grad-norm'], 'max-grad-norm', d.maxGradNorm, (n) => n >= 0),
+    batchSize: num(f['batch-size'], 'batch-size', d.batchSize, (n) => Number.isInteger(n) && n > 0),
+    gradAccum: num(f['grad-accum'], 'grad-accum', d.gradAccum, (n) => Number.isInteger(n) && n > 0),
+    epochs: num(f.epochs, 'epochs', d.epochs, (n) => n > 0),
+    maxSteps: num(f['max-steps'], 'max-steps', d.maxSteps, (n) => Number.isInteger(n) && n >= 0),
+    maxLength,
+    packing: Boolean(f.packing),
+    seed: num(f.seed, 'seed', d.seed, Number.isInteger),
+    shuffle: !f['no-shuffle'],
+    evalEvery: num(f['eval-every'], 'eval-every', d.evalEvery, (n) => Number.isInteger(n) && n >= 0),
+  };
+  const valFraction = num(f['val-fraction'], 'val-fraction', 0.05, (n) => n >= 0 && n < 1);
+  const saveEvery = num(f['save-every'], 'save-every', 50, (n) => Number.isInteger(n) && n >= 0);
+  // stop early as if interrupted (the checkpoint lets --resume continue the same schedule)
+  const stopAt = num(f['stop-at-step'], 'stop-at-step', Infinity, (n) => Number.isInteger(n) && n > 0);
+
+  let resumed: ReturnType<typeof checkpointFromFiles> | null = null;
+  if (f.resume) {
+    const dir = path.join(f.resume, 'checkpoint');
+    const files = ['trainer_state.json', 'checkpoint.safetensors'].map((n) => path.join(dir, n));
+    for (const p of files) if (!fs.existsSync(p)) throw new Error(`${p}: missing; --resume takes a train --out folder with a checkpoint/ inside`);
+    resumed = checkpointFromFiles({ 'trainer_state.json': fs.readFileSync(files[0], 'utf8'), 'checkpoint.safetensors': new Uint8Array(fs.readFileSync(files[1])) });
+    config = resumed.config; // a resumed run continues with its own settings
+    console.error(`resuming from ${f.resume} at step ${resumed.step}`);
+  }
+  const template = (resumed?.extra.template as TemplateId | undefined) ?? pickTemplate(f.template, tokenizer);
+  const dataFile = required(f.data, 'data');
+  const ds = await loadData(dataFile, tokenizer, template, config.maxLength, f.format);
+  const { train, validation } = splitTrainValidation(ds.samples, { seed: config.seed, validationFraction: valFraction });
+  console.error(`train ${train.length} rows, validation ${validation.length} rows, template ${template}`);
+
+  let trainer: Trainer;
+  if (resumed) trainer = Trainer.restore(model, train, validation, resumed);
+  else if (f['init-adapter']) {
+    const imp = readAdapterDir(f['init-adapter'], model);
+    config = { ...config, rank: imp.adapter.config.rank, alpha: imp.adapter.config.alpha, rslora: imp.adapter.config.rslora, targets: imp.adapter.config.targets };
+    trainer = new Trainer(model, train, validation, config, imp.adapter);
+  } else trainer = new Trainer(model, train, validation, config);
+  console.error(`LoRA r=${config.rank} alpha=${config.alpha} on ${config.targets.join(',')}: ${trainer.adapter.numParams()} trainable parameters; ${trainer.totalSteps} steps`);
+
+  const baseModelName = loaded.source.name;
+  const save = async () => {
+    const ck = await trainer.checkpoint();
+    writeFiles(path.join(out, 'checkpoint'), checkpointToFiles(ck, { template, data: path.resolve(dataFile) }) as unknown as Record<string, Uint8Array>);
+    writeFiles(out, (await exportPeft(trainer.adapter, { baseModel: baseModelName, template })) as unknown as Record<string, Uint8Array>);
+  };
+  const t0 = performance.now();
+  let lastVal: number | null = null;
+  while (!trainer.done && trainer.stepsDone < stopAt) {
+    const r = await trainer.step();
+    console.error(
+      `step ${r.step}/${r.totalSteps} epoch ${r.epoch.toFixed(2)} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} grad-norm ${r.gradNorm.toFixed(3)} ${r.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(r.etaSec)}`,
+    );
+    if (config.evalEvery > 0 && r.step % config.evalEvery === 0 && validation.length) {
+      lastVal = (await trainer.evaluate()).loss;
+      console.error(`  validation loss ${lastVal.toFixed(4)}`);
+    }
+    if (saveEvery > 0 && r.step % saveEvery === 0) await save();
+  }
+  await save();
+  const wall = (performance.now() - t0) / 1000;
+  const val = validation.length ? await trainer.evaluate() : null;
+  const hist = trainer.history;
+  const tail = hist.slice(-10);
+  const result = {
+    out: path.resolve(out),
+    steps: trainer.stepsDone,
+    train_loss: tail.reduce((a, h) => a + h.loss, 0) / Math.max(1, tail.length),
+    val_loss: val?.loss ?? null,
+    val_perplexity: val?.perplexity ?? null,
+    train_rows: train.length,
+    val_rows: validation.length,
+    tokens_per_sec: hist.length ? hist.reduce((a, h) => a + h.tokensPerSec, 0) / hist.length : 0,
+    wall_s: wall,
+    template,
+  };
+  printResult(f.json, result, `saved adapter to ${result.out} (${result.steps} steps, val loss ${val ? val.loss.toFixed(4) : 'n/a'}, ${fmtTime(wall)})`);
+}
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, { ...MODEL_FLAGS, ...DATA_FLAGS, adapter: { type: 'string' }, 'dump-tokens': { type: 'boolean' }, 'batch-size': { type: 'string' } });
+  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const imp = f.adapter ? readAdapterDir(f.adapter, model) : null;
+  const template = (f.template as TemplateId | undefined) ?? (imp?.template as TemplateId | undefined) ?? pickTemplate(undefined, tokenizer);
+  const maxLength = num(f['max-length'], 'max-length', Math.min(512, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1);
+  const ds = await loadData(required(f.data, 'data'), tokenizer, pickTemplate(template, tokenizer), maxLength, f.format);
+  const batchSize = num(f['batch-size'], 'batch-size', 8, (n) => Number.isInteger(n) && n > 0);
+  const progress = (done: number, total: number) => process.stderr.write(`\r  evaluated ${done}/${total}`);
+  let base = null;
+  if (imp) {
+    model.adapter = null;
+    base = await evaluate(model, ds.samples, { batchSize, maxLength, onProgress: progress });
+    process.stderr.write('\n');
+    model.adapter = imp.adapter;
+  }
+  const r = await evaluate(model, ds.samples, { batchSize, maxLength, onProgress: progress });
+  process.stderr.write('\n');
+  const result: Record<string, unknown> = { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, template };
+  if (base) Object.assign(result, { base_loss: base.loss, base_perplexity: base.perplexity });
+  if (f['dump-tokens']) {
+    result.examples = ds.samples.map((s, i) => ({ line: s.line, ids: s.ids, labels: s.labels, loss_sum: r.examples[i].lossSum, tokens: r.examples[i].tokens }));
+  }
+  printResult(f.json, result, `${r.tokens} response tokens: loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(3)}${base ? ` (base: ${base.loss.toFixed(4)}, ${base.perplexity.toFixed(3)})` : ''}`);
+}
