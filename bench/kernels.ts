@@ -3,6 +3,10 @@
  * measured in the same run on the same device, forward + backward.
  *
  *   attention_fwd_bwd  B=1, H=8 (Hkv=8), D=64, T = 128, 256, 512, 1024
+ *   attention_decode   forward only, T=1 against a full KV cache of S = 512, 2048
+ *                      keys (queryOffset = S - 1), B=1, H=8, Hkv = 8 and 2, D=64;
+ *                      against the composed reference and the fused forward
+ *                      kernel (attention_forward, 4 of 64 threads busy at T=1)
  *   lora_fwd_bwd       512 tokens, 576 -> 1536, r = 8
  *
  * Time: mean wall time of fwd+bwd (tf.grads of sum(out · g)) after one
@@ -23,7 +27,18 @@
  *   lora 512 tok 576->1536 r=8  ours 4084 ms  base 10956 ms  x2.68 (same code: CPU contention)
  *   (forward alone at T=512, first version: ours 2.2 s vs composed 7.0 s)
  *   T=1024 scales worse than T^2 for ours (7.0 s -> 30.9 s): not yet explained.
- * Variants: only one of each kernel was written (4 threads per query row,
+ *   attention_decode (median of 21 interleaved steps incl. readback; load 5-7 on
+ *   the 2 cores, so single figures swing ±50 %, ratios less; D=64, B=1, H=8):
+ *     S=512  Hkv=8  ours 26 ms  composed 111 ms x4.2   fused fwd T=1  63 ms x2.1
+ *     S=512  Hkv=2  ours 34 ms  composed 225 ms x6.6   fused fwd T=1  85 ms x2.8
+ *     S=2048 Hkv=8  ours 78 ms  composed 444 ms x5.7   fused fwd T=1 128 ms x2.9
+ *     S=2048 Hkv=2  ours 41 ms  composed 394 ms x9.6   fused fwd T=1 112 ms x2.8
+ *     S=16 (floor: dispatch + readback) ours 8-14 ms, fused fwd 6-11 ms (x0.8):
+ *     the split kernel's fixed merge cost shows only when there are no keys to split.
+ *   Peak: 6 KiB for both kernels (the output); composed 0.27 MiB (MHA) and
+ *   18 MiB (GQA 8:2, K/V tiled to 8 heads) at S=2048.
+ * Variants: only one of each kernel was written (4 threads per query row;
+ * decode: one thread per key, 64 per workgroup,
  * K/V tiles of 16 keys, 8 at D=128; matmul 32×32 tiles, 4×4 per thread).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -31,6 +46,8 @@ import { initGpu } from '../src/engine/gpu/device';
 import { attentionReference, type AttentionArgs } from '../src/engine/ops/attention';
 import { linearReference, type LinearArgs } from '../src/engine/ops/linear';
 import { fusedAttention } from '../kernels/attention';
+import { attentionForward } from '../kernels/attention_forward';
+import { attentionDecode } from '../kernels/attention_decode';
 import { fusedLoraLinear } from '../kernels/lora_linear';
 
 export interface BenchRow {
@@ -130,6 +147,8 @@ async function compare(
 
 export interface BenchOptions {
   attentionT?: number[];
+  /** KV-cache lengths for the attention_decode rows; [] skips them */
+  decodeS?: number[];
   reps?: (T: number) => number;
   log?: (row: BenchRow) => void;
 }
@@ -161,6 +180,8 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<BenchRow[]>
     tf.dispose([...inputs, g]);
   }
 
+  for (const r of await benchDecode(opts.decodeS ?? [512, 2048])) push(r);
+
   {
     const [N, inDim, outDim, r] = [512, 576, 1536, 8];
     const w = tf.randomNormal([outDim, inDim], 0, 0.05, 'float32', 20) as tf.Tensor2D;
@@ -184,6 +205,70 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<BenchRow[]>
       ),
     );
     tf.dispose([...inputs, g, w]);
+  }
+  return rows;
+}
+
+/** Forward only (generation never differentiates): a step returning [out]. */
+type Forward = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, qoff: tf.Tensor1D) => tf.Tensor4D;
+const fwdOnly = (f: Forward, qoff: tf.Tensor1D): Step => (xs) => [f(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, qoff)];
+const packedOnlyO = (run: typeof attentionForward): Forward => (q, k, v, qoff) => {
+  const { o, packed } = run(q, k, v, { qoff });
+  packed.dispose();
+  return o;
+};
+
+/** Median ms of `reps` runs of a and of b, alternating a, b, a, b so both see the same load. */
+async function interleavedMedians(a: Step, b: Step, inputs: tf.Tensor[], reps: number): Promise<[number, number]> {
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < reps; i++) {
+    for (const [j, step] of [a, b].entries()) {
+      const t0 = performance.now();
+      const out = step(inputs);
+      await sync(out);
+      times[j].push(performance.now() - t0);
+      tf.dispose(out);
+    }
+  }
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  return [median(times[0]), median(times[1])];
+}
+
+/**
+ * attention_decode rows: one decode step (T=1, query at position S - 1 of a
+ * KV cache of S keys), ours against the composed reference and against the
+ * fused forward kernel, for MHA 8:8 and GQA 8:2. Time: median of `reps`
+ * interleaved runs (after compare's warm-up), including reading the
+ * (1, 8, 1, 64) result back, as a decode step would.
+ */
+export async function benchDecode(Ss: number[], reps = 10): Promise<BenchRow[]> {
+  await initGpu();
+  const rows: BenchRow[] = [];
+  const [B, H, D] = [1, 8, 64];
+  for (const S of Ss) {
+    for (const Hkv of [8, 2]) {
+      const inputs = [
+        tf.randomNormal([B, H, 1, D], 0, 1, 'float32', 30),
+        tf.randomNormal([B, Hkv, S, D], 0, 1, 'float32', 31),
+        tf.randomNormal([B, Hkv, S, D], 0, 1, 'float32', 32),
+      ];
+      const qoff = tf.tensor1d([S - 1], 'int32') as tf.Tensor1D;
+      const ours = fwdOnly(packedOnlyO(attentionDecode), qoff);
+      const shape = `B=${B} H=${H} Hkv=${Hkv} T=1 S=${S} D=${D}`;
+      const reference: Forward = (q, k, v, queryOffset) => attentionReference({ q, k, v, queryOffset });
+      const baselines: [string, Step][] = [
+        ['composed tfjs (forward only)', fwdOnly(reference, qoff)],
+        ['fused attention_forward, T=1', fwdOnly(packedOnlyO(attentionForward), qoff)],
+      ];
+      for (const [name, base] of baselines) {
+        const row = await compare('attention_decode', shape, name, ours, base, inputs, 1);
+        // steps of a few ms on a shared CPU: medians of interleaved runs, not means
+        [row.ours_ms, row.baseline_ms] = await interleavedMedians(ours, base, inputs, reps);
+        row.speedup = row.baseline_ms / row.ours_ms;
+        rows.push(row);
+      }
+      tf.dispose([...inputs, qoff]);
+    }
   }
   return rows;
 }
