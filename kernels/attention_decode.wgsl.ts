@@ -41,7 +41,7 @@
  * each sum one column over 64 / (64 / C) = C rows (64 / C threads per
  * column), and C threads add those 64 / C partial sums and write O = sum / L.
  * For D < 32, C is D rounded up to a power of two (columns past D are 0).
- * Workgroup memory: 64·C + 64 floats + 1 int, at most 8.3 KB.
+ * Workgroup memory: 64·C + 64 floats, at most 8.25 KB.
  *
  * Numerics: online softmax per thread (acc and l are rescaled only when the
  * thread's max grows), merged exactly like FlashAttention's block merge; all
