@@ -83,8 +83,8 @@ async function handle(req: Request): Promise<void> {
       break;
     case 'heldout-eval': {
       notWhileTraining('evaluate');
-      const base = await heldOutLoss(false);
-      const tuned = requireSession().model.adapter ? await heldOutLoss(true) : null;
+      const base = await heldOutLoss(false, req.limit);
+      const tuned = requireSession().model.adapter ? await heldOutLoss(true, req.limit) : null;
       post({ type: 'heldout', id, base, tuned, rows: base.rows });
       return;
     }

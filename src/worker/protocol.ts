@@ -143,7 +143,7 @@ export type Request =
   | { type: 'train-restore'; id: number }
   | { type: 'generate'; id: number; prompt: string; raw: boolean; adapter: boolean; settings: GenerateSettings }
   | { type: 'generate-stop'; id: number }
-  | { type: 'heldout-eval'; id: number }
+  | { type: 'heldout-eval'; id: number; limit: number }
   | { type: 'export-adapter'; id: number }
   | { type: 'import-adapter'; id: number; config: string; safetensors: Uint8Array }
   | { type: 'export-recipe'; id: number; settings: TrainSettings };

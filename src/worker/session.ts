@@ -228,15 +228,15 @@ export async function generateText(
 }
 
 /** Mean response-token loss on (at most `limit`) held-out rows, with the adapter on or off. */
-export async function heldOutLoss(useAdapter: boolean, limit = 64): Promise<EvalPoint & { rows: number }> {
+export async function heldOutLoss(useAdapter: boolean, limit: number): Promise<EvalPoint & { rows: number }> {
   const s = requireSession();
   const d = requireDataset();
-  const rows = d.validation.slice(0, limit);
+  const rows = limit > 0 ? d.validation.slice(0, limit) : d.validation;
   if (rows.length === 0) throw new Error('There are no held-out rows: set a validation share above 0.');
   const before = s.model.adapterEnabled;
   s.model.adapterEnabled = useAdapter;
   try {
-    const r = await evaluate(s.model, rows, { batchSize: 4, maxLength: d.maxLength });
+    const r = await evaluate(s.model, rows, { batchSize: 8, maxLength: d.maxLength });
     return { step: 0, loss: r.loss, perplexity: r.perplexity, rows: rows.length };
   } finally {
     s.model.adapterEnabled = before;

@@ -45,6 +45,7 @@ describe('playground: model, dataset, compare', () => {
     expect(await viewer.locator('.tokens .tok.prompt').count()).toBeGreaterThan(3);
     expect(await viewer.locator('.tokens .tok.eos').count()).toBe(1);
     await screenshot(s.page, 'playground-1280-dataset');
+    await s.page.locator('#data').screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', 'dataset-panel.png') });
   });
 
   it('reports broken lines by number and renders HTML in the data as text', async () => {

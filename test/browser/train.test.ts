@@ -91,6 +91,28 @@ describe('training in the page', () => {
     await screenshot(page, 'compare');
   });
 
+  it('blind mode hides the sides until a vote and keeps a win rate; held-out loss base vs tuned', async () => {
+    const page = s.page;
+    await page.getByLabel('Blind mode').check();
+    await page.getByLabel('Max new tokens').fill('8');
+    await page.getByTestId('compare-run').click();
+    await expect.poll(() => page.locator('#compare h3', { hasText: 'Model A' }).count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+    await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'A', exact: true }).click();
+    const rate = (await page.getByTestId('win-rate').textContent()) ?? '';
+    console.log(rate);
+    expect(rate).toMatch(/Tuned won [01] of 1 decided votes \(0 ties\): win rate (0|100)%, 95% interval/);
+    expect(await page.locator('#compare h3', { hasText: 'Model A' }).count()).toBe(0); // revealed
+    await page.getByLabel('Held-out rows to score').selectOption('8');
+    const t0 = Date.now();
+    await page.getByRole('button', { name: 'Held-out loss: base vs tuned' }).click();
+    const held = page.getByTestId('heldout');
+    await held.waitFor({ timeout: 120_000 });
+    const text = (await held.textContent()) ?? '';
+    console.log(text.replace(/\s+/g, ' '), `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    expect(text).toMatch(/base loss \d\.\d{3}.*tuned loss \d\.\d{3}/s);
+  });
+
   it('downloads the adapter in PEFT format', async () => {
     const page = s.page;
     const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-adapter').click()]);

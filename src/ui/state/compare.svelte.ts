@@ -30,6 +30,8 @@ export const compare = $state({
   votes: { tuned: 0, base: 0, tie: 0 },
   heldout: null as { base: EvalPoint; tuned: EvalPoint | null; rows: number } | null,
   heldoutBusy: false,
+  /** held-out rows to score (0 = all) */
+  heldoutRows: 32,
 });
 
 async function one(which: 'base' | 'tuned'): Promise<void> {
@@ -91,7 +93,7 @@ export async function heldout(): Promise<void> {
   compare.error = null;
   compare.heldoutBusy = true;
   try {
-    const r = await engine().call({ type: 'heldout-eval' }, 'heldout');
+    const r = await engine().call({ type: 'heldout-eval', limit: compare.heldoutRows }, 'heldout');
     compare.heldout = { base: r.base, tuned: r.tuned, rows: r.rows };
   } catch (e) {
     compare.error = (e as Error).message;
