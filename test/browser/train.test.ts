@@ -69,7 +69,13 @@ describe('training in the page', () => {
     const resume = page.getByTestId('train-resume-saved');
     await resume.waitFor({ timeout: 60_000 });
     await resume.click();
-    await expect.poll(status, { timeout: 240_000 }).toMatch(new RegExp(`done · step ${STEPS} of ${STEPS}`));
+    await expect
+      .poll(status, { timeout: 240_000 })
+      .toMatch(new RegExp(`done · step ${STEPS} of ${STEPS}`))
+      .catch(async (e) => {
+        console.log('train panel:', ((await page.locator('#train').textContent()) ?? '').replace(/\s+/g, ' ').slice(0, 1500));
+        throw e;
+      });
     console.log(`done after ${((Date.now() - t0) / 1000).toFixed(1)} s:`, await status());
     // the chart kept the steps from before the reload
     expect(await page.getByTestId('loss-chart').getAttribute('aria-label')).toContain(`${STEPS} training steps`);
@@ -128,5 +134,25 @@ describe('training in the page', () => {
     expect(keys).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
     expect(keys).toContain('base_model.model.model.layers.4.mlp.down_proj.lora_B.weight');
     expect(keys.length).toBe(5 * 7 * 2);
+
+    // the same zip imports back onto the model
+    await page.getByTestId('import-adapter').setInputFiles((await dl.path())!);
+    await page.getByText('Imported a rank-8 adapter').waitFor({ timeout: 60_000 });
+  });
+
+  it('exports the run recipe: processed JSONL and TRL/Axolotl configs', async () => {
+    const page = s.page;
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-recipe').click()]);
+    const files = unzipNames(fs.readFileSync((await dl.path())!));
+    expect([...files.keys()].sort()).toEqual(['README.txt', 'axolotl.yaml', 'train.jsonl', 'trl_sft.yaml', 'validation.jsonl']);
+    const rows = files.get('train.jsonl')!.toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.length).toBe(950);
+    expect(rows[0].prompt).toMatch(/^Instruction: .*\nResponse:$/);
+    expect(rows[0].completion.length).toBeGreaterThan(10);
+    const trl = files.get('trl_sft.yaml')!.toString();
+    expect(trl).toContain('completion_only_loss: true');
+    expect(trl).toContain('lora_r: 8');
+    expect(trl).toContain('max_length: 128');
+    expect(files.get('axolotl.yaml')!.toString()).toContain('train_on_inputs: false');
   });
 });

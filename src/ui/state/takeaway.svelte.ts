@@ -43,7 +43,8 @@ export async function importAdapter(list: File[]): Promise<void> {
     const files = new Map<string, Uint8Array>();
     for (const f of list) {
       const bytes = new Uint8Array(await f.arrayBuffer());
-      if (f.name.endsWith('.zip')) for (const [n, b] of await unzip(bytes)) files.set(n.split('/').pop()!, b);
+      const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04; // "PK\3\4"
+      if (isZip) for (const [n, b] of await unzip(bytes)) files.set(n.split('/').pop()!, b);
       else files.set(f.name, bytes);
     }
     const config = files.get('adapter_config.json');
