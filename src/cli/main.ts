@@ -40,6 +40,10 @@ async function main(): Promise<number> {
     console.error(`unknown command "${cmd}"\n${usage()}`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: npm run -s cli -- ${c.help}`);
+    return 0;
+  }
   try {
     await c.run(rest);
     return 0;
