@@ -4,30 +4,19 @@
  * lr 1e-2, warmup, cosine, batch 16, 3 epochs, on stories260K), scaled down
  * for a quick demo.
  */
+import { LINEAR_NAMES, type LinearName } from '../engine/config';
+import { DEFAULT_TRAIN_CONFIG } from '../engine/train/trainer';
 import type { TrainSettings } from '../worker/protocol';
 
-export const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+export const ALL_TARGETS: LinearName[] = [...LINEAR_NAMES];
 
+/** The engine's defaults (the shared recipe), scaled down to a quick run on the tiny model. */
 export const DEFAULT_SETTINGS: TrainSettings = {
-  rank: 8,
-  alpha: 16,
-  dropout: 0,
-  rslora: false,
-  targets: [...ALL_TARGETS],
-  lr: 1e-2,
-  schedule: 'cosine',
+  ...DEFAULT_TRAIN_CONFIG,
   warmup: 10,
-  optimizer: 'adamw',
-  weightDecay: 0,
-  maxGradNorm: 1,
   batchSize: 8,
-  gradAccum: 1,
   epochs: 1,
   maxSteps: 60,
-  maxLength: 512,
-  packing: false,
-  seed: 0,
-  shuffle: true,
   evalEvery: 20,
   sampleEvery: 20,
   checkpointEvery: 10,
@@ -43,8 +32,8 @@ export interface Preset {
 export const PRESETS: Preset[] = [
   {
     id: 'quick',
-    title: 'Quick demo: stories260K, ~2 minutes',
-    what: '60 steps of 8 rows at a high learning rate: enough to see the loss fall and the stories start to use the requested name. Made for the tiny model on any GPU.',
+    title: 'Quick demo: stories260K, 60 steps',
+    what: '60 steps of 8 rows at a high learning rate: enough to see the loss fall and the stories start to use the requested name. Made for the tiny model: a couple of minutes on a GPU (an estimate; the status line shows the real ETA), far longer on a CPU-emulated adapter.',
     settings: { ...DEFAULT_SETTINGS },
   },
   {

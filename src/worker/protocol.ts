@@ -5,6 +5,7 @@
  * and progress events on the way echo it too. A few events (`train-step`,
  * `device-lost`) are pushed without a request and carry id 0.
  */
+import type { TrainConfig } from '../engine/train/trainer';
 import type { GpuInfo } from '../engine/gpu/device';
 import type { DatasetStats, FieldMap, FormatId, RowError, TemplateId } from '../engine/data';
 import type { SamplingOptions } from '../engine/sampling';
@@ -68,27 +69,8 @@ export interface TokenPiece {
 }
 
 /** Every TrainConfig setting (mirrors src/engine/train/trainer.ts) plus the page's own. */
-export interface TrainSettings {
-  rank: number;
-  alpha: number;
-  dropout: number;
-  rslora: boolean;
-  targets: string[];
-  lr: number;
-  schedule: 'constant' | 'linear' | 'cosine';
-  warmup: number;
-  optimizer: 'adamw' | 'sgd';
-  weightDecay: number;
-  maxGradNorm: number;
-  batchSize: number;
-  gradAccum: number;
-  epochs: number;
-  maxSteps: number;
-  maxLength: number;
-  packing: boolean;
-  seed: number;
-  shuffle: boolean;
-  evalEvery: number;
+/** The engine's training config plus what the page adds around it. */
+export interface TrainSettings extends TrainConfig {
   /** sample the fixed prompts every N steps (0 = never) */
   sampleEvery: number;
   /** checkpoint to IndexedDB every N steps (and on pause/stop) */

@@ -88,8 +88,10 @@ describe('models from the Hub (served by a route handler)', () => {
 
   it('a llama2.c pair from the Hub, and the cache survives a reload without network', async () => {
     await s.page.getByTestId('catalogue-stories260K').getByRole('button', { name: 'Download and load' }).click();
-    await s.page.getByTestId('model-status').getByText('TinyStories 260K').waitFor({ timeout: 120_000 });
-    expect(await s.page.getByTestId('model-status').textContent()).toContain('260.0K parameters');
+    // the status reads "Loading TinyStories 260K onto the GPU…" first; wait for the loaded line
+    await expect
+      .poll(async () => (await s.page.getByTestId('model-status').textContent()) ?? '', { timeout: 120_000 })
+      .toMatch(/TinyStories 260K[\s\S]*260\.0K parameters/);
 
     await s.page.unroute('https://huggingface.co/**');
     await s.page.route('https://huggingface.co/**', (r) => r.abort());
