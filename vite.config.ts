@@ -11,9 +11,10 @@ export default defineConfig({
   build: { target: 'es2022' },
   test: {
     include: ['test/**/*.test.ts'],
-    // GPU tests run on SwiftShader (CPU); give them room and one file per fork.
+    // GPU and browser tests run on SwiftShader, which already uses every core:
+    // one file at a time, each in its own process, so none starves another.
     pool: 'forks',
-    maxWorkers: 2,
+    fileParallelism: false,
     testTimeout: 600_000,
     hookTimeout: 600_000,
     reporters: ['default'],
