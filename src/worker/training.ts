@@ -186,7 +186,13 @@ async function loop(r: Run): Promise<void> {
     postState(r.state === 'done' ? `Finished ${r.lastStep} steps.` : undefined);
   } catch (e) {
     r.state = 'error';
-    const msg = lost ? `The GPU device was lost (${lost}).` : (e as Error).message;
+    const message = (e as Error).message;
+    if (!lost && /device (was |is )?lost/i.test(message)) {
+      // the device's `lost` promise can resolve after the failed call that noticed it: tell the page now
+      lost = message;
+      post({ type: 'device-lost', id: 0, message });
+    }
+    const msg = lost ? `The GPU device was lost (${lost}).` : message;
     postState(`Training stopped: ${msg} The run is saved up to its last checkpoint; press Resume to go on from there.`);
   }
 }

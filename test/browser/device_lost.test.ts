@@ -51,13 +51,14 @@ describe('a lost GPU device during training', () => {
     const panel = () => page.locator('#train').textContent().then((t) => (t ?? '').replace(/\s+/g, ' '));
     await expect
       .poll(panel, { timeout: 120_000 })
-      .toMatch(/device was lost[\s\S]*press Resume/i)
+      .toMatch(/GPU device was lost[\s\S]*press Resume/i)
       .catch(async (e) => {
         console.log('train panel (end):', (await panel()).slice(-600));
         console.log('page mentions of "lost":', ((await page.locator('main').textContent()) ?? '').replace(/\s+/g, ' ').match(/.{0,120}lost.{0,160}/gi));
         throw e;
       });
-    console.log('after the loss:', (await panel()).slice(0, 400));
+    console.log('after the loss:', (await panel()).slice(-400));
+    expect(await page.getByTestId('train-start').isDisabled()).toBe(true); // no starting over on a dead device
     await screenshot(page, 'device-lost');
 
     const resume = page.getByTestId('train-resume-saved');
