@@ -55,13 +55,13 @@ export class KVCache {
     this.k = new Array(numLayers).fill(null);
     this.v = new Array(numLayers).fill(null);
   }
-  /** Writes `x` (B, Hkv, T, D) at rows [length, length + T) of `layer`'s k or v, given the one-hot placement (capacity, T). */
-  write(which: 'k' | 'v', layer: number, x: tf.Tensor4D, place: tf.Tensor2D, keepRows: tf.Tensor4D): tf.Tensor4D {
+  /** Writes `x` (B, Hkv, T, D) at rows [length, length + T) of `layer`'s k or v, given the one-hot placement (B, Hkv, capacity, T). */
+  write(which: 'k' | 'v', layer: number, x: tf.Tensor4D, place: tf.Tensor4D, keepRows: tf.Tensor4D): tf.Tensor4D {
     const store = this[which];
     const [B, Hkv, , D] = x.shape;
     const old = store[layer] ?? tf.zeros([B, Hkv, this.capacity, D]);
     // old rows where nothing is written, plus placement · x (a (C, T) x (T, D) matmul per head)
-    const next = tf.keep(old.mul(keepRows).add(tf.matMul(place.reshape([1, 1, this.capacity, -1]).tile([B, Hkv, 1, 1]), x))) as tf.Tensor4D;
+    const next = tf.keep(old.mul(keepRows).add(tf.matMul(place, x))) as tf.Tensor4D;
     old.dispose();
     store[layer] = next;
     return next;
@@ -129,14 +129,16 @@ export class LlamaModel {
     return LlamaModel.fromWeights(m.config, m.weights);
   }
 
-  /** Number of parameters (tied embeddings counted once). */
-  numParams(): number {
-    const seen = new Set<tf.Tensor>();
+  /** Every parameter tensor once (the embedding appears once when tied). */
+  private paramTensors(): tf.Tensor[] {
     const all: tf.Tensor[] = [this.params.embed, this.params.lmHead, this.params.finalNorm];
     for (const l of this.params.layers) all.push(l.inputNorm, l.postNorm, ...Object.values(l.linears), ...Object.values(l.biases));
-    let n = 0;
-    for (const t of all) if (!seen.has(t)) (seen.add(t), (n += t.size));
-    return n;
+    return [...new Set(all)];
+  }
+
+  /** Number of parameters (tied embeddings counted once). */
+  numParams(): number {
+    return this.paramTensors().reduce((n, t) => n + t.size, 0);
   }
 
   private lora(layer: number, name: LinearName): LoraWeights | null {
@@ -174,15 +176,16 @@ export class LlamaModel {
       const positions = opts.positions ?? (tf.range(0, T, 1, 'int32').add(tf.tensor1d([start], 'int32')).reshape([1, T]).add(tf.zeros([B, 1], 'int32')) as tf.Tensor2D);
       const cos = tf.gather(this.ropeCos, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;
       const sin = tf.gather(this.ropeSin, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;
-      // where this chunk goes in the cache: one-hot placement (C, T), rows kept (1, 1, C, 1), offset (1)
-      let slot: { place: tf.Tensor2D; keepRows: tf.Tensor4D; offset: tf.Tensor1D } | null = null;
+      // where this chunk goes in the cache: one-hot placement (B, Hkv, C, T), built once for
+      // every layer's k and v; rows kept (1, 1, C, 1); offset (1)
+      let slot: { place: tf.Tensor4D; keepRows: tf.Tensor4D; offset: tf.Tensor1D } | null = null;
       if (cache) {
         if (start + T > cache.capacity) throw new Error(`KV cache holds ${cache.capacity} positions; ${start + T} needed`);
         const offset = tf.tensor1d([start], 'int32');
         const rows = tf.range(0, cache.capacity, 1, 'int32').reshape([cache.capacity, 1]);
         const place = tf.equal(rows, tf.range(0, T, 1, 'int32').add(offset).reshape([1, T])).toFloat() as tf.Tensor2D;
         const keepRows = tf.scalar(1).sub(place.sum(1)).reshape([1, 1, cache.capacity, 1]) as tf.Tensor4D;
-        slot = { place, keepRows, offset };
+        slot = { place: place.reshape([1, 1, cache.capacity, T]).tile([B, Hkv, 1, 1]) as tf.Tensor4D, keepRows, offset };
       }
       let x = tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize]) as tf.Tensor2D; // (B*T, d)
       for (let i = 0; i < c.numLayers; i++) {
@@ -237,10 +240,7 @@ export class LlamaModel {
   }
 
   dispose(): void {
-    const seen = new Set<tf.Tensor>();
-    const all: tf.Tensor[] = [this.params.embed, this.params.lmHead, this.params.finalNorm, this.ropeCos, this.ropeSin];
-    for (const l of this.params.layers) all.push(l.inputNorm, l.postNorm, ...Object.values(l.linears), ...Object.values(l.biases));
-    for (const t of all) if (!seen.has(t)) (seen.add(t), t.dispose());
+    for (const t of [...this.paramTensors(), this.ropeCos, this.ropeSin]) t.dispose();
   }
 }
 

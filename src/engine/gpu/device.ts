@@ -157,11 +157,3 @@ export function getBackend(): WebGPUBackend {
   if (!(b instanceof WebGPUBackend)) throw new Error(`tfjs backend is '${tf.getBackend()}', not webgpu: call initGpu() first`);
   return b;
 }
-
-/** Probe without starting tfjs: for the page's status panel. */
-export async function probeAdapter(): Promise<GpuInfo> {
-  const gpu = await getGpu();
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new NoWebGPUError('navigator.gpu exists but requestAdapter() returned null (GPU blocklisted or disabled?).');
-  return describeAdapter(adapter);
-}

@@ -88,7 +88,8 @@ export async function loadHF(src: FileSource): Promise<LoadedModel> {
 
   const weights: WeightMap = new Map();
   const origin = new Map<string, string>();
-  for (const file of await weightFiles(src)) {
+  const files = await weightFiles(src);
+  for (const file of files) {
     const bytes = await src.read(file);
     if (!bytes) throw new LoadError(file, `missing from ${src.name}`);
     const { tensors } = readSafetensors(bytes, file);
@@ -98,8 +99,7 @@ export async function loadHF(src: FileSource): Promise<LoadedModel> {
       origin.set(name, file);
     }
   }
-  const firstFile = (await weightFiles(src))[0];
-  checkWeights(config, weights, (n) => origin.get(n) ?? firstFile);
+  checkWeights(config, weights, (n) => origin.get(n) ?? files[0]);
 
   // Vocabulary: the tokenizer may be smaller than the embedding (padded vocab, as Qwen2.5 has), never larger.
   const addedMax = Math.max(-1, ...((tokenizerJson.added_tokens as { id: number }[] | undefined) ?? []).map((t) => t.id));
