@@ -6,7 +6,7 @@
  * the worker's GPUDevice on its next command encoder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp, screenshot, type Session } from './harness';
+import { openReadyApp, screenshot, type Session } from './harness';
 import { loadDataset, loadModelFiles, TINYSTORIES } from './helpers';
 
 const STEPS = 4;
@@ -14,8 +14,7 @@ const STEPS = 4;
 describe('a lost GPU device during training', () => {
   let s: Session;
   beforeAll(async () => {
-    s = await openApp();
-    await s.page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    s = await openReadyApp();
   });
   afterAll(async () => {
     await s?.close();

@@ -81,6 +81,13 @@ export async function openApp(args: string[] = WEBGPU_ARGS): Promise<Session> {
   };
 }
 
+/** Opens the app with WebGPU and waits until the page shows the adapter (the engine worker is up). */
+export async function openReadyApp(): Promise<Session> {
+  const s = await openApp();
+  await s.page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+  return s;
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const p = path.join(SCREENSHOTS, `${name}.png`);

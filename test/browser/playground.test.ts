@@ -7,14 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp, ROOT, screenshot, type Session } from './harness';
+import { openReadyApp, ROOT, screenshot, type Session } from './harness';
 import { loadModelFiles, TINYSTORIES } from './helpers';
 
 describe('playground: model, dataset, compare', () => {
   let s: Session;
   beforeAll(async () => {
-    s = await openApp();
-    await s.page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    s = await openReadyApp();
   });
   afterAll(async () => {
     await s?.close();

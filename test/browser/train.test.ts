@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp, screenshot, type Session } from './harness';
+import { openReadyApp, screenshot, type Session } from './harness';
 import { loadDataset, loadModelFiles, TINYSTORIES } from './helpers';
 
 const STEPS = 4;
@@ -33,8 +33,7 @@ function unzipNames(b: Buffer): Map<string, Buffer> {
 describe('training in the page', () => {
   let s: Session;
   beforeAll(async () => {
-    s = await openApp();
-    await s.page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    s = await openReadyApp();
   });
   afterAll(async () => {
     await s?.close();
