@@ -4,14 +4,19 @@
  *   prep  (B·H·T, 2) stats = (L, delta = rowsum(dO∘O))
  *   dkdv  per key tile, looping over the query heads of its GQA group
  *   dq    per query tile
- * Nothing of size T×S is ever allocated.
+ * Nothing of size T×S is ever allocated. The 'simple' flavour (program.ts)
+ * swaps dkdv and dq for their barrier-free forms (one invocation per key /
+ * query row); prep is the same.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ATTENTION_UNIFORMS, type AttentionExtras, attentionUniforms, checkFusedAttention, extraInputs, keyTile } from './attention_forward';
 import { attentionBackwardPrepWgsl, PREP_THREADS } from './attention_backward_prep.wgsl';
 import { attentionBackwardDkdvWgsl, DKDV_BK, DKDV_THREADS } from './attention_backward_dkdv.wgsl';
 import { attentionBackwardDqWgsl, DQ_BR, DQ_THREADS } from './attention_backward_dq.wgsl';
-import { i32, runKernel } from './program';
+import { attentionBackwardDkdvSimpleWgsl } from './attention_backward_dkdv_simple.wgsl';
+import { attentionBackwardDqSimpleWgsl } from './attention_backward_dq_simple.wgsl';
+import { rowsPerInvocation, SIMPLE_ROWS } from './attention_forward_simple.wgsl';
+import { i32, kernelFlavor, runKernel } from './program';
 
 export interface AttentionGrads {
   dq: tf.Tensor4D;
@@ -52,8 +57,26 @@ export function attentionBackward(
   );
 
   const uniforms = attentionUniforms(q, k);
+  const simple = kernelFlavor() === 'simple';
+  const vecs = [4, 4, 4, 4, 1, ...ex.names.map(() => 1)];
   const BQ = D <= 64 ? 16 : 8;
-  const dkdvFlat = runKernel(
+  const dkdvFlat = simple
+    ? runKernel(
+        {
+          key: `attention_backward_dkdv_simple_D${D}_${ex.key}`,
+          inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
+          outputShape: [2 * B * Hkv * S * D],
+          dispatch: [Math.ceil(S / (SIMPLE_ROWS * rowsPerInvocation(D))), Hkv, B],
+          workgroupSize: [SIMPLE_ROWS, 1, 1],
+          uniforms: ATTENTION_UNIFORMS,
+          code: attentionBackwardDkdvSimpleWgsl({ D, ...flags }),
+          components: vecs,
+        },
+        [q, k, v, dy, stats, ...ex.tensors],
+        'float32',
+        uniforms,
+      )
+    : runKernel(
     {
       key: `attention_backward_dkdv_D${D}_BQ${BQ}_${ex.key}`,
       inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
@@ -69,7 +92,23 @@ export function attentionBackward(
   );
 
   const BC = keyTile(D);
-  const dq = runKernel(
+  const dq = simple
+    ? (runKernel(
+        {
+          key: `attention_backward_dq_simple_D${D}_${ex.key}`,
+          inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
+          outputShape: [B, H, T, D],
+          dispatch: [Math.ceil(T / (SIMPLE_ROWS * rowsPerInvocation(D))), H, B],
+          workgroupSize: [SIMPLE_ROWS, 1, 1],
+          uniforms: ATTENTION_UNIFORMS,
+          code: attentionBackwardDqSimpleWgsl({ D, ...flags }),
+          components: vecs,
+        },
+        [q, k, v, dy, stats, ...ex.tensors],
+        'float32',
+        uniforms,
+      ) as tf.Tensor4D)
+    : runKernel(
     {
       key: `attention_backward_dq_D${D}_BC${BC}_${ex.key}`,
       inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],

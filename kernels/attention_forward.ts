@@ -1,11 +1,13 @@
 /**
- * attentionForward: guards shapes/dtypes and runs attention_forward.wgsl.ts.
+ * attentionForward: guards shapes/dtypes and runs attention_forward.wgsl.ts
+ * ('tiled' flavour) or attention_forward_simple.wgsl.ts ('simple').
  * Returns O (B, H, T, D) and the flat (O, L) buffer the backward pass reads.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkAttentionShapes } from '../src/engine/ops/attention';
 import { attentionForwardWgsl, FWD_BR, FWD_THREADS } from './attention_forward.wgsl';
-import { assertFloat32, f32, i32, runKernel } from './program';
+import { attentionForwardSimpleWgsl, rowsPerInvocation, SIMPLE_ROWS } from './attention_forward_simple.wgsl';
+import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 
 /** Largest head dim the kernels support (registers and workgroup memory are sized for it). */
 export const MAX_HEAD_DIM = 128;
@@ -55,7 +57,24 @@ export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D,
   const [B, H, T, D] = q.shape;
   const BC = keyTile(D);
   const ex = extraInputs(extras);
-  const packed = runKernel(
+  const flags = { hasSeg: !!extras.seg, hasOffset: !!extras.qoff };
+  const packed = kernelFlavor() === 'simple'
+    ? (runKernel(
+        {
+          key: `attention_forward_simple_D${D}_${ex.key}`,
+          inputs: ['q', 'k', 'v', ...ex.names],
+          outputShape: [B * H * T * (D + 1)],
+          dispatch: [Math.ceil(T / (SIMPLE_ROWS * rowsPerInvocation(D))), H, B],
+          workgroupSize: [SIMPLE_ROWS, 1, 1],
+          uniforms: ATTENTION_UNIFORMS,
+          code: attentionForwardSimpleWgsl({ D, ...flags }),
+          components: [4, 4, 4, ...ex.names.map(() => 1)],
+        },
+        [q, k, v, ...ex.tensors],
+        'float32',
+        attentionUniforms(q, k),
+      ) as tf.Tensor1D)
+    : runKernel(
     {
       key: `attention_forward_D${D}_BC${BC}_${ex.key}`,
       inputs: ['q', 'k', 'v', ...ex.names],

@@ -4,17 +4,20 @@
  *
  *   x (N, in)   w (out, in) frozen   bias (out) | null   a (r, in)   b (out, r)
  *
- * forward:  xa = x·Aᵀ (N, r) [small tfjs matmul], then one tiled pass
+ * forward:  xa = x·Aᵀ (N, r) [small matmul], then one full-size pass
  *           y = x·Wᵀ + bias + s·xa·Bᵀ
  * backward: dyb = dy·B (N, r) [small], then one tiled pass
  *           dx = dy·W + s·dyb·A;  dA = s·dybᵀ·x (r, in);  dB = s·dyᵀ·xa (out, r)
- *           (rank-r products via tfjs matMul; no dW, no merged W + s·B·A).
+ *           (rank-r products via denseMatmul(TN): our simple kernels on the
+ *           'simple' flavour, tf.matMul otherwise; no dW, no merged W + s·B·A).
+ * The full-size pass is lora_linear.wgsl.ts ('tiled') or matmul_simple.wgsl.ts ('simple').
  * Saved for backward: x, xa (N, r); w, a, b are closed over.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LinearArgs } from '../src/engine/ops/linear';
 import { loraMatmulWgsl, LM_THREADS, LM_TILE } from './lora_linear.wgsl';
-import { assertFloat32, f32, i32, runKernel } from './program';
+import { denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits } from './matmul_simple';
+import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 
 interface MatmulArgs {
   x: tf.Tensor2D; // (M, K)
@@ -39,6 +42,9 @@ export function loraMatmul({ x, w, wRowsAreN, u, vmat, vRowsAreN, scale, bias }:
     throw new Error(`loraMatmul: x ${x.shape} w ${w.shape} u ${u.shape} v ${vmat.shape} do not agree`);
   }
   if (bias && bias.shape[0] !== Ncols) throw new Error(`loraMatmul: bias ${bias.shape} for ${Ncols} columns`);
+  if (kernelFlavor() === 'simple' && simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) {
+    return simpleMatmul({ x, w, wRowsAreN, u, vmat, vRowsAreN, scale, bias });
+  }
   const hasBias = !!bias;
   return runKernel(
     {
@@ -69,7 +75,7 @@ export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
     const xt = xx as tf.Tensor2D;
     const a = aa as tf.Tensor2D;
     const b = bb as tf.Tensor2D;
-    const xa = tf.matMul(xt, a, false, true) as tf.Tensor2D; // (N, r)
+    const xa = denseMatmul(xt, a, true); // (N, r)
     const y = loraMatmul({ x: xt, w, wRowsAreN: true, u: xa, vmat: b, vRowsAreN: true, scale, bias });
     (save as tf.GradSaveFunc)([xt, xa, a, b]);
     return {
@@ -77,10 +83,10 @@ export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
       gradFunc: (dyIn: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const dy = dyIn as tf.Tensor2D; // (N, out)
         const [sx, sxa, sa, sb] = saved as tf.Tensor2D[];
-        const dyb = tf.matMul(dy, sb) as tf.Tensor2D; // (N, r)
+        const dyb = denseMatmul(dy, sb, false); // (N, r)
         const dx = loraMatmul({ x: dy, w, wRowsAreN: false, u: dyb, vmat: sa, vRowsAreN: false, scale });
-        const dA = tf.matMul(dyb, sx, true, false).mul(scale); // (r, in)
-        const dB = tf.matMul(dy, sxa, true, false).mul(scale); // (out, r)
+        const dA = denseMatmulTN(dyb, sx, scale); // (r, in)
+        const dB = denseMatmulTN(dy, sxa, scale); // (out, r)
         return [dx, dA, dB];
       },
     };

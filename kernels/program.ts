@@ -11,7 +11,33 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
-import { getBackend } from '../src/engine/gpu/device';
+import { getBackend, getGpuInfo } from '../src/engine/gpu/device';
+
+/**
+ * Two families of kernels compute the same ops:
+ * - 'tiled': workgroups stage tiles in workgroup memory between barriers, the
+ *   shape that makes real GPUs fast;
+ * - 'simple': every invocation owns a few outputs and reads storage directly,
+ *   with no workgroup memory and no barriers. SwiftShader (WebGPU on the CPU)
+ *   runs barriers as coroutine switches, so there these are several times
+ *   faster (see BENCHMARKS.md).
+ * The default follows the adapter: 'simple' on a software adapter, else
+ * 'tiled'. LIMA_KERNELS=tiled|simple (Node) or setKernelFlavor() override it;
+ * tests run both.
+ */
+export type KernelFlavor = 'tiled' | 'simple';
+let flavorOverride: KernelFlavor | null = null;
+
+export function setKernelFlavor(f: KernelFlavor | null): void {
+  flavorOverride = f;
+}
+
+export function kernelFlavor(): KernelFlavor {
+  if (flavorOverride) return flavorOverride;
+  const env = typeof process !== 'undefined' ? process.env?.LIMA_KERNELS : undefined;
+  if (env === 'tiled' || env === 'simple') return env;
+  return getGpuInfo()?.software ? 'simple' : 'tiled';
+}
 
 export interface KernelSpec {
   /** cache key: kernel name plus every constant baked into the WGSL */
@@ -26,6 +52,8 @@ export interface KernelSpec {
   uniforms?: string;
   /** WGSL: workgroup variables and `fn main(index : i32)` */
   code: string;
+  /** per input, 4 to bind it as array<vec4<f32>> (its size must be a multiple of 4); default 1 */
+  components?: number[];
 }
 
 export type Uniform = { type: 'int32' | 'float32'; data: number[] };
@@ -42,12 +70,13 @@ export function runKernel(
   const program: WebGPUProgram = {
     variableNames: spec.inputs,
     outputShape: spec.outputShape,
-    shaderKey: spec.key,
+    shaderKey: spec.components ? `${spec.key}_c${spec.components.join('')}` : spec.key,
     dispatchLayout: { x: [0] },
     dispatch: spec.dispatch,
     workgroupSize: spec.workgroupSize,
     uniforms: spec.uniforms,
     getUserCode: () => spec.code,
+    ...(spec.components ? { variableComponents: spec.components } : {}),
   };
   const backend = getBackend();
   const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);

@@ -16,6 +16,7 @@ import { LINEAR_NAMES, linearKey, type LinearName, type ModelConfig } from './co
 import type { LoadedModel, WeightMap } from './io/weights';
 import { causalAttention } from './ops/attention';
 import { linear, type LoraWeights } from './ops/linear';
+import { rmsNorm } from './ops/norm';
 
 /** Parameters of one decoder layer (HF names in comments). */
 export interface LayerParams {
@@ -242,11 +243,6 @@ export class LlamaModel {
   dispose(): void {
     for (const t of [...this.paramTensors(), this.ropeCos, this.ropeSin]) t.dispose();
   }
-}
-
-/** RMSNorm (Zhang & Sennrich 2019): x / sqrt(mean(x²) + eps) · w, over the last axis. */
-export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D {
-  return tf.tidy(() => x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(w));
 }
 
 /** cos/sin tables (maxPositions, D/2) for RoPE with inv_freq_j = theta^(-2j/D), as HF computes them. */

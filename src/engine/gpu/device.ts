@@ -48,6 +48,7 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node && typ
 
 let ready: Promise<GpuInfo> | null = null;
 let gpuDevice: GPUDevice | null = null;
+let gpuInfo: GpuInfo | null = null;
 
 /** Finds `navigator.gpu`, installing Dawn's in Node. Throws NoWebGPUError with advice. */
 async function getGpu(): Promise<GPU> {
@@ -121,6 +122,7 @@ async function init(): Promise<GpuInfo> {
   });
   gpuDevice = device;
   const info = describeAdapter(adapter);
+  gpuInfo = info;
   // Keep every op on the GPU: tfjs would otherwise run small ops on the CPU and
   // read GPU data back synchronously, which needs OffscreenCanvas (absent in Node).
   tf.env().set('WEBGPU_CPU_FORWARD', false);
@@ -149,6 +151,11 @@ export function initGpu(): Promise<GpuInfo> {
 export function getDevice(): GPUDevice {
   if (!gpuDevice) throw new Error('initGpu() has not finished');
   return gpuDevice;
+}
+
+/** What the adapter is (after initGpu), or null before. */
+export function getGpuInfo(): GpuInfo | null {
+  return gpuInfo;
 }
 
 /** The tfjs WebGPU backend, for running our own WGSL programs. */

@@ -10,6 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
 import { fusedLoraLinear } from '../../../kernels/lora_linear';
+import { simpleLinear, simpleLinearFits } from '../../../kernels/matmul_simple';
+import { kernelFlavor } from '../../../kernels/program';
 
 export interface LoraWeights {
   a: tf.Tensor2D; // (r, in)
@@ -49,6 +51,11 @@ export function linear(args: LinearArgs): tf.Tensor2D {
       return base.add(tf.matMul(xa, lora.b, false, true).mul(lora.scale));
     });
   }
-  // Without an adapter the layer is a plain matmul: tfjs's own kernel is the fused path.
-  return kernelMode() === 'fused' && args.lora ? fusedLoraLinear(args) : linearReference(args);
+  if (kernelMode() === 'fused' && args.lora) return fusedLoraLinear(args);
+  // Without an adapter the layer is a plain matmul: tfjs's own kernel, or our
+  // barrier-free one on the 'simple' flavour (SwiftShader)
+  if (kernelMode() === 'fused' && !args.lora && kernelFlavor() === 'simple' && simpleLinearFits(args.w)) {
+    return simpleLinear(args.x, args.w, args.bias ?? null);
+  }
+  return linearReference(args);
 }

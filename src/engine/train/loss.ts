@@ -23,6 +23,7 @@
  * The stable logsumexp follows the usual max-shift: lse = m + log Σ exp(l − m).
  */
 import * as tf from '@tensorflow/tfjs';
+import { denseMatmul } from '../../../kernels/matmul_simple';
 
 /**
  * Floats in one (rows, V) logits chunk: 16M floats = 64 MB. Peak transient
@@ -59,7 +60,7 @@ function chunks(n: number, chunkRows: number): [number, number][] {
  * ever alive at once. shift: (rows, 1), or null to subtract the row max.
  */
 function shiftedLogits(hc: tf.Tensor2D, w: tf.Tensor2D, shift: tf.Tensor2D | null): { s: tf.Tensor2D; m: tf.Tensor2D } {
-  const logits = tf.matMul(hc, w, false, true) as tf.Tensor2D; // (rows, V)
+  const logits = denseMatmul(hc, w, true); // (rows, V)
   const m = shift ?? (tf.max(logits, 1, true) as tf.Tensor2D); // (rows, 1)
   const s = tf.sub(logits, m) as tf.Tensor2D; // (rows, V)
   logits.dispose();
@@ -115,7 +116,7 @@ export function chunkedCrossEntropy(
             const { s } = shiftedLogits(hc, w, lc);
             const p = tf.exp(s) as tf.Tensor2D; // (rows, V) softmax
             s.dispose();
-            const pw = tf.matMul(p, w); // (rows, d)
+            const pw = denseMatmul(p, w, false); // (rows, d)
             p.dispose();
             const wt = tf.gather(w, tf.slice(st, [r0], [r])); // (rows, d): onehot·w
             return tf.sub(pw, wt) as tf.Tensor2D;

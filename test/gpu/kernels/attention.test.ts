@@ -1,13 +1,15 @@
 /**
  * Fused attention (kernels/attention*.ts) against the composed tfjs reference:
  * forward values, and dQ/dK/dV against tfjs autograd of attentionReference,
- * on awkward shapes; plus finite differences on a tiny case.
+ * on awkward shapes; plus finite differences on a tiny case. Both kernel
+ * flavours: 'tiled' (workgroup tiles) and 'simple' (one invocation per row).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initGpu } from '../../../src/engine/gpu/device';
 import { attentionReference } from '../../../src/engine/ops/attention';
 import { fusedAttention } from '../../../kernels/attention';
+import { setKernelFlavor, type KernelFlavor } from '../../../kernels/program';
 import { finiteDiff, maxDiff, randn } from './helpers';
 
 interface Case {
@@ -45,10 +47,13 @@ const cases: Case[] = [
   { name: 'KV cache, queryOffset=0, T=20, S=64, D=8', B: 1, H: 3, Hkv: 3, T: 20, S: 64, D: 8, offset: 0 },
 ];
 
-describe('fused causal attention', () => {
+for (const flavor of ['tiled', 'simple'] as KernelFlavor[])
+describe(`fused causal attention (${flavor})`, () => {
   beforeAll(async () => {
     await initGpu();
+    setKernelFlavor(flavor);
   });
+  afterAll(() => setKernelFlavor(null));
 
   for (const c of cases) {
     it(`${c.name}: forward and gradients match the reference`, async () => {
@@ -70,11 +75,14 @@ describe('fused causal attention', () => {
       const gOurs = tf.grads(loss(fusedAttention))([q, k, v]);
       const diffs = await Promise.all(gOurs.map((g, i) => maxDiff(g, gRef[i])));
       console.log(
-        `attention ${c.name}: fwd max|Δ| ${fwd.abs.toExponential(2)}; ` +
+        `attention ${flavor} ${c.name}: fwd max|Δ| ${fwd.abs.toExponential(2)}; ` +
           ['dQ', 'dK', 'dV'].map((n, i) => `${n} ${diffs[i].abs.toExponential(2)} (rel ${diffs[i].rel.toExponential(1)})`).join(', '),
       );
       expect(fwd.abs).toBeLessThan(2e-5);
-      for (const d of diffs) expect(d.rel).toBeLessThan(1e-4);
+      // relative to the largest reference gradient, except where that is ~0: at
+      // T=1 dQ and dK are exactly 0 (softmax over one key is constant) and
+      // rounding leaves ~3e-7 there, so an absolute 1e-6 also passes
+      for (const d of diffs) expect(Math.min(d.rel, d.abs / 1e-2)).toBeLessThan(1e-4);
       tf.dispose([q, k, v, w, ref, ours, ...gRef, ...gOurs]);
       segmentIds?.dispose();
       queryOffset?.dispose();
@@ -99,7 +107,7 @@ describe('fused causal attention', () => {
         worst = Math.max(worst, err);
       }
     }
-    console.log(`attention finite differences: worst relative error ${worst.toExponential(2)}`);
+    console.log(`attention ${flavor} finite differences: worst relative error ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(2e-2);
   });
 });

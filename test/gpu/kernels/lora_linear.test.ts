@@ -1,13 +1,16 @@
 /**
  * Fused LoRA linear (kernels/lora_linear*.ts) against linearReference:
  * forward, and dx/dA/dB against tfjs autograd, on awkward shapes; finite
- * differences on a tiny case.
+ * differences on a tiny case. Both kernel flavours ('tiled' and the
+ * barrier-free 'simple', see kernels/program.ts); shapes with dims that are
+ * not multiples of 4 fall back to tiled under 'simple', so cases mix both.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initGpu } from '../../../src/engine/gpu/device';
 import { linearReference, type LinearArgs } from '../../../src/engine/ops/linear';
 import { fusedLoraLinear } from '../../../kernels/lora_linear';
+import { setKernelFlavor, type KernelFlavor } from '../../../kernels/program';
 import { finiteDiff, maxDiff, randn } from './helpers';
 
 const cases = [
@@ -15,12 +18,17 @@ const cases = [
   { name: '37 tokens, 50->70, r=4, bias', N: 37, inDim: 50, outDim: 70, r: 4, bias: true },
   { name: '64 tokens, 64->96, r=8', N: 64, inDim: 64, outDim: 96, r: 8, bias: false },
   { name: '100 tokens, 576->129, r=16, bias', N: 100, inDim: 576, outDim: 129, r: 16, bias: true },
+  { name: '37 tokens, 64->172, r=8, bias', N: 37, inDim: 64, outDim: 172, r: 8, bias: true },
+  { name: '130 tokens, 172->64, r=4', N: 130, inDim: 172, outDim: 64, r: 4, bias: false },
 ];
 
-describe('fused LoRA linear', () => {
+for (const flavor of ['tiled', 'simple'] as KernelFlavor[])
+describe(`fused LoRA linear (${flavor})`, () => {
   beforeAll(async () => {
     await initGpu();
+    setKernelFlavor(flavor);
   });
+  afterAll(() => setKernelFlavor(null));
 
   for (const c of cases) {
     it(`${c.name}: forward and gradients match the reference`, async () => {
@@ -40,7 +48,7 @@ describe('fused LoRA linear', () => {
       const gOurs = tf.grads(loss(fusedLoraLinear))([x, a, b]);
       const diffs = await Promise.all(gOurs.map((t, i) => maxDiff(t, gRef[i])));
       console.log(
-        `lora_linear ${c.name}: fwd max|Δ| ${fwd.abs.toExponential(2)} (rel ${fwd.rel.toExponential(1)}); ` +
+        `lora_linear ${flavor} ${c.name}: fwd max|Δ| ${fwd.abs.toExponential(2)} (rel ${fwd.rel.toExponential(1)}); ` +
           ['dx', 'dA', 'dB'].map((n, i) => `${n} ${diffs[i].abs.toExponential(2)} (rel ${diffs[i].rel.toExponential(1)})`).join(', '),
       );
       expect(fwd.rel).toBeLessThan(1e-5);
@@ -62,7 +70,7 @@ describe('fused LoRA linear', () => {
       const pairs = await finiteDiff(f, inputs, g, which, grads[which], [0, 3, n - 1], 1e-2);
       for (const [num, ana] of pairs) worst = Math.max(worst, Math.abs(num - ana) / Math.max(1e-2, Math.abs(num), Math.abs(ana)));
     }
-    console.log(`lora_linear finite differences: worst relative error ${worst.toExponential(2)}`);
+    console.log(`lora_linear ${flavor} finite differences: worst relative error ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-2);
   });
 });

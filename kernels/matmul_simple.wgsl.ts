@@ -1,0 +1,86 @@
+/**
+ * matmul_simple — the barrier-free matmul (with an optional low-rank
+ * epilogue), the 'simple' flavour of lora_linear.wgsl.ts:
+ *
+ *   out[m, n] = Σ_k X[m, k] · Wop[k, n]  (+ bias[n])  + s · Σ_r U[m, r] · Vop[r, n]
+ *
+ * Layout (row-major f32): X (M, K); W (Ncols, K) when wRowsAreN (Wop = Wᵀ),
+ * else (K, Ncols); U (M, R); V (Ncols, R) when vRowsAreN, else (R, Ncols);
+ * bias (Ncols) optional; out (M, Ncols). R = 0 means no low-rank term.
+ * K, R and (when a matrix is stored with n innermost) Ncols are multiples of
+ * 4, so every operand is read as vec4: X and U bound as array<vec4<f32>>,
+ * W and V too.
+ *
+ * Work mapping: one invocation per 4×4 output block (rows m0..m0+3, cols
+ * n0..n0+3), 64 invocations per workgroup, blocks numbered row-major. Per
+ * 4-wide k step it loads 4 vec4 of X and 4 vec4 of W and does 64
+ * multiply-adds in registers; no workgroup memory, no barriers. Rows past M
+ * and columns past Ncols are clamped on load and skipped on store.
+ *
+ * Numerics: plain f32 accumulation in k order.
+ */
+export interface SimpleMatmulConfig {
+  wRowsAreN: boolean;
+  vRowsAreN: boolean;
+  hasBias: boolean;
+  R: number; // 0: no low-rank term
+}
+export const SMM_THREADS = 64;
+
+/** One phase: acc[i] (vec4 over the block's 4 columns) += A[m0+i, :]·Bop[:, n0..n0+3]. */
+function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean): string {
+  // A rows: a[ar_i + kk]; B: rows-are-n → b[br_j + kk] (vec4 over k); else b[(4kk+e)·N4 + nb] (vec4 over n)
+  const bLoads = bRowsAreN
+    ? `let b0 = ${b}[br0 + kk]; let b1 = ${b}[br1 + kk]; let b2 = ${b}[br2 + kk]; let b3 = ${b}[br3 + kk];`
+    : `let b0 = ${b}[(kk * 4) * N4 + nb]; let b1 = ${b}[(kk * 4 + 1) * N4 + nb]; let b2 = ${b}[(kk * 4 + 2) * N4 + nb]; let b3 = ${b}[(kk * 4 + 3) * N4 + nb];`;
+  const update = (i: number) =>
+    bRowsAreN
+      ? `${acc}[${i}] += vec4<f32>(dot(a${i}, b0), dot(a${i}, b1), dot(a${i}, b2), dot(a${i}, b3));`
+      : `${acc}[${i}] += a${i}.x * b0 + a${i}.y * b1 + a${i}.z * b2 + a${i}.w * b3;`;
+  const rowBase = (i: number) => `let ar${i} = min(m0 + ${i}, M - 1) * ${kLen4};`;
+  const colBase = bRowsAreN ? [0, 1, 2, 3].map((j) => `let br${j} = min(n0 + ${j}, Ncols - 1) * ${kLen4};`).join(' ') : '';
+  return `{
+    ${[0, 1, 2, 3].map(rowBase).join(' ')}
+    ${colBase}
+    for (var kk = 0; kk < ${kLen4}; kk++) {
+      ${bLoads}
+      ${[0, 1, 2, 3].map((i) => `let a${i} = ${a}[ar${i} + kk];`).join(' ')}
+      ${[0, 1, 2, 3].map(update).join('\n      ')}
+    }
+  }`;
+}
+
+export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R }: SimpleMatmulConfig): string {
+  return /* wgsl */ `
+fn main(index : i32) {
+  let M = uniforms.M;
+  let K4 = uniforms.K / 4;
+  let Ncols = uniforms.Ncols;
+  let N4 = Ncols / 4;
+  let nBlocks = (Ncols + 3) / 4;
+  let blk = i32(globalId.x);
+  if (blk >= ((M + 3) / 4) * nBlocks) { return; }
+  let m0 = (blk / nBlocks) * 4;
+  let nb = blk % nBlocks;
+  let n0 = nb * 4;
+  var acc : array<vec4<f32>, 4>;
+  ${phase('x', 'w', 'acc', 'K4', wRowsAreN)}
+  ${
+    R > 0
+      ? `var low : array<vec4<f32>, 4>;
+  let R4 = ${R / 4};
+  ${phase('u', 'vmat', 'low', 'R4', vRowsAreN)}
+  ${[0, 1, 2, 3].map((i) => `acc[${i}] += uniforms.scale * low[${i}];`).join(' ')}`
+      : ''
+  }
+  ${[0, 1, 2, 3]
+    .map(
+      (i) => `if (m0 + ${i} < M) {
+    let o = (m0 + ${i}) * Ncols + n0;
+    ${[0, 1, 2, 3].map((j) => `if (n0 + ${j} < Ncols) { result[o + ${j}] = acc[${i}].${'xyzw'[j]}${hasBias ? ` + bias[n0 + ${j}]` : ''}; }`).join('\n    ')}
+  }`,
+    )
+    .join('\n  ')}
+}
+`;
+}
