@@ -8,6 +8,10 @@
  *                      against the composed reference and the fused forward
  *                      kernel (attention_forward, 4 of 64 threads busy at T=1)
  *   lora_fwd_bwd       512 tokens, 576 -> 1536, r = 8
+ *   (these three with the adapter's kernel flavour, named in the shape)
+ *   attention_fwd_bwd_simple, lora_fwd_bwd_simple: 'simple' against 'tiled'
+ *                      kernels at a stories260K training micro-batch's shapes
+ *   rms_norm_fwd_bwd   our RMSNorm kernel against composed tfjs, same shapes
  *
  * Time: mean wall time of fwd+bwd (tf.grads of sum(out · g)) after one
  * warm-up run (which also compiles the pipelines), awaiting every gradient's
@@ -49,6 +53,9 @@ import { fusedAttention } from '../kernels/attention';
 import { attentionForward } from '../kernels/attention_forward';
 import { attentionDecode } from '../kernels/attention_decode';
 import { fusedLoraLinear } from '../kernels/lora_linear';
+import { kernelFlavor, setKernelFlavor, type KernelFlavor } from '../kernels/program';
+import { fusedRmsNorm } from '../kernels/rms_norm';
+import { rmsNormReference } from '../src/engine/ops/norm';
 
 export interface BenchRow {
   name: string;
@@ -151,15 +158,80 @@ export interface BenchOptions {
   decodeS?: number[];
   reps?: (T: number) => number;
   log?: (row: BenchRow) => void;
+  /** only the 'simple' vs 'tiled' rows at stories260K's training shapes */
+  flavoursOnly?: boolean;
 }
 
-export async function benchKernels(opts: BenchOptions = {}): Promise<BenchRow[]> {
+/** The same step with the kernel flavour pinned (forward and backward both run inside it). */
+const withFlavour = (flavour: KernelFlavor, step: Step): Step => (inputs) => {
+  setKernelFlavor(flavour);
+  try {
+    return step(inputs);
+  } finally {
+    setKernelFlavor(null);
+  }
+};
+
+/**
+ * 'simple' against 'tiled' kernels (and RMSNorm's kernel against composed
+ * tfjs) at the shapes of one stories260K training micro-batch: 16 rows of 352
+ * tokens, H 8, Hkv 4, D 8; linears 64 -> 172 with r = 8.
+ */
+export async function benchFlavours(opts: BenchOptions = {}): Promise<BenchRow[]> {
   await initGpu();
   const rows: BenchRow[] = [];
   const push = (r: BenchRow) => {
     rows.push(r);
     opts.log?.(r);
   };
+  {
+    const [B, H, Hkv, T, D] = [16, 8, 4, 352, 8];
+    const inputs = [tf.randomNormal([B, H, T, D], 0, 1, 'float32', 40), tf.randomNormal([B, Hkv, T, D], 0, 1, 'float32', 41), tf.randomNormal([B, Hkv, T, D], 0, 1, 'float32', 42)];
+    const g = tf.randomNormal([B, H, T, D], 0, 1, 'float32', 43);
+    const step = fwdBwd((xs) => fusedAttention({ q: xs[0] as tf.Tensor4D, k: xs[1] as tf.Tensor4D, v: xs[2] as tf.Tensor4D }), g);
+    push(await compare('attention_fwd_bwd_simple', `B=${B} H=${H} Hkv=${Hkv} T=${T} D=${D}`, "our 'tiled' kernels", withFlavour('simple', step), withFlavour('tiled', step), inputs, 2));
+    tf.dispose([...inputs, g]);
+  }
+  {
+    const [N, inDim, outDim, r] = [5632, 64, 172, 8];
+    const w = tf.randomNormal([outDim, inDim], 0, 0.05, 'float32', 50) as tf.Tensor2D;
+    const inputs = [tf.randomNormal([N, inDim], 0, 1, 'float32', 51), tf.randomNormal([r, inDim], 0, 0.05, 'float32', 52), tf.randomNormal([outDim, r], 0, 0.05, 'float32', 53)];
+    const g = tf.randomNormal([N, outDim], 0, 1, 'float32', 54);
+    const step = fwdBwd((xs) => fusedLoraLinear({ x: xs[0] as tf.Tensor2D, w, lora: { a: xs[1] as tf.Tensor2D, b: xs[2] as tf.Tensor2D, scale: 2 } }), g);
+    push(await compare('lora_fwd_bwd_simple', `N=${N} ${inDim}->${outDim} r=${r}`, "our 'tiled' kernel + tfjs rank-r matMuls", withFlavour('simple', step), withFlavour('tiled', step), inputs, 3));
+    tf.dispose([...inputs, g, w]);
+  }
+  {
+    const [N, D] = [5632, 64];
+    const w = tf.randomNormal([D], 1, 0.1, 'float32', 60) as tf.Tensor1D;
+    const inputs = [tf.randomNormal([N, D], 0, 1, 'float32', 61)];
+    const g = tf.randomNormal([N, D], 0, 1, 'float32', 62);
+    push(
+      await compare(
+        'rms_norm_fwd_bwd',
+        `N=${N} D=${D}`,
+        'composed tfjs (square, mean, rsqrt, mul; autograd)',
+        fwdBwd((xs) => fusedRmsNorm(xs[0] as tf.Tensor2D, w, 1e-5), g),
+        fwdBwd((xs) => rmsNormReference(xs[0] as tf.Tensor2D, w, 1e-5), g),
+        inputs,
+        3,
+      ),
+    );
+    tf.dispose([...inputs, g, w]);
+  }
+  return rows;
+}
+
+export async function benchKernels(opts: BenchOptions = {}): Promise<BenchRow[]> {
+  await initGpu();
+  const rows: BenchRow[] = [];
+  const push = (r: BenchRow) => {
+    const row = { ...r, shape: `${r.shape} [${kernelFlavor()}]` };
+    rows.push(row);
+    opts.log?.(row);
+  };
+  for (const r of await benchFlavours(opts)) rows.push(r);
+  if (opts.flavoursOnly) return rows;
   const [B, H, D] = [1, 8, 64];
   for (const T of opts.attentionT ?? [128, 256, 512, 1024]) {
     const inputs = [0, 1, 2].map((i) => tf.randomNormal([B, H, T, D], 0, 1, 'float32', i));

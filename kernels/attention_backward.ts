@@ -16,7 +16,7 @@ import { attentionBackwardDqWgsl, DQ_BR, DQ_THREADS } from './attention_backward
 import { attentionBackwardDkdvSimpleWgsl } from './attention_backward_dkdv_simple.wgsl';
 import { attentionBackwardDqSimpleWgsl } from './attention_backward_dq_simple.wgsl';
 import { rowsPerInvocation, SIMPLE_ROWS } from './attention_forward_simple.wgsl';
-import { i32, kernelFlavor, runKernel } from './program';
+import { i32, kernelFlavor, runKernel, type KernelSpec } from './program';
 
 export interface AttentionGrads {
   dq: tf.Tensor4D;
@@ -60,68 +60,46 @@ export function attentionBackward(
   const simple = kernelFlavor() === 'simple';
   const vecs = [4, 4, 4, 4, 1, ...ex.names.map(() => 1)];
   const BQ = D <= 64 ? 16 : 8;
-  const dkdvFlat = simple
-    ? runKernel(
-        {
-          key: `attention_backward_dkdv_simple_D${D}_${ex.key}`,
-          inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
-          outputShape: [2 * B * Hkv * S * D],
-          dispatch: [Math.ceil(S / (SIMPLE_ROWS * rowsPerInvocation(D))), Hkv, B],
-          workgroupSize: [SIMPLE_ROWS, 1, 1],
-          uniforms: ATTENTION_UNIFORMS,
-          code: attentionBackwardDkdvSimpleWgsl({ D, ...flags }),
-          components: vecs,
-        },
-        [q, k, v, dy, stats, ...ex.tensors],
-        'float32',
-        uniforms,
-      )
-    : runKernel(
-    {
-      key: `attention_backward_dkdv_D${D}_BQ${BQ}_${ex.key}`,
-      inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
-      outputShape: [2 * B * Hkv * S * D],
-      dispatch: [Math.ceil(S / DKDV_BK), Hkv, B],
-      workgroupSize: [DKDV_THREADS, 1, 1],
-      uniforms: ATTENTION_UNIFORMS,
-      code: attentionBackwardDkdvWgsl({ D, BQ, ...flags }),
-    },
-    [q, k, v, dy, stats, ...ex.tensors],
-    'float32',
-    uniforms,
-  );
+  const inputs = ['q', 'k', 'v', 'dy', 'stats', ...ex.names];
+  const tensors = [q, k, v, dy, stats, ...ex.tensors];
+  const perKey = { inputs, outputShape: [2 * B * Hkv * S * D], uniforms: ATTENTION_UNIFORMS };
+  const dkdvSpec: KernelSpec = simple
+    ? {
+        ...perKey,
+        key: `attention_backward_dkdv_simple_D${D}_${ex.key}`,
+        dispatch: [Math.ceil(S / (SIMPLE_ROWS * rowsPerInvocation(D))), Hkv, B],
+        workgroupSize: [SIMPLE_ROWS, 1, 1],
+        code: attentionBackwardDkdvSimpleWgsl({ D, ...flags }),
+        components: vecs,
+      }
+    : {
+        ...perKey,
+        key: `attention_backward_dkdv_D${D}_BQ${BQ}_${ex.key}`,
+        dispatch: [Math.ceil(S / DKDV_BK), Hkv, B],
+        workgroupSize: [DKDV_THREADS, 1, 1],
+        code: attentionBackwardDkdvWgsl({ D, BQ, ...flags }),
+      };
+  const dkdvFlat = runKernel(dkdvSpec, tensors, 'float32', uniforms);
 
   const BC = keyTile(D);
-  const dq = simple
-    ? (runKernel(
-        {
-          key: `attention_backward_dq_simple_D${D}_${ex.key}`,
-          inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
-          outputShape: [B, H, T, D],
-          dispatch: [Math.ceil(T / (SIMPLE_ROWS * rowsPerInvocation(D))), H, B],
-          workgroupSize: [SIMPLE_ROWS, 1, 1],
-          uniforms: ATTENTION_UNIFORMS,
-          code: attentionBackwardDqSimpleWgsl({ D, ...flags }),
-          components: vecs,
-        },
-        [q, k, v, dy, stats, ...ex.tensors],
-        'float32',
-        uniforms,
-      ) as tf.Tensor4D)
-    : runKernel(
-    {
-      key: `attention_backward_dq_D${D}_BC${BC}_${ex.key}`,
-      inputs: ['q', 'k', 'v', 'dy', 'stats', ...ex.names],
-      outputShape: [B, H, T, D],
-      dispatch: [Math.ceil(T / DQ_BR), H, B],
-      workgroupSize: [DQ_THREADS, 1, 1],
-      uniforms: ATTENTION_UNIFORMS,
-      code: attentionBackwardDqWgsl({ D, BC, ...flags }),
-    },
-    [q, k, v, dy, stats, ...ex.tensors],
-    'float32',
-    uniforms,
-  ) as tf.Tensor4D;
+  const perQuery = { inputs, outputShape: [B, H, T, D], uniforms: ATTENTION_UNIFORMS };
+  const dqSpec: KernelSpec = simple
+    ? {
+        ...perQuery,
+        key: `attention_backward_dq_simple_D${D}_${ex.key}`,
+        dispatch: [Math.ceil(T / (SIMPLE_ROWS * rowsPerInvocation(D))), H, B],
+        workgroupSize: [SIMPLE_ROWS, 1, 1],
+        code: attentionBackwardDqSimpleWgsl({ D, ...flags }),
+        components: vecs,
+      }
+    : {
+        ...perQuery,
+        key: `attention_backward_dq_D${D}_BC${BC}_${ex.key}`,
+        dispatch: [Math.ceil(T / DQ_BR), H, B],
+        workgroupSize: [DQ_THREADS, 1, 1],
+        code: attentionBackwardDqWgsl({ D, BC, ...flags }),
+      };
+  const dq = runKernel(dqSpec, tensors, 'float32', uniforms) as tf.Tensor4D;
   stats.dispose();
 
   const n = B * Hkv * S * D;

@@ -17,7 +17,7 @@
  * consecutive query rows (rowsPerInvocation), whose q, dO and dQ accumulators
  * live in registers; each key's K and V are read once from storage for all RB.
  */
-import { rowsPerInvocation, SIMPLE_ROWS, unroll, type AttentionSimpleConfig } from './attention_forward_simple.wgsl';
+import { queryRowsPreamble, rowsPerInvocation, unroll, type AttentionSimpleConfig } from './attention_forward_simple.wgsl';
 
 export function attentionBackwardDqSimpleWgsl({ D, hasSeg, hasOffset }: AttentionSimpleConfig): string {
   const D4 = D / 4;
@@ -29,17 +29,7 @@ const D = ${D};
 const D4 = ${D4};
 
 fn main(index : i32) {
-  let b = i32(workgroupId.z);
-  let h = i32(workgroupId.y);
-  let t0 = (i32(workgroupId.x) * ${SIMPLE_ROWS} + i32(localId.x)) * ${RB};
-  let T = uniforms.T;
-  if (t0 >= T) { return; }
-  let S = uniforms.S;
-  let H = uniforms.H;
-  let kvh = h / (H / uniforms.Hkv);
-  let pos0 = ${hasOffset ? 'qoff[0]' : 'S - T'} + t0;
-  let rowBase = (b * H + h) * T;
-  let kBase = (b * uniforms.Hkv + kvh) * S * D4;
+${queryRowsPreamble(RB, hasOffset)}
 ${rows(
   (r) => `
   let row${r} = rowBase + min(t0 + ${r}, T - 1);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkAttentionShapes } from '../src/engine/ops/attention';
 import { attentionForwardWgsl, FWD_BR, FWD_THREADS } from './attention_forward.wgsl';
 import { attentionForwardSimpleWgsl, rowsPerInvocation, SIMPLE_ROWS } from './attention_forward_simple.wgsl';
-import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
+import { assertFloat32, f32, i32, kernelFlavor, runKernel, type KernelSpec } from './program';
 
 /** Largest head dim the kernels support (registers and workgroup memory are sized for it). */
 export const MAX_HEAD_DIM = 128;
@@ -58,36 +58,25 @@ export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D,
   const BC = keyTile(D);
   const ex = extraInputs(extras);
   const flags = { hasSeg: !!extras.seg, hasOffset: !!extras.qoff };
-  const packed = kernelFlavor() === 'simple'
-    ? (runKernel(
-        {
+  const common = { inputs: ['q', 'k', 'v', ...ex.names], outputShape: [B * H * T * (D + 1)], uniforms: ATTENTION_UNIFORMS };
+  const spec: KernelSpec =
+    kernelFlavor() === 'simple'
+      ? {
+          ...common,
           key: `attention_forward_simple_D${D}_${ex.key}`,
-          inputs: ['q', 'k', 'v', ...ex.names],
-          outputShape: [B * H * T * (D + 1)],
           dispatch: [Math.ceil(T / (SIMPLE_ROWS * rowsPerInvocation(D))), H, B],
           workgroupSize: [SIMPLE_ROWS, 1, 1],
-          uniforms: ATTENTION_UNIFORMS,
           code: attentionForwardSimpleWgsl({ D, ...flags }),
           components: [4, 4, 4, ...ex.names.map(() => 1)],
-        },
-        [q, k, v, ...ex.tensors],
-        'float32',
-        attentionUniforms(q, k),
-      ) as tf.Tensor1D)
-    : runKernel(
-    {
-      key: `attention_forward_D${D}_BC${BC}_${ex.key}`,
-      inputs: ['q', 'k', 'v', ...ex.names],
-      outputShape: [B * H * T * (D + 1)],
-      dispatch: [Math.ceil(T / FWD_BR), H, B],
-      workgroupSize: [FWD_THREADS, 1, 1],
-      uniforms: ATTENTION_UNIFORMS,
-      code: attentionForwardWgsl({ D, BC, hasSeg: !!extras.seg, hasOffset: !!extras.qoff }),
-    },
-    [q, k, v, ...ex.tensors],
-    'float32',
-    attentionUniforms(q, k),
-  ) as tf.Tensor1D;
+        }
+      : {
+          ...common,
+          key: `attention_forward_D${D}_BC${BC}_${ex.key}`,
+          dispatch: [Math.ceil(T / FWD_BR), H, B],
+          workgroupSize: [FWD_THREADS, 1, 1],
+          code: attentionForwardWgsl({ D, BC, ...flags }),
+        };
+  const packed = runKernel(spec, [q, k, v, ...ex.tensors], 'float32', attentionUniforms(q, k)) as tf.Tensor1D;
   const o = tf.tidy(() => packed.slice([0], [B * H * T * D]).reshape([B, H, T, D]) as tf.Tensor4D);
   return { o, packed };
 }

@@ -36,16 +36,14 @@ export const rowsPerInvocation = (D: number) => (D <= 16 ? 4 : D <= 64 ? 2 : 1);
 /** `f(0) f(1) … f(n-1)` joined: the kernels unroll their small loops in the source (dynamically indexed local arrays are slow on SwiftShader). */
 export const unroll = (n: number, f: (i: number) => string, sep = '\n') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
 
-export function attentionForwardSimpleWgsl({ D, hasSeg, hasOffset }: AttentionSimpleConfig): string {
-  const D4 = D / 4;
-  const RB = rowsPerInvocation(D);
-  const rows = (f: (r: number) => string) => unroll(RB, f);
-  const dims = (f: (d: number) => string, sep = '\n') => unroll(D4, f, sep);
-  return /* wgsl */ `
-const D = ${D};
-const D4 = ${D4};
-
-fn main(index : i32) {
+/**
+ * The start of main() shared by the per-query-row kernels (forward, dQ): this
+ * invocation's batch b, head h, first row t0 (returning past T), the first
+ * row's position pos0, its head's first row rowBase, and kBase, the first
+ * vec4 of its KV head in k and v.
+ */
+export function queryRowsPreamble(RB: number, hasOffset: boolean): string {
+  return `
   let b = i32(workgroupId.z);
   let h = i32(workgroupId.y);
   let t0 = (i32(workgroupId.x) * ${SIMPLE_ROWS} + i32(localId.x)) * ${RB};
@@ -56,7 +54,20 @@ fn main(index : i32) {
   let kvh = h / (H / uniforms.Hkv);
   let pos0 = ${hasOffset ? 'qoff[0]' : 'S - T'} + t0;
   let rowBase = (b * H + h) * T;
-  let kBase = (b * uniforms.Hkv + kvh) * S * D4;
+  let kBase = (b * uniforms.Hkv + kvh) * S * D4;`;
+}
+
+export function attentionForwardSimpleWgsl({ D, hasSeg, hasOffset }: AttentionSimpleConfig): string {
+  const D4 = D / 4;
+  const RB = rowsPerInvocation(D);
+  const rows = (f: (r: number) => string) => unroll(RB, f);
+  const dims = (f: (d: number) => string, sep = '\n') => unroll(D4, f, sep);
+  return /* wgsl */ `
+const D = ${D};
+const D4 = ${D4};
+
+fn main(index : i32) {
+${queryRowsPreamble(RB, hasOffset)}
 ${rows(
   (r) => `
   let row${r} = rowBase + min(t0 + ${r}, T - 1);

@@ -8,6 +8,7 @@ export const SHARED = path.resolve(ROOT, '..', 'shared');
 export const HF_DIR = path.join(SHARED, 'models', 'stories260K-hf');
 export const HF_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => path.join(HF_DIR, f));
 export const TINYSTORIES = path.join(SHARED, 'data', 'tinystories-instruct-1k.jsonl');
+export const ALPACA = path.join(SHARED, 'data', 'alpaca-1k.jsonl');
 
 export function need(...files: string[]): void {
   for (const f of files) if (!fs.existsSync(f)) throw new Error(`missing fixture ${f} (the tests read ../shared beside the repository)`);

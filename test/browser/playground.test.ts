@@ -1,6 +1,7 @@
 /**
  * The playground's path without training: load stories260K-hf from files,
- * read the tinystories JSONL (report, stats, sample viewer), a hostile JSONL
+ * read the tinystories JSONL (report, stats, sample viewer), mix alpaca-1k
+ * into it at a chosen share, a hostile JSONL
  * renders inertly with a line-numbered report, and base vs tuned compare
  * (base only, before any adapter). Screenshots at 1280, 1920 and 1024.
  */
@@ -8,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, ROOT, screenshot, type Session } from './harness';
-import { loadModelFiles, TINYSTORIES } from './helpers';
+import { ALPACA, loadModelFiles, need, TINYSTORIES } from './helpers';
 
 describe('playground: model, dataset, compare', () => {
   let s: Session;
@@ -45,6 +46,24 @@ describe('playground: model, dataset, compare', () => {
     expect(await viewer.locator('.tokens .tok.eos').count()).toBe(1);
     await screenshot(s.page, 'playground-1280-dataset');
     await s.page.locator('#data').screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', 'dataset-panel.png') });
+  });
+
+  it('mixes a second dataset into training at the chosen share; held-out rows stay from the first', async () => {
+    const page = s.page;
+    need(ALPACA);
+    await page.getByText('Mix in a second dataset').click();
+    await page.getByTestId('dataset-mix-input').setInputFiles(ALPACA);
+    const stats = page.getByTestId('dataset-stats');
+    // default share 25%: 900 tinystories rows + 300 alpaca rows
+    await expect.poll(async () => (await stats.textContent()) ?? '', { timeout: 120_000 }).toMatch(/Training rows\s*1,200 \(300 mixed in\)/);
+    expect((await stats.textContent()) ?? '').toMatch(/Held out\s*100/);
+    await page.getByTestId('dataset-mix-ratio').fill('0.5');
+    await page.getByTestId('dataset-mix-ratio').dispatchEvent('change');
+    await expect.poll(async () => (await stats.textContent()) ?? '', { timeout: 120_000 }).toMatch(/Training rows\s*1,800 \(900 mixed in\)/);
+    await screenshot(page, 'playground-mixed-dataset');
+    await page.locator('details.mix').getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(async () => (await stats.textContent()) ?? '', { timeout: 120_000 }).toMatch(/Training rows\s*900\b/);
+    expect((await stats.textContent()) ?? '').not.toContain('mixed in');
   });
 
   it('reports broken lines by number and renders HTML in the data as text', async () => {

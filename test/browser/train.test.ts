@@ -1,7 +1,7 @@
 /**
  * Training in the page, end to end on stories260K-hf: a few tiny steps
  * (batch 2, max length 128), pause, reload the page and resume from the
- * IndexedDB checkpoint, finish; then base vs tuned completions and the PEFT
+ * IndexedDB checkpoint, finish (the fixed prompts sampled every 2 steps); then base vs tuned completions and the PEFT
  * adapter download (its keys checked).
  */
 import fs from 'node:fs';
@@ -50,6 +50,7 @@ describe('training in the page', () => {
     await page.getByText('Advanced settings').click();
     await page.getByLabel('Max steps (0: epochs decide)').fill(String(STEPS));
     await page.getByLabel('Validation loss every N steps').fill('0');
+    await page.getByLabel('Sample the fixed prompts every N steps').fill('2');
     expect(await page.getByLabel('Batch size', { exact: true }).inputValue()).toBe('2');
     expect(await page.getByLabel('Max length (tokens)').first().inputValue()).toBe('128');
     const t0 = Date.now();
@@ -76,6 +77,12 @@ describe('training in the page', () => {
         throw e;
       });
     console.log(`done after ${((Date.now() - t0) / 1000).toFixed(1)} s:`, await status());
+    // the fixed prompts were sampled at step 4 (every 2 steps), greedy, as text
+    const samples = page.getByTestId('train-samples');
+    await expect.poll(async () => (await samples.textContent()) ?? '', { timeout: 120_000 }).toContain('step 4');
+    const sampleText = ((await samples.locator('li').first().textContent()) ?? '').replace(/\s+/g, ' ');
+    console.log('samples at step 4:', sampleText.slice(0, 300));
+    expect(sampleText.length).toBeGreaterThan(40);
     // the chart kept the steps from before the reload
     expect(await page.getByTestId('loss-chart').getAttribute('aria-label')).toContain(`${STEPS} training steps`);
     expect(await page.getByTestId('model-status').textContent()).toMatch(/260\.0K parameters/);
