@@ -118,6 +118,50 @@ describe('playground: model, dataset, compare', () => {
     await expect.poll(() => s.page.getByText('No adapter yet').count()).toBeGreaterThan(0);
   });
 
+  it('reaches every main control with the keyboard alone, with a visible focus ring', async () => {
+    const page = s.page;
+    const wanted = ['model-files', 'dataset-input', 'train-start', 'compare-prompt'];
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.locator('body').focus();
+    const seen: string[] = [];
+    const rings: Record<string, string> = {};
+    for (let i = 0; i < 400 && !wanted.every((w) => seen.includes(w)); i++) {
+      await page.keyboard.press('Tab');
+      const at = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el) return null;
+        const id = el.dataset.testid ?? '';
+        // a file input is invisible inside its label, which draws the ring (:focus-within)
+        const ringOf = el instanceof HTMLInputElement && el.type === 'file' ? el.parentElement! : el;
+        const st = getComputedStyle(ringOf);
+        return { id, ring: `${st.outlineStyle} ${st.outlineWidth}` };
+      });
+      if (at?.id && !seen.includes(at.id)) {
+        seen.push(at.id);
+        rings[at.id] = at.ring;
+      }
+    }
+    console.log('reached by Tab, in order:', seen.join(', '), rings);
+    for (const w of wanted) {
+      expect(seen).toContain(w);
+      expect(rings[w]).not.toMatch(/^none|0px$/);
+    }
+    // and a focused button works from the keyboard: Enter on "Run both" starts a comparison
+    const before = (await page.getByTestId('output-base').textContent()) ?? '';
+    await page.getByTestId('compare-prompt').fill('');
+    await page.getByTestId('compare-prompt').focus();
+    await page.keyboard.type('Tom had a red ball.');
+    await page.getByTestId('compare-run').focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(async () => {
+        const t = (await page.getByTestId('output-base').textContent()) ?? '';
+        return t !== before && t.length > 10;
+      }, { timeout: 120_000 })
+      .toBe(true);
+    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+  });
+
   it('lays out at projector and small widths', async () => {
     for (const [w, h] of [
       [1920, 1080],
