@@ -1,25 +1,19 @@
 /**
  * Batched greedy generation (src/engine/generate_batch.ts) equals generate()
  * at temperature 0, prompt by prompt, on the real stories260K: prompts of two
- * lengths (two groups), one of them stopping early at EOS.
+ * lengths (two groups), one of them stopping early at a stop id.
  */
 import { beforeAll, expect, it } from 'vitest';
-import { initGpu } from '../../src/engine/gpu/device';
-import { loadHF } from '../../src/engine/io/hf';
-import { folderSource } from '../../src/engine/io/node_source';
-import { LlamaModel } from '../../src/engine/model';
+import type { LlamaModel } from '../../src/engine/model';
 import { generate } from '../../src/engine/generate';
 import { generateGreedyBatch } from '../../src/engine/generate_batch';
-import { TextTokenizer } from '../../src/engine/tokenizer';
-import { sharedPath } from '../helpers/shared';
+import type { TextTokenizer } from '../../src/engine/tokenizer';
+import { loadStories260K } from '../helpers/stories';
 
 let model: LlamaModel;
 let tok: TextTokenizer;
 beforeAll(async () => {
-  await initGpu();
-  const loaded = await loadHF(folderSource(sharedPath('models/stories260K-hf')));
-  model = LlamaModel.fromLoaded(loaded);
-  tok = new TextTokenizer(loaded.tokenizer);
+  ({ model, tok } = await loadStories260K());
 });
 
 it('equals generate() at temperature 0 for every prompt, across length groups', async () => {

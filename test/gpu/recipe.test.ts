@@ -9,11 +9,9 @@
  */
 import fs from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { initGpu } from '../../src/engine/gpu/device';
-import { loadHF } from '../../src/engine/io/hf';
-import { folderSource } from '../../src/engine/io/node_source';
-import { LlamaModel } from '../../src/engine/model';
-import { TextTokenizer } from '../../src/engine/tokenizer';
+import type { LlamaModel } from '../../src/engine/model';
+import type { TextTokenizer } from '../../src/engine/tokenizer';
+import { loadStories260K } from '../helpers/stories';
 import { prepareDataset } from '../../src/engine/data';
 import { evaluate } from '../../src/engine/train/evaluate';
 import { DEFAULT_TRAIN_CONFIG, Trainer } from '../../src/engine/train/trainer';
@@ -23,10 +21,7 @@ import { sharedPath } from '../helpers/shared';
 let model: LlamaModel;
 let tok: TextTokenizer;
 beforeAll(async () => {
-  await initGpu();
-  const loaded = await loadHF(folderSource(sharedPath('models/stories260K-hf')));
-  model = LlamaModel.fromLoaded(loaded);
-  tok = new TextTokenizer(loaded.tokenizer);
+  ({ model, tok } = await loadStories260K());
 });
 
 it('a short run of the recipe lowers the response loss on held-out names', async () => {
