@@ -25,6 +25,16 @@ export interface GenerateResult {
   decodeMs: number;
 }
 
+/**
+ * A KV cache for a prompt of `promptLength` tokens plus `maxNew` new ones, its
+ * capacity rounded up to 64 (within the context) so that different prompts
+ * share compiled shaders.
+ */
+export function generationCache(model: LlamaModel, promptLength: number, maxNew: number): KVCache {
+  const capacity = Math.min(model.config.maxPositions, Math.ceil((promptLength + maxNew) / 64) * 64);
+  return new KVCache(model.config.numLayers, capacity);
+}
+
 export async function generate(model: LlamaModel, promptIds: number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
   if (promptIds.length === 0) throw new Error('generate: empty prompt (a prompt needs at least BOS)');
   const maxCtx = model.config.maxPositions;
@@ -38,9 +48,8 @@ export async function generate(model: LlamaModel, promptIds: number[], opts: Gen
   const stop = new Set(opts.stopIds ?? model.config.eosTokenIds);
   const maxNew = opts.maxNewTokens ?? 128;
   const rng = new Rng(opts.seed ?? 0);
-  // fixed capacity (rounded up to 64 so different prompts share compiled shaders)
-  const capacity = Math.min(maxCtx, Math.ceil((promptIds.length + maxNew) / 64) * 64);
-  const cache = new KVCache(model.config.numLayers, capacity);
+  const cache = generationCache(model, promptIds.length, maxNew);
+  const capacity = cache.capacity;
   const out: number[] = [];
   let stopReason: GenerateResult['stopReason'] = 'length';
   const t0 = performance.now();

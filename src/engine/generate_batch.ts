@@ -7,7 +7,8 @@
  * Greedy only: identical to generate() at temperature 0 for each prompt.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, type LlamaModel } from './model';
+import { generationCache } from './generate';
+import type { LlamaModel } from './model';
 import { argmax } from './sampling';
 
 export interface BatchGenerateOptions {
@@ -30,8 +31,7 @@ export async function generateGreedyBatch(model: LlamaModel, prompts: number[][]
   let done = 0;
   for (const [T, rows] of byLength) {
     const maxNew = Math.min(opts.maxNewTokens, model.config.maxPositions - T);
-    const capacity = Math.min(model.config.maxPositions, Math.ceil((T + maxNew) / 64) * 64);
-    const cache = new KVCache(model.config.numLayers, capacity);
+    const cache = generationCache(model, T, maxNew);
     const finished = rows.map(() => false);
     try {
       let input: number[][] = rows.map((i) => prompts[i]);
