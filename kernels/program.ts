@@ -58,12 +58,22 @@ export interface KernelSpec {
 
 export type Uniform = { type: 'int32' | 'float32'; data: number[] };
 
-/** Runs one WGSL program on tfjs's device and wraps its output as a tf.Tensor. */
+/**
+ * Runs one WGSL program on tfjs's device and wraps its output as a tf.Tensor.
+ * With `output`, the program writes into that existing tensor's buffer in
+ * place (tfjs binds it as `result`, read_write) and that tensor is returned;
+ * the output must not also be one of the inputs (WebGPU forbids binding a
+ * buffer writable and read-only in one dispatch), so a kernel that updates in
+ * place reads the old values through `result`. Only tensors whose buffer no
+ * other tensor shares (not a reshape of something still in use) may be
+ * written this way.
+ */
 export function runKernel(
   spec: KernelSpec,
   inputs: tf.Tensor[],
   dtype: 'float32' | 'int32',
   uniforms: Uniform[] = [],
+  output?: tf.Tensor,
 ): tf.Tensor {
   if (inputs.length !== spec.inputs.length) throw new Error(`${spec.key}: ${inputs.length} inputs for ${spec.inputs}`);
   if (inputs.length > 7) throw new Error(`${spec.key}: tfjs binds at most 7 inputs`);
@@ -79,6 +89,12 @@ export function runKernel(
     ...(spec.components ? { variableComponents: spec.components } : {}),
   };
   const backend = getBackend();
+  if (output) {
+    if (inputs.some((t) => t.dataId === output.dataId)) throw new Error(`${spec.key}: the in-place output is also an input`);
+    if (output.size !== spec.outputShape.reduce((a, b) => a * b, 1)) throw new Error(`${spec.key}: in-place output has ${output.size} values, program writes ${spec.outputShape}`);
+    backend.runWebGPUProgram(program, inputs, dtype, uniforms, output);
+    return output;
+  }
   const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
 }
