@@ -6,7 +6,7 @@
  * keep one backward.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION_UNIFORMS, attentionUniforms, checkFusedAttention, extraInputs } from './attention_forward';
+import { ATTENTION_UNIFORMS, attentionUniforms, checkFusedAttention, extraInputs, outputOf } from './attention_forward';
 import type { AttentionExtras, AttentionForwardResult } from './attention_forward';
 import { attentionDecodeWgsl, decodeChunk, DECODE_MAX_T, DECODE_THREADS } from './attention_decode.wgsl';
 import { runKernel } from './program';
@@ -16,13 +16,14 @@ export function useDecodeKernel(T: number, extras: AttentionExtras): boolean {
   return T <= DECODE_MAX_T && !extras.seg;
 }
 
-export function attentionDecode(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): AttentionForwardResult {
+/** The packed (O, L) buffer alone. */
+export function attentionDecodePacked(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): tf.Tensor1D {
   checkFusedAttention(q, k, v, extras);
   const [B, H, T, D] = q.shape;
   if (extras.seg) throw new Error('attentionDecode: segment ids (packed training rows) are not supported');
   if (T > DECODE_MAX_T) throw new Error(`attentionDecode: ${T} query rows; at most ${DECODE_MAX_T}`);
   const ex = extraInputs(extras);
-  const packed = runKernel(
+  return runKernel(
     {
       key: `attention_decode_D${D}_C${decodeChunk(D)}_${ex.key}`,
       inputs: ['q', 'k', 'v', ...ex.names],
@@ -36,6 +37,9 @@ export function attentionDecode(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
     'float32',
     attentionUniforms(q, k),
   ) as tf.Tensor1D;
-  const o = tf.tidy(() => packed.slice([0], [B * H * T * D]).reshape([B, H, T, D]) as tf.Tensor4D);
-  return { o, packed };
+}
+
+export function attentionDecode(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): AttentionForwardResult {
+  const packed = attentionDecodePacked(q, k, v, extras);
+  return { o: outputOf(packed, q.shape), packed };
 }

@@ -52,7 +52,8 @@ export function extraInputs({ seg, qoff }: AttentionExtras): { names: string[]; 
   return { names, tensors, key: `seg${!!seg}_off${!!qoff}` };
 }
 
-export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): AttentionForwardResult {
+/** The packed (O, L) buffer alone (the model reads O from it with headsToRows, saving a slice). */
+export function attentionForwardPacked(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): tf.Tensor1D {
   checkFusedAttention(q, k, v, extras);
   const [B, H, T, D] = q.shape;
   const BC = keyTile(D);
@@ -76,7 +77,15 @@ export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D,
           workgroupSize: [FWD_THREADS, 1, 1],
           code: attentionForwardWgsl({ D, BC, ...flags }),
         };
-  const packed = runKernel(spec, [q, k, v, ...ex.tensors], 'float32', attentionUniforms(q, k)) as tf.Tensor1D;
-  const o = tf.tidy(() => packed.slice([0], [B * H * T * D]).reshape([B, H, T, D]) as tf.Tensor4D);
-  return { o, packed };
+  return runKernel(spec, [q, k, v, ...ex.tensors], 'float32', attentionUniforms(q, k)) as tf.Tensor1D;
+}
+
+export function attentionForward(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, extras: AttentionExtras = {}): AttentionForwardResult {
+  const packed = attentionForwardPacked(q, k, v, extras);
+  return { o: outputOf(packed, q.shape), packed };
+}
+
+/** O (B, H, T, D): the first B·H·T·D floats of the packed buffer. */
+export function outputOf(packed: tf.Tensor1D, [B, H, T, D]: number[]): tf.Tensor4D {
+  return tf.tidy(() => packed.slice([0], [B * H * T * D]).reshape([B, H, T, D]) as tf.Tensor4D);
 }

@@ -15,50 +15,47 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LinearArgs } from '../src/engine/ops/linear';
-import { loraMatmulWgsl, LM_THREADS, LM_TILE } from './lora_linear.wgsl';
-import { denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits } from './matmul_simple';
+import { LORA_MATMUL_UNIFORMS, loraMatmulWgsl, LM_THREADS, LM_TILE } from './lora_linear.wgsl';
+import { denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits, type SimpleMatmulArgs } from './matmul_simple';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 
-interface MatmulArgs {
-  x: tf.Tensor2D; // (M, K)
-  w: tf.Tensor2D; // (Ncols, K) if wRowsAreN else (K, Ncols)
-  wRowsAreN: boolean;
-  u: tf.Tensor2D; // (M, R)
-  vmat: tf.Tensor2D; // (Ncols, R) if vRowsAreN else (R, Ncols)
-  vRowsAreN: boolean;
-  scale: number;
-  bias?: tf.Tensor1D | null;
-}
-
-/** out (M, Ncols) = x·Wop + bias + scale·u·Vopᵀ in one pass. */
-export function loraMatmul({ x, w, wRowsAreN, u, vmat, vRowsAreN, scale, bias }: MatmulArgs): tf.Tensor2D {
-  assertFloat32('loraMatmul', x, w, u, vmat, bias);
+/**
+ * out (M, Ncols) = x·Wop + bias + scale·u·Vopᵀ (+ residual) in one pass: the
+ * simple kernel on the 'simple' flavour when the shapes allow, else the tiled
+ * one. Arguments as simpleMatmul's (offsets into flat buffers, groups).
+ */
+export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
+  const { x, w, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
+  assertFloat32('loraMatmul', x, w, u, vmat, bias, residual);
   const [M, K] = x.shape;
-  const Ncols = wRowsAreN ? w.shape[0] : w.shape[1];
-  const wK = wRowsAreN ? w.shape[1] : w.shape[0];
-  const R = u.shape[1];
-  const [vN, vR] = vRowsAreN ? vmat.shape : [vmat.shape[1], vmat.shape[0]];
-  if (wK !== K || u.shape[0] !== M || vN !== Ncols || vR !== R) {
-    throw new Error(`loraMatmul: x ${x.shape} w ${w.shape} u ${u.shape} v ${vmat.shape} do not agree`);
+  const flatW = args.ncols !== undefined;
+  const Ncols = (flatW ? args.ncols : wRowsAreN ? w.shape[0] : w.shape[1]) as number;
+  const R = u ? args.rank ?? u.shape[1] : 0;
+  if (kernelFlavor() === 'simple' && simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) return simpleMatmul(args);
+  const wK = flatW ? K : wRowsAreN ? w.shape[1] : w.shape[0];
+  if (wK !== K || (u && u.shape[0] !== M) || (!!u !== !!vmat)) throw new Error(`loraMatmul: x ${x.shape} w ${w.shape} u ${u?.shape} v ${vmat?.shape} do not agree`);
+  if (u && vmat && args.vOffset === undefined && vmat.rank === 2) {
+    const [vN, vR] = vRowsAreN ? vmat.shape : [vmat.shape[1], vmat.shape[0]];
+    if (vN !== Ncols || vR !== R) throw new Error(`loraMatmul: u ${u.shape} v ${vmat.shape} do not agree`);
   }
   if (bias && bias.shape[0] !== Ncols) throw new Error(`loraMatmul: bias ${bias.shape} for ${Ncols} columns`);
-  if (kernelFlavor() === 'simple' && simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) {
-    return simpleMatmul({ x, w, wRowsAreN, u, vmat, vRowsAreN, scale, bias });
-  }
-  const hasBias = !!bias;
+  if (residual && (residual.shape[0] !== M || residual.shape[1] !== Ncols)) throw new Error(`loraMatmul: residual ${residual.shape} for ${M}×${Ncols}`);
+  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
+  const tensors = [x, w, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  const grouped = !!groups;
   return runKernel(
     {
-      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${hasBias}_R${R}`,
-      inputs: hasBias ? ['x', 'w', 'u', 'vmat', 'bias'] : ['x', 'w', 'u', 'vmat'],
+      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}`,
+      inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(Ncols / LM_TILE), Math.ceil(M / LM_TILE), 1],
       workgroupSize: [LM_THREADS, 1, 1],
-      uniforms: 'M : i32, K : i32, Ncols : i32, scale : f32,',
-      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R }),
+      uniforms: LORA_MATMUL_UNIFORMS,
+      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped }),
     },
-    hasBias ? [x, w, u, vmat, bias!] : [x, w, u, vmat],
+    tensors,
     'float32',
-    [i32(M), i32(K), i32(Ncols), f32(scale)],
+    [i32(M), i32(K), i32(Ncols), f32(scale), i32(args.wOffset ?? 0), i32(args.vOffset ?? 0), i32(u ? u.shape[1] : 0), i32(groups?.[0] ?? Ncols), i32(groups?.[1] ?? Ncols)],
   ) as tf.Tensor2D;
 }
 

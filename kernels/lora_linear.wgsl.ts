@@ -21,6 +21,12 @@
  * R multiply-adds per output in the epilogue, reading U and V straight from
  * storage: no extra (M, Ncols) pass and no (Ncols, K) merged weight.
  *
+ * Offsets, groups and residual as in matmul_simple.wgsl.ts (uniform names
+ * without the 4: float offsets here): W at wOff, V at vOff in their
+ * buffers, U rows uStride apart, column n reading U's column block
+ * group(n) (split at g1 <= g2) when `grouped`, and an optional residual
+ * (M, Ncols) added in the epilogue.
+ *
  * Numerics: plain f32 accumulation in K order within a tile.
  */
 export interface LoraMatmulConfig {
@@ -28,13 +34,17 @@ export interface LoraMatmulConfig {
   vRowsAreN: boolean; // V stored (Ncols, R)
   hasBias: boolean;
   R: number;
+  hasResidual?: boolean;
+  grouped?: boolean;
 }
+export const LORA_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32, wOff : i32, vOff : i32, uStride : i32, g1 : i32, g2 : i32,';
 export const LM_TILE = 32;
 export const LM_THREADS = 64;
 
-export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R }: LoraMatmulConfig): string {
-  const wIndex = wRowsAreN ? 'n * K + k' : 'k * Ncols + n';
-  const vIndex = vRowsAreN ? 'n * R + rr' : 'rr * Ncols + n';
+export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false }: LoraMatmulConfig): string {
+  const wIndex = wRowsAreN ? 'uniforms.wOff + n * K + k' : 'uniforms.wOff + k * Ncols + n';
+  const vIndex = vRowsAreN ? 'uniforms.vOff + n * R + rr' : 'uniforms.vOff + rr * Ncols + n';
+  const uCol = grouped ? '(select(0, 1, n >= uniforms.g1) + select(0, 1, n >= uniforms.g2)) * R' : '0';
   return /* wgsl */ `
 const TILE = ${LM_TILE};
 const TK4 = ${LM_TILE / 4};     // vec4s per tile row
@@ -90,10 +100,17 @@ fn main(index : i32) {
     for (var j = 0; j < 4; j++) {
       let n = n0 + tx * 4 + j;
       if (n >= Ncols) { continue; }
-      var lowRank = 0.0;
-      for (var rr = 0; rr < R; rr++) { lowRank += u[m * R + rr] * vmat[${vIndex}]; }
-      var y = acc[i][j] + uniforms.scale * lowRank;
+      var y = acc[i][j];
+      ${
+        R > 0
+          ? `var lowRank = 0.0;
+      let uRow = m * uniforms.uStride + ${uCol};
+      for (var rr = 0; rr < R; rr++) { lowRank += u[uRow + rr] * vmat[${vIndex}]; }
+      y += uniforms.scale * lowRank;`
+          : ''
+      }
       ${hasBias ? 'y += bias[n];' : ''}
+      ${hasResidual ? 'y += residual[m * Ncols + n];' : ''}
       result[m * Ncols + n] = y;
     }
   }

@@ -6,20 +6,29 @@
  * is 'simple' and the shapes allow vec4 reads, tf.matMul otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
-import { simpleMatmulWgsl, SMM_THREADS } from './matmul_simple.wgsl';
-import { simpleMatmulTNWgsl, TN_THREADS } from './matmul_tn_simple.wgsl';
+import { SIMPLE_MATMUL_UNIFORMS, simpleMatmulWgsl, SMM_THREADS } from './matmul_simple.wgsl';
+import { simpleMatmulTNWgsl, TN_THREADS, TN_UNIFORMS } from './matmul_tn_simple.wgsl';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 
 export interface SimpleMatmulArgs {
   x: tf.Tensor2D; // (M, K)
-  w: tf.Tensor2D; // (Ncols, K) if wRowsAreN else (K, Ncols)
+  /** (Ncols, K) if wRowsAreN else (K, Ncols); or a flat buffer holding it at `wOffset` (then give `ncols`) */
+  w: tf.Tensor;
   wRowsAreN: boolean;
-  /** optional low-rank term scale·u·Vop: u (M, R), vmat (Ncols, R) if vRowsAreN else (R, Ncols) */
+  wOffset?: number; // floats, a multiple of 4
+  ncols?: number;
+  /** optional low-rank term scale·u·Vop: u (M, R·groups), vmat (Ncols, R) if vRowsAreN else (R, Ncols), or flat at vOffset */
   u?: tf.Tensor2D | null;
-  vmat?: tf.Tensor2D | null;
+  vmat?: tf.Tensor | null;
   vRowsAreN?: boolean;
+  vOffset?: number;
+  /** R, the low-rank width each output column sees (default: u's width) */
+  rank?: number;
+  /** column group boundaries [g1, g2] of a block-diagonal low-rank term (see matmul_simple.wgsl.ts) */
+  groups?: [number, number] | null;
   scale?: number;
   bias?: tf.Tensor1D | null;
+  residual?: tf.Tensor2D | null; // (M, Ncols), added to the output
 }
 
 const mult4 = (...ns: number[]) => ns.every((n) => n % 4 === 0);
@@ -29,60 +38,91 @@ export function simpleMatmulFits(K: number, Ncols: number, wRowsAreN: boolean, R
   return mult4(K, R) && (wRowsAreN || mult4(Ncols)) && (R === 0 || vRowsAreN || mult4(Ncols));
 }
 
-export function simpleMatmul({ x, w, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null }: SimpleMatmulArgs): tf.Tensor2D {
-  assertFloat32('simpleMatmul', x, w, u, vmat, bias);
+export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
+  const { x, w, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
+  assertFloat32('simpleMatmul', x, w, u, vmat, bias, residual);
   const [M, K] = x.shape;
-  const Ncols = wRowsAreN ? w.shape[0] : w.shape[1];
-  const wK = wRowsAreN ? w.shape[1] : w.shape[0];
-  const R = u ? u.shape[1] : 0;
-  if (wK !== K) throw new Error(`simpleMatmul: x ${x.shape} and w ${w.shape} do not agree`);
+  const wOffset = args.wOffset ?? 0;
+  const flatW = args.ncols !== undefined;
+  const Ncols = (flatW ? args.ncols : wRowsAreN ? w.shape[0] : w.shape[1]) as number;
+  if (!flatW && (w.rank !== 2 || (wRowsAreN ? w.shape[1] : w.shape[0]) !== K)) throw new Error(`simpleMatmul: x ${x.shape} and w ${w.shape} do not agree`);
+  if (wOffset + K * Ncols > w.size) throw new Error(`simpleMatmul: w (${w.size} values) holds no ${K}×${Ncols} matrix at ${wOffset}`);
+  const R = u ? args.rank ?? u.shape[1] : 0;
+  const vOffset = args.vOffset ?? 0;
   if (u && vmat) {
-    const [vN, vR] = vRowsAreN ? vmat.shape : [vmat.shape[1], vmat.shape[0]];
-    if (u.shape[0] !== M || vN !== Ncols || vR !== R) throw new Error(`simpleMatmul: u ${u.shape} v ${vmat.shape} for ${M}×${Ncols}`);
+    if (u.shape[0] !== M) throw new Error(`simpleMatmul: u ${u.shape} for ${M} rows`);
+    if (u.shape[1] % R !== 0 || u.shape[1] / R > (groups ? 3 : 1)) throw new Error(`simpleMatmul: u ${u.shape} for rank ${R}${groups ? ` in groups ${groups}` : ''}`);
+    if (args.vOffset === undefined && vmat.rank === 2) {
+      const [vN, vR] = vRowsAreN ? vmat.shape : [vmat.shape[1], vmat.shape[0]];
+      if (vN !== Ncols || vR !== R) throw new Error(`simpleMatmul: u ${u.shape} v ${vmat.shape} for ${M}×${Ncols}`);
+    }
+    if (vOffset + Ncols * R > vmat.size) throw new Error(`simpleMatmul: vmat (${vmat.size} values) holds no ${Ncols}×${R} matrix at ${vOffset}`);
   } else if (u || vmat) throw new Error('simpleMatmul: u and vmat go together');
   if (bias && bias.shape[0] !== Ncols) throw new Error(`simpleMatmul: bias ${bias.shape} for ${Ncols} columns`);
+  if (residual && (residual.shape[0] !== M || residual.shape[1] !== Ncols)) throw new Error(`simpleMatmul: residual ${residual.shape} for ${M}×${Ncols}`);
   if (!simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) throw new Error(`simpleMatmul: K ${K}, R ${R}, Ncols ${Ncols} need to be multiples of 4`);
+  if (!mult4(wOffset, vOffset, u ? u.shape[1] : 0) || (groups && !mult4(...groups))) throw new Error(`simpleMatmul: offsets ${wOffset}, ${vOffset}, u width and groups ${groups} must be multiples of 4`);
   const blocks = Math.ceil(M / 4) * Math.ceil(Ncols / 4);
-  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : [])];
-  const tensors = [x, w, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : [])];
+  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
+  const tensors = [x, w, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  const grouped = !!groups;
   return runKernel(
     {
-      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_R${R}`,
+      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(blocks / SMM_THREADS), 1, 1],
       workgroupSize: [SMM_THREADS, 1, 1],
-      uniforms: 'M : i32, K : i32, Ncols : i32, scale : f32,',
-      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R }),
-      components: names.map((n) => (n === 'bias' ? 1 : 4)),
+      uniforms: SIMPLE_MATMUL_UNIFORMS,
+      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped }),
+      components: names.map((n) => (n === 'bias' || n === 'residual' ? 1 : 4)),
     },
     tensors,
     'float32',
-    [i32(M), i32(K), i32(Ncols), f32(scale)],
+    [i32(M), i32(K), i32(Ncols), f32(scale), i32(wOffset / 4), i32(vOffset / 4), i32(u ? u.shape[1] / 4 : 0), i32(groups?.[0] ?? Ncols), i32(groups?.[1] ?? Ncols)],
   ) as tf.Tensor2D;
 }
 
-/** scale · pᵀ·q: p (M, I), q (M, J) -> (I, J); I and J multiples of 4. */
-export function simpleMatmulTN(p: tf.Tensor2D, q: tf.Tensor2D, scale = 1): tf.Tensor2D {
+/** Where simpleMatmulTN writes: into `tensor` at float `offset`, adding to its contents when `accumulate`. */
+export interface TNTarget {
+  tensor: tf.Tensor;
+  offset: number;
+  accumulate: boolean;
+}
+
+/**
+ * scale · pᵀ·q: p (M, I), q (M, J) -> (I, J); I and J multiples of 4.
+ * With `groups` [g1, g2], q is (M, J·groups) and output row i reads q's
+ * column block group(i) (see matmul_tn_simple.wgsl.ts); with `into`, the
+ * result lands in a larger buffer in place.
+ */
+export function simpleMatmulTN(p: tf.Tensor2D, q: tf.Tensor2D, scale = 1, opts: { J?: number; groups?: [number, number] | null; into?: TNTarget } = {}): tf.Tensor2D {
   assertFloat32('simpleMatmulTN', p, q);
   const [M, I] = p.shape;
-  const [M2, J] = q.shape;
-  if (M !== M2 || !mult4(I, J)) throw new Error(`simpleMatmulTN: p ${p.shape}, q ${q.shape} (rows must agree, columns multiples of 4)`);
+  const [M2, qWidth] = q.shape;
+  const J = opts.J ?? qWidth;
+  const groups = opts.groups ?? null;
+  if (M !== M2 || !mult4(I, J, qWidth) || (groups && !mult4(...groups))) throw new Error(`simpleMatmulTN: p ${p.shape}, q ${q.shape}, J ${J}, groups ${groups} (rows must agree, columns multiples of 4)`);
+  if (qWidth % J !== 0 || qWidth / J > (groups ? 3 : 1)) throw new Error(`simpleMatmulTN: q ${q.shape} has no column blocks of ${J}${groups ? ` for groups ${groups}` : ''}`);
+  const into = opts.into;
+  if (into && (into.offset % 4 !== 0 || into.offset + I * J > into.tensor.size)) throw new Error(`simpleMatmulTN: ${I}×${J} does not fit at ${into.offset} in ${into.tensor.size} values`);
   const blocks = (I / 4) * (J / 4);
+  const accumulate = !!into?.accumulate;
   return runKernel(
     {
-      key: 'matmul_tn_simple',
+      key: `matmul_tn_simple_acc${accumulate}`,
       inputs: ['pmat', 'qmat'],
-      outputShape: [I, J],
+      outputShape: into ? into.tensor.shape : [I, J],
       dispatch: [Math.ceil(blocks / TN_THREADS), 1, 1],
       workgroupSize: [TN_THREADS, 1, 1],
-      uniforms: 'M : i32, I : i32, J : i32, scale : f32,',
-      code: simpleMatmulTNWgsl(),
+      uniforms: TN_UNIFORMS,
+      code: simpleMatmulTNWgsl(accumulate),
       components: [4, 4],
     },
     [p, q],
     'float32',
-    [i32(M), i32(I), i32(J), f32(scale)],
+    [i32(M), i32(I), i32(J), f32(scale), i32(qWidth / 4), i32(groups?.[0] ?? I), i32(groups?.[1] ?? I), i32(into?.offset ?? 0)],
+    into?.tensor,
   ) as tf.Tensor2D;
 }
 

@@ -17,6 +17,16 @@
  * multiply-adds in registers; no workgroup memory, no barriers. Rows past M
  * and columns past Ncols are clamped on load and skipped on store.
  *
+ * Offsets and groups (uniforms), so fused layers read their operands in
+ * place: W starts wOff4 vec4s into its buffer and V vOff4 vec4s into its
+ * (both may be the adapter's flat parameter buffer, see lora_layout.ts); U
+ * rows are uStride4 vec4s apart. With `grouped`, the output columns fall into
+ * up to three groups split at g1 <= g2 (q | k | v, or gate | up), and
+ * column n reads U's columns [group(n)·R, group(n)·R + R): the block-diagonal
+ * low-rank term of stacked LoRA pairs, s·[xa_q·B_qᵀ | xa_k·B_kᵀ | xa_v·B_vᵀ].
+ * g1 and g2 are multiples of 4, so a 4-column block lies in one group.
+ * An optional residual (M, Ncols) is added in the epilogue (x + linear(x')).
+ *
  * Numerics: plain f32 accumulation in k order.
  */
 export interface SimpleMatmulConfig {
@@ -24,21 +34,27 @@ export interface SimpleMatmulConfig {
   vRowsAreN: boolean;
   hasBias: boolean;
   R: number; // 0: no low-rank term
+  hasResidual?: boolean;
+  grouped?: boolean;
 }
 export const SMM_THREADS = 64;
+export const SIMPLE_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32, wOff4 : i32, vOff4 : i32, uStride4 : i32, g1 : i32, g2 : i32,';
 
-/** One phase: acc[i] (vec4 over the block's 4 columns) += A[m0+i, :]·Bop[:, n0..n0+3]. */
-function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean): string {
-  // A rows: a[ar_i + kk]; B: rows-are-n → b[br_j + kk] (vec4 over k); else b[(4kk+e)·N4 + nb] (vec4 over n)
+/**
+ * One phase: acc[i] (vec4 over the block's 4 columns) += A[row i, :]·Bop[:, n0..n0+3].
+ * aRow(i): vec4 index where row i of A starts; bBase: vec4 offset of B in its buffer.
+ */
+function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string): string {
+  // B: rows-are-n → b[br_j + kk] (vec4 over k); else b[bBase + (4kk+e)·N4 + nb] (vec4 over n)
   const bLoads = bRowsAreN
     ? `let b0 = ${b}[br0 + kk]; let b1 = ${b}[br1 + kk]; let b2 = ${b}[br2 + kk]; let b3 = ${b}[br3 + kk];`
-    : `let b0 = ${b}[(kk * 4) * N4 + nb]; let b1 = ${b}[(kk * 4 + 1) * N4 + nb]; let b2 = ${b}[(kk * 4 + 2) * N4 + nb]; let b3 = ${b}[(kk * 4 + 3) * N4 + nb];`;
+    : [0, 1, 2, 3].map((e) => `let b${e} = ${b}[${bBase} + (kk * 4 + ${e}) * N4 + nb];`).join(' ');
   const update = (i: number) =>
     bRowsAreN
       ? `${acc}[${i}] += vec4<f32>(dot(a${i}, b0), dot(a${i}, b1), dot(a${i}, b2), dot(a${i}, b3));`
       : `${acc}[${i}] += a${i}.x * b0 + a${i}.y * b1 + a${i}.z * b2 + a${i}.w * b3;`;
-  const rowBase = (i: number) => `let ar${i} = min(m0 + ${i}, M - 1) * ${kLen4};`;
-  const colBase = bRowsAreN ? [0, 1, 2, 3].map((j) => `let br${j} = min(n0 + ${j}, Ncols - 1) * ${kLen4};`).join(' ') : '';
+  const rowBase = (i: number) => `let ar${i} = ${aRow(i)};`;
+  const colBase = bRowsAreN ? [0, 1, 2, 3].map((j) => `let br${j} = ${bBase} + min(n0 + ${j}, Ncols - 1) * ${kLen4};`).join(' ') : '';
   return `{
     ${[0, 1, 2, 3].map(rowBase).join(' ')}
     ${colBase}
@@ -50,7 +66,10 @@ function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: bool
   }`;
 }
 
-export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R }: SimpleMatmulConfig): string {
+export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false }: SimpleMatmulConfig): string {
+  const row = (i: number) => `min(m0 + ${i}, M - 1)`;
+  const epilogue = (i: number, j: number) =>
+    `acc[${i}].${'xyzw'[j]}${hasBias ? ` + bias[n0 + ${j}]` : ''}${hasResidual ? ` + residual[o + ${j}]` : ''}`;
   return /* wgsl */ `
 fn main(index : i32) {
   let M = uniforms.M;
@@ -64,12 +83,13 @@ fn main(index : i32) {
   let nb = blk % nBlocks;
   let n0 = nb * 4;
   var acc : array<vec4<f32>, 4>;
-  ${phase('x', 'w', 'acc', 'K4', wRowsAreN)}
+  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4')}
   ${
     R > 0
       ? `var low : array<vec4<f32>, 4>;
   let R4 = ${R / 4};
-  ${phase('u', 'vmat', 'low', 'R4', vRowsAreN)}
+  let uCol4 = ${grouped ? '(select(0, 1, n0 >= uniforms.g1) + select(0, 1, n0 >= uniforms.g2)) * R4' : '0'};
+  ${phase('u', 'vmat', 'low', 'R4', vRowsAreN, (i) => `${row(i)} * uniforms.uStride4 + uCol4`, 'uniforms.vOff4')}
   ${[0, 1, 2, 3].map((i) => `acc[${i}] += uniforms.scale * low[${i}];`).join(' ')}`
       : ''
   }
@@ -77,7 +97,7 @@ fn main(index : i32) {
     .map(
       (i) => `if (m0 + ${i} < M) {
     let o = (m0 + ${i}) * Ncols + n0;
-    ${[0, 1, 2, 3].map((j) => `if (n0 + ${j} < Ncols) { result[o + ${j}] = acc[${i}].${'xyzw'[j]}${hasBias ? ` + bias[n0 + ${j}]` : ''}; }`).join('\n    ')}
+    ${[0, 1, 2, 3].map((j) => `if (n0 + ${j} < Ncols) { result[o + ${j}] = ${epilogue(i, j)}; }`).join('\n    ')}
   }`,
     )
     .join('\n  ')}

@@ -11,11 +11,22 @@
  * (SwiftShader runs one workgroup per core at a time). No workgroup memory,
  * no barriers: the 'simple' flavour (see program.ts).
  *
+ * Writing into a larger buffer (LoRA gradients in the adapter's flat
+ * gradient buffer, see lora_layout.ts): the block goes to result at float
+ * offset outOff, and with `accumulate` is added to what is there (gradient
+ * accumulation over micro-batches costs no extra pass). Q rows are qStride4
+ * vec4s apart, and output rows fall into groups split at g1 <= g2 (multiples
+ * of 4): row i reads Q's columns [group(i)·J, group(i)·J + J). That is dB of
+ * stacked LoRA pairs, dB_g = s·dy_gᵀ·xa_g for g in (q, k, v) in one pass.
+ * Used by both flavours: barrier-free, and these products are small.
+ *
  * Numerics: plain f32 accumulation in m order.
  */
 export const TN_THREADS = 16;
 
-export function simpleMatmulTNWgsl(): string {
+export const TN_UNIFORMS = 'M : i32, I : i32, J : i32, scale : f32, qStride4 : i32, g1 : i32, g2 : i32, outOff : i32,';
+
+export function simpleMatmulTNWgsl(accumulate = false): string {
   return /* wgsl */ `
 fn main(index : i32) {
   let M = uniforms.M;
@@ -25,10 +36,12 @@ fn main(index : i32) {
   if (blk >= I4 * J4) { return; }
   let ib = blk / J4;
   let jb = blk % J4;
+  let i0 = ib * 4;
+  let qCol4 = (select(0, 1, i0 >= uniforms.g1) + select(0, 1, i0 >= uniforms.g2)) * J4;
   var acc : array<vec4<f32>, 4>;
   for (var m = 0; m < M; m++) {
     let p = pmat[m * I4 + ib];
-    let q = qmat[m * J4 + jb];
+    let q = qmat[m * uniforms.qStride4 + qCol4 + jb];
     acc[0] += p.x * q;
     acc[1] += p.y * q;
     acc[2] += p.z * q;
@@ -38,12 +51,12 @@ fn main(index : i32) {
   ${[0, 1, 2, 3]
     .map(
       (i) => `{
-    let row = (ib * 4 + ${i}) * J + jb * 4;
+    let row = uniforms.outOff + (ib * 4 + ${i}) * J + jb * 4;
     let a = acc[${i}] * uniforms.scale;
-    result[row] = a.x;
-    result[row + 1] = a.y;
-    result[row + 2] = a.z;
-    result[row + 3] = a.w;
+    result[row] = ${accumulate ? 'result[row] + ' : ''}a.x;
+    result[row + 1] = ${accumulate ? 'result[row + 1] + ' : ''}a.y;
+    result[row + 2] = ${accumulate ? 'result[row + 2] + ' : ''}a.z;
+    result[row + 3] = ${accumulate ? 'result[row + 3] + ' : ''}a.w;
   }`,
     )
     .join('\n  ')}

@@ -9,20 +9,21 @@ import * as tf from '@tensorflow/tfjs';
 import { NORM_ROWS, rmsNormWgsl } from './rms_norm.wgsl';
 import { assertFloat32, f32, i32, runKernel } from './program';
 
-function run(backward: boolean, x: tf.Tensor2D, w: tf.Tensor1D, eps: number, dy?: tf.Tensor2D): tf.Tensor2D {
+function run(backward: boolean, x: tf.Tensor2D, w: tf.Tensor1D, eps: number, dy?: tf.Tensor2D, dres?: tf.Tensor2D | null): tf.Tensor2D {
   const [N, D] = x.shape;
+  const inputs = backward ? ['x', 'w', 'dy', ...(dres ? ['dres'] : [])] : ['x', 'w'];
   return runKernel(
     {
-      key: `rms_norm_${backward ? 'bwd' : 'fwd'}`,
-      inputs: backward ? ['x', 'w', 'dy'] : ['x', 'w'],
+      key: `rms_norm_${backward ? 'bwd' : 'fwd'}_res${!!dres}`,
+      inputs,
       outputShape: [N, D],
       dispatch: [Math.ceil(N / NORM_ROWS), 1, 1],
       workgroupSize: [NORM_ROWS, 1, 1],
       uniforms: 'N : i32, D : i32, eps : f32,',
-      code: rmsNormWgsl(backward),
-      components: backward ? [4, 4, 4] : [4, 4],
+      code: rmsNormWgsl(backward, !!dres),
+      components: inputs.map(() => 4),
     },
-    backward ? [x, w, dy!] : [x, w],
+    backward ? [x, w, dy!, ...(dres ? [dres] : [])] : [x, w],
     'float32',
     [i32(N), i32(D), f32(eps)],
   ) as tf.Tensor2D;
@@ -30,6 +31,20 @@ function run(backward: boolean, x: tf.Tensor2D, w: tf.Tensor1D, eps: number, dy?
 
 /** Whether the kernel takes this width (vec4 rows). */
 export const fusedRmsNormFits = (D: number) => D % 4 === 0;
+
+/** y = rmsnorm(x)·w, one dispatch, no gradient tape (the explicit backward calls rmsNormBackward). */
+export function rmsNormForward(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D {
+  assertFloat32('rmsNorm', x, w);
+  if (x.rank !== 2 || w.shape[0] !== x.shape[1] || !fusedRmsNormFits(x.shape[1])) throw new Error(`rmsNorm: x ${x.shape}, w ${w.shape} (want (N, D), (D), D % 4 == 0)`);
+  return run(false, x, w, eps);
+}
+
+/** dx of RMSNorm for input x and output gradient dy, plus `dres` when given (the residual path's gradient). */
+export function rmsNormBackward(x: tf.Tensor2D, w: tf.Tensor1D, eps: number, dy: tf.Tensor2D, dres: tf.Tensor2D | null = null): tf.Tensor2D {
+  assertFloat32('rmsNorm backward', x, w, dy, dres);
+  if (dy.shape.join() !== x.shape.join() || (dres && dres.shape.join() !== x.shape.join())) throw new Error(`rmsNorm backward: x ${x.shape} dy ${dy.shape} dres ${dres?.shape}`);
+  return run(true, x, w, eps, dy, dres);
+}
 
 export function fusedRmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D {
   assertFloat32('rmsNorm', x, w);

@@ -6,6 +6,9 @@
  * backward: with g = dy · w,
  *           dx = r · g − x · r³ · (g·x) / D
  * w (the norm weight) is frozen in LoRA training: no dw.
+ * With `residual`, the backward adds dres (N, D) to dx: the gradient that
+ * reaches a pre-norm block's input along the residual path, so the layer's
+ * two gradient paths meet in this pass instead of an extra add.
  *
  * Shapes: x, dy (N, D) bound as vec4 (D % 4 == 0), w (D) as vec4; out (N, D).
  * Work mapping: 64 invocations per workgroup, invocation = row; two passes
@@ -14,7 +17,7 @@
  */
 export const NORM_ROWS = 64;
 
-export function rmsNormWgsl(backward: boolean): string {
+export function rmsNormWgsl(backward: boolean, residual = false): string {
   return /* wgsl */ `
 fn main(index : i32) {
   let row = i32(globalId.x);
@@ -32,7 +35,7 @@ fn main(index : i32) {
   ${backward ? 'let c = r * r * r * (gx.x + gx.y + gx.z + gx.w) / f32(uniforms.D);' : ''}
   for (var d = 0; d < D4; d++) {
     let xv = x[base + d];
-    let o = ${backward ? 'r * dy[base + d] * w[d] - xv * c' : 'xv * r * w[d]'};
+    let o = ${backward ? `r * dy[base + d] * w[d] - xv * c${residual ? ' + dres[base + d]' : ''}` : 'xv * r * w[d]'};
     let at = (base + d) * 4;
     result[at] = o.x;
     result[at + 1] = o.y;

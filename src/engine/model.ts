@@ -6,24 +6,40 @@
  * References: Touvron et al. 2023 (LLaMA); HF transformers' modeling_llama.py
  * (the layout and RoPE convention we load into); Hu et al. 2021 (LoRA).
  *
- * Every linear layer goes through `linear()` (ops/linear.ts) so a LoRA adapter
- * can ride on the frozen weights, and attention through `causalAttention()`
- * (ops/attention.ts): both switch between our fused WGSL kernels and the
- * composed tfjs reference (ops/mode.ts).
+ * The projections that read the same input run as one: q|k|v and gate|up are
+ * stacked at load (their LoRA pairs are stacked the same way in the adapter's
+ * flat buffer, lora_layout.ts). Each step of `layerForward` is one op that
+ * picks our fused kernel or the composed tfjs reference (ops/mode.ts):
+ * RMSNorm, a projection with its LoRA term, bias and residual add in one
+ * pass, RoPE applied while splitting q|k|v into heads, attention written
+ * straight to token rows, SwiGLU. Training with the fused kernels does not
+ * use tfjs autograd: `layerForward` keeps what the backward needs
+ * (LayerActs) and model_backward.ts runs the backward kernels, writing the
+ * adapter's gradients into one flat buffer. The reference path is plain
+ * composed tfjs ops, differentiated by tfjs autograd: the oracle the fused
+ * path is tested against.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LINEAR_NAMES, linearKey, type LinearName, type ModelConfig } from './config';
+import { linearKey, type LinearName, type ModelConfig } from './config';
 import type { LoadedModel, WeightMap } from './io/weights';
-import { causalAttention } from './ops/attention';
-import { linear, type LoraWeights } from './ops/linear';
+import type { LoraGroup, LoraLayout } from './lora_layout';
+import { attentionRows, attentionRowsFused, fusedAttentionFits } from './ops/attention';
+import { fusedProjectionFits, projection, projectionFused, type LoraGroupRef, type ProjectionArgs } from './ops/linear';
+import { kernelMode } from './ops/mode';
 import { rmsNorm } from './ops/norm';
+import { ropeHeads, type RopeArgs } from './ops/rope';
+import { swiglu } from './ops/swiglu';
+import { ropeIntoCache, type HeadDims } from '../../kernels/rope_heads';
 
 /** Parameters of one decoder layer (HF names in comments). */
 export interface LayerParams {
   inputNorm: tf.Tensor1D; // input_layernorm.weight (d)
   postNorm: tf.Tensor1D; // post_attention_layernorm.weight (d)
-  linears: Record<LinearName, tf.Tensor2D>; // (out, in) each, see config.linearShape
-  biases: Partial<Record<LinearName, tf.Tensor1D>>; // Qwen2: q/k/v biases
+  qkv: tf.Tensor2D; // q_proj | k_proj | v_proj stacked: (H·D + 2·Hkv·D, d)
+  qkvBias: tf.Tensor1D | null; // Qwen2: q/k/v biases stacked (H·D + 2·Hkv·D)
+  o: tf.Tensor2D; // o_proj (d, H·D)
+  gateUp: tf.Tensor2D; // gate_proj | up_proj stacked: (2·ff, d)
+  down: tf.Tensor2D; // down_proj (d, ff)
 }
 
 export interface ModelParams {
@@ -33,17 +49,26 @@ export interface ModelParams {
   lmHead: tf.Tensor2D; // lm_head.weight (V, d), or embed when tied
 }
 
-/** Anything that can hand out a LoRA adapter for a linear layer (see lora.ts). */
+/** The stacked weights and which HF linears they hold, in order. */
+export const STACKED: Record<LoraGroup, readonly LinearName[]> = {
+  qkv: ['q_proj', 'k_proj', 'v_proj'],
+  o: ['o_proj'],
+  gateUp: ['gate_proj', 'up_proj'],
+  down: ['down_proj'],
+};
+
+/** A LoRA adapter the model can ride on: one flat buffer P laid out by `layout` (lora.ts). */
 export interface AdapterProvider {
-  /** LoRA weights for `model.layers.{layer}.{block}.{name}`, or null if that layer has none */
-  lora(layer: number, name: LinearName): LoraWeights | null;
+  readonly params: tf.Tensor; // P (layout.size)
+  readonly layout: LoraLayout;
+  readonly scale: number;
 }
 
 /**
  * Per-layer key/value cache for decoding: k, v (B, Hkv, capacity, D), filled
  * up to `length`. The capacity is fixed when the cache is made, so every
  * decode step runs with the same tensor shapes (tfjs compiles a shader per
- * shape; a cache that grew by concatenation would compile new ones each step).
+ * shape); each step's rows are written into it in place (kernels/rope_heads.ts).
  */
 export class KVCache {
   k: (tf.Tensor4D | null)[];
@@ -56,16 +81,11 @@ export class KVCache {
     this.k = new Array(numLayers).fill(null);
     this.v = new Array(numLayers).fill(null);
   }
-  /** Writes `x` (B, Hkv, T, D) at rows [length, length + T) of `layer`'s k or v, given the one-hot placement (B, Hkv, capacity, T). */
-  write(which: 'k' | 'v', layer: number, x: tf.Tensor4D, place: tf.Tensor4D, keepRows: tf.Tensor4D): tf.Tensor4D {
-    const store = this[which];
-    const [B, Hkv, , D] = x.shape;
-    const old = store[layer] ?? tf.zeros([B, Hkv, this.capacity, D]);
-    // old rows where nothing is written, plus placement · x (a (C, T) x (T, D) matmul per head)
-    const next = tf.keep(old.mul(keepRows).add(tf.matMul(place, x))) as tf.Tensor4D;
-    old.dispose();
-    store[layer] = next;
-    return next;
+  /** The layer's k or v store (B, Hkv, capacity, D), made (zeros) on first use. */
+  store(which: 'k' | 'v', layer: number, B: number, Hkv: number, D: number): tf.Tensor4D {
+    const s = this[which];
+    s[layer] ??= tf.keep(tf.zeros([B, Hkv, this.capacity, D])) as tf.Tensor4D;
+    return s[layer]!;
   }
   dispose(): void {
     for (const t of [...this.k, ...this.v]) t?.dispose();
@@ -84,12 +104,40 @@ export interface ForwardOptions {
   cache?: KVCache;
 }
 
+/** What one layer's backward needs from its forward (model_backward.ts), all kept outside tidy. */
+export interface LayerActs {
+  x: tf.Tensor2D; // layer input (N, d)
+  h: tf.Tensor2D; // rmsnorm(x) (N, d)
+  xaQkv: tf.Tensor2D | null; // h·A_qkvᵀ (N, 3r)
+  q: tf.Tensor4D; // (B, H, T, D), rotated
+  k: tf.Tensor4D; // (B, Hkv, T, D), rotated
+  v: tf.Tensor4D;
+  packed: tf.Tensor1D; // attention's (O, L)
+  a: tf.Tensor2D; // attention output rows (N, H·D)
+  xaO: tf.Tensor2D | null;
+  x2: tf.Tensor2D; // x + o_proj(a) (N, d)
+  m: tf.Tensor2D; // rmsnorm(x2)
+  xaGu: tf.Tensor2D | null;
+  gu: tf.Tensor2D; // (N, 2·ff)
+  act: tf.Tensor2D; // silu(gate)·up (N, ff)
+  xaDown: tf.Tensor2D | null;
+}
+
+/** Per-forward context shared by every layer. */
+interface ForwardContext {
+  rope: Omit<RopeArgs, 'qkv'>;
+  segmentIds: tf.Tensor2D | null;
+  cache: KVCache | null;
+  start: number;
+  queryOffset: tf.Tensor1D | null;
+}
+
 export class LlamaModel {
   /** LoRA adapter applied on top of the frozen weights, when enabled */
   adapter: AdapterProvider | null = null;
   adapterEnabled = true;
-  private readonly ropeCos: tf.Tensor2D; // (maxPositions, D/2)
-  private readonly ropeSin: tf.Tensor2D;
+  readonly ropeCos: tf.Tensor2D; // (maxPositions, D/2)
+  readonly ropeSin: tf.Tensor2D;
 
   constructor(
     readonly config: ModelConfig,
@@ -98,27 +146,34 @@ export class LlamaModel {
     [this.ropeCos, this.ropeSin] = ropeTables(config);
   }
 
-  /** Uploads host weights (HF names) to the GPU. */
+  /** Uploads host weights (HF names) to the GPU, stacking q|k|v and gate|up. */
   static fromWeights(config: ModelConfig, w: WeightMap): LlamaModel {
-    const get = (name: string) => {
+    const host = (name: string) => {
       const t = w.get(name);
       if (!t) throw new Error(`weight "${name}" missing`);
-      return tf.tensor(t.data, t.shape, 'float32');
+      return t;
+    };
+    const get = (name: string) => tf.tensor(host(name).data, host(name).shape, 'float32');
+    const stacked = (layer: number, names: readonly LinearName[], suffix: 'weight' | 'bias') => {
+      const parts = names.map((n) => host(`${linearKey(layer, n)}.${suffix}`));
+      const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
+      let off = 0;
+      for (const p of parts) data.set(p.data, off), (off += p.data.length);
+      const rows = parts.reduce((s, p) => s + p.shape[0], 0);
+      return tf.tensor(data, suffix === 'weight' ? [rows, parts[0].shape[1]] : [rows], 'float32');
     };
     const layers: LayerParams[] = [];
     for (let i = 0; i < config.numLayers; i++) {
       const p = `model.layers.${i}`;
-      const linears = {} as Record<LinearName, tf.Tensor2D>;
-      const biases: Partial<Record<LinearName, tf.Tensor1D>> = {};
-      for (const name of LINEAR_NAMES) {
-        linears[name] = get(`${linearKey(i, name)}.weight`) as tf.Tensor2D;
-        if (w.has(`${linearKey(i, name)}.bias`)) biases[name] = get(`${linearKey(i, name)}.bias`) as tf.Tensor1D;
-      }
+      const hasBias = w.has(`${linearKey(i, 'q_proj')}.bias`);
       layers.push({
         inputNorm: get(`${p}.input_layernorm.weight`) as tf.Tensor1D,
         postNorm: get(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D,
-        linears,
-        biases,
+        qkv: stacked(i, STACKED.qkv, 'weight') as tf.Tensor2D,
+        qkvBias: hasBias ? (stacked(i, STACKED.qkv, 'bias') as tf.Tensor1D) : null,
+        o: get(`${linearKey(i, 'o_proj')}.weight`) as tf.Tensor2D,
+        gateUp: stacked(i, STACKED.gateUp, 'weight') as tf.Tensor2D,
+        down: get(`${linearKey(i, 'down_proj')}.weight`) as tf.Tensor2D,
       });
     }
     const embed = get('model.embed_tokens.weight') as tf.Tensor2D;
@@ -133,7 +188,7 @@ export class LlamaModel {
   /** Every parameter tensor once (the embedding appears once when tied). */
   private paramTensors(): tf.Tensor[] {
     const all: tf.Tensor[] = [this.params.embed, this.params.lmHead, this.params.finalNorm];
-    for (const l of this.params.layers) all.push(l.inputNorm, l.postNorm, ...Object.values(l.linears), ...Object.values(l.biases));
+    for (const l of this.params.layers) all.push(l.inputNorm, l.postNorm, l.qkv, l.o, l.gateUp, l.down, ...(l.qkvBias ? [l.qkvBias] : []));
     return [...new Set(all)];
   }
 
@@ -142,78 +197,155 @@ export class LlamaModel {
     return this.paramTensors().reduce((n, t) => n + t.size, 0);
   }
 
-  private lora(layer: number, name: LinearName): LoraWeights | null {
-    return this.adapter && this.adapterEnabled ? this.adapter.lora(layer, name) : null;
-  }
-
   /**
    * LoRA dropout while training: rate and a seed for this forward pass (each
-   * adapter input draws its own mask from seed + a counter), or null.
+   * adapted linear draws its own mask from seed + a counter, in q, k, v, o,
+   * gate, up, down order), or null. Only the reference path takes it.
    */
   dropout: { rate: number; seed: number } | null = null;
   private dropoutCalls = 0;
 
-  private proj(x: tf.Tensor2D, layer: number, name: LinearName): tf.Tensor2D {
-    const l = this.params.layers[layer];
-    const lora = this.lora(layer, name);
-    const loraInput = lora && this.dropout && this.dropout.rate > 0 ? tf.dropout(x, this.dropout.rate, undefined, this.dropout.seed + this.dropoutCalls++) : null;
-    return linear({ x, w: l.linears[name], bias: l.biases[name] ?? null, lora, loraInput: loraInput as tf.Tensor2D | null });
+  /** The adapter terms of layer `layer`'s projection group, when an adapter is on. */
+  loraOf(layer: number, group: LoraGroup): LoraGroupRef | null {
+    const ad = this.adapterEnabled ? this.adapter : null;
+    return ad ? { params: ad.params, group: ad.layout.groups[layer][group], rank: ad.layout.rank, scale: ad.scale } : null;
+  }
+
+  /** Head shapes of a (B, T) chunk. */
+  dims(B: number, T: number): HeadDims {
+    return { B, T, H: this.config.numHeads, Hkv: this.config.numKvHeads, D: this.config.headDim };
+  }
+
+  /** Whether the fused kernels take every op of this model (with the current adapter); else the reference runs. */
+  fusedFits(): boolean {
+    const c = this.config;
+    const ad = this.adapterEnabled ? this.adapter : null;
+    const r = ad?.layout.rank ?? 4;
+    const ok4 = [c.hiddenSize, c.intermediateSize, c.headDim, r].every((n) => n % 4 === 0);
+    return kernelMode() === 'fused' && ok4 && fusedAttentionFits(c.headDim);
+  }
+
+  /**
+   * One projection: (residual +) x·Wᵀ + bias + LoRA, fused or reference.
+   * With `acts`, stores the adapter's x·Aᵀ there (the backward's dB needs it).
+   */
+  private project(args: ProjectionArgs, acts: LayerActs | null, xaKey: 'xaQkv' | 'xaO' | 'xaGu' | 'xaDown'): tf.Tensor2D {
+    const drop = this.dropout && this.dropout.rate > 0 && args.lora ? this.dropout : null;
+    if (drop && acts) throw new Error('LoRA dropout runs on the reference path only');
+    if (drop) {
+      const loraInputs = args.lora!.group.outs.map(() => tf.dropout(args.x, drop.rate, undefined, drop.seed + this.dropoutCalls++) as tf.Tensor2D);
+      return projection({ ...args, loraInputs });
+    }
+    if (!acts) return projection(args);
+    if (!fusedProjectionFits(args.x.shape[1], args.lora)) throw new Error('fused training needs widths and rank that are multiples of 4');
+    const { y, xa } = projectionFused(args);
+    acts[xaKey] = xa;
+    return y;
+  }
+
+  /**
+   * One decoder layer on x (N = B·T, d). With `acts` (fused training), every
+   * intermediate the backward reads is stored there; the caller owns them.
+   */
+  private layerForward(x: tf.Tensor2D, i: number, ctx: ForwardContext, dims: HeadDims, acts: LayerActs | null): tf.Tensor2D {
+    const l = this.params.layers[i];
+    const eps = this.config.rmsNormEps;
+    const { B, Hkv, D } = dims;
+    // --- attention block ---
+    const h = rmsNorm(x, l.inputNorm, eps); // (N, d)
+    const qkv = this.project({ x: h, w: l.qkv, bias: l.qkvBias, lora: this.loraOf(i, 'qkv') }, acts, 'xaQkv'); // (N, H·D + 2·Hkv·D)
+    const rope = { ...ctx.rope, qkv };
+    const q = ropeHeads(rope, 'q'); // (B, H, T, D), rotated
+    let k: tf.Tensor4D;
+    let v: tf.Tensor4D;
+    if (ctx.cache) {
+      // this chunk's rows go into the cache in place; attention reads the whole store
+      k = ctx.cache.store('k', i, B, Hkv, D);
+      v = ctx.cache.store('v', i, B, Hkv, D);
+      ropeIntoCache(qkv, ctx.rope.positions, ctx.rope.cos, ctx.rope.sin, dims, 'k', k, ctx.start);
+      ropeIntoCache(qkv, ctx.rope.positions, ctx.rope.cos, ctx.rope.sin, dims, 'v', v, ctx.start);
+    } else {
+      k = ropeHeads(rope, 'k'); // (B, Hkv, T, D), rotated
+      v = ropeHeads(rope, 'v'); // (B, Hkv, T, D)
+    }
+    const attnArgs = { q, k, v, segmentIds: ctx.segmentIds, queryOffset: ctx.queryOffset };
+    let a: tf.Tensor2D; // (N, H·D)
+    if (acts) {
+      const r = attentionRowsFused(attnArgs);
+      a = r.rows;
+      Object.assign(acts, { x, h, q, k, v, packed: r.packed, a });
+    } else a = attentionRows(attnArgs);
+    const x2 = this.project({ x: a, w: l.o, lora: this.loraOf(i, 'o'), residual: x }, acts, 'xaO'); // x + o_proj(a)
+    // --- SwiGLU MLP block ---
+    const m = rmsNorm(x2, l.postNorm, eps);
+    const gu = this.project({ x: m, w: l.gateUp, lora: this.loraOf(i, 'gateUp') }, acts, 'xaGu'); // (N, 2·ff)
+    const act = swiglu(gu); // silu(gate)·up (N, ff)
+    const x3 = this.project({ x: act, w: l.down, lora: this.loraOf(i, 'down'), residual: x2 }, acts, 'xaDown'); // x2 + down_proj(act)
+    if (acts) Object.assign(acts, { x2, m, gu, act });
+    else tf.dispose([h, qkv, q, a, x2, m, gu, act, ...(ctx.cache ? [] : [k, v])]);
+    return x3;
+  }
+
+  private context(B: number, T: number, opts: ForwardOptions): ForwardContext {
+    const { cache } = opts;
+    const start = cache?.length ?? 0;
+    if (cache && start + T > cache.capacity) throw new Error(`KV cache holds ${cache.capacity} positions; ${start + T} needed`);
+    this.dropoutCalls = 0;
+    // default positions start.., built on the host: an upload, not a dispatch
+    const positions = opts.positions
+      ? (opts.positions.reshape([B * T]) as tf.Tensor1D)
+      : tf.tensor1d(Int32Array.from({ length: B * T }, (_, n) => start + (n % T)), 'int32');
+    return {
+      rope: { positions, cos: this.ropeCos, sin: this.ropeSin, dims: this.dims(B, T) },
+      segmentIds: cache ? null : opts.segmentIds ?? null,
+      cache: cache ?? null,
+      start,
+      queryOffset: cache ? tf.tensor1d([start], 'int32') : null,
+    };
   }
 
   /**
    * Runs the decoder on token ids (B, T) and returns the final-normed hidden
    * states (B, T, d). With a cache, appends this chunk's keys/values to it.
+   * Differentiable by tfjs autograd in reference mode.
    */
   hidden(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const c = this.config;
     const [B, T] = ids.shape;
-    const { cache, segmentIds } = opts;
-    const H = c.numHeads;
-    const Hkv = c.numKvHeads;
-    const D = c.headDim;
-    const start = cache?.length ?? 0;
-    this.dropoutCalls = 0;
     const out = tf.tidy(() => {
-      const positions = opts.positions ?? (tf.range(0, T, 1, 'int32').add(tf.tensor1d([start], 'int32')).reshape([1, T]).add(tf.zeros([B, 1], 'int32')) as tf.Tensor2D);
-      const cos = tf.gather(this.ropeCos, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;
-      const sin = tf.gather(this.ropeSin, positions).reshape([B, 1, T, D / 2]) as tf.Tensor4D;
-      // where this chunk goes in the cache: one-hot placement (B, Hkv, C, T), built once for
-      // every layer's k and v; rows kept (1, 1, C, 1); offset (1)
-      let slot: { place: tf.Tensor4D; keepRows: tf.Tensor4D; offset: tf.Tensor1D } | null = null;
-      if (cache) {
-        if (start + T > cache.capacity) throw new Error(`KV cache holds ${cache.capacity} positions; ${start + T} needed`);
-        const offset = tf.tensor1d([start], 'int32');
-        const rows = tf.range(0, cache.capacity, 1, 'int32').reshape([cache.capacity, 1]);
-        const place = tf.equal(rows, tf.range(0, T, 1, 'int32').add(offset).reshape([1, T])).toFloat() as tf.Tensor2D;
-        const keepRows = tf.scalar(1).sub(place.sum(1)).reshape([1, 1, cache.capacity, 1]) as tf.Tensor4D;
-        slot = { place: place.reshape([1, 1, cache.capacity, T]).tile([B, Hkv, 1, 1]) as tf.Tensor4D, keepRows, offset };
-      }
-      let x = tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize]) as tf.Tensor2D; // (B*T, d)
+      const ctx = this.context(B, T, opts);
+      const dims = this.dims(B, T);
+      let x = tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize]) as tf.Tensor2D; // (N, d)
       for (let i = 0; i < c.numLayers; i++) {
-        const l = this.params.layers[i];
-        // --- attention block ---
-        const h = rmsNorm(x, l.inputNorm, c.rmsNormEps);
-        const heads = (y: tf.Tensor2D, n: number) => y.reshape([B, T, n, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // (B, n, T, D)
-        const q = applyRope(heads(this.proj(h, i, 'q_proj'), H), cos, sin);
-        let k = applyRope(heads(this.proj(h, i, 'k_proj'), Hkv), cos, sin);
-        let v = heads(this.proj(h, i, 'v_proj'), Hkv);
-        if (cache && slot) {
-          k = cache.write('k', i, k, slot.place, slot.keepRows); // (B, Hkv, capacity, D)
-          v = cache.write('v', i, v, slot.place, slot.keepRows);
-        }
-        const a = causalAttention({ q, k, v, segmentIds: cache ? null : segmentIds ?? null, queryOffset: slot?.offset ?? null }); // (B, H, T, D)
-        const merged = a.transpose([0, 2, 1, 3]).reshape([B * T, H * D]) as tf.Tensor2D;
-        x = x.add(this.proj(merged, i, 'o_proj'));
-        // --- SwiGLU MLP block ---
-        const m = rmsNorm(x, l.postNorm, c.rmsNormEps);
-        const gate = this.proj(m, i, 'gate_proj'); // (B*T, ff)
-        const gated = gate.mul(tf.sigmoid(gate)).mul(this.proj(m, i, 'up_proj')) as tf.Tensor2D; // silu(gate) · up
-        x = x.add(this.proj(gated, i, 'down_proj'));
+        const next = this.layerForward(x, i, ctx, dims, null);
+        x.dispose(); // the layer's input dies with it: the peak holds one layer's temporaries
+        x = next;
       }
       return rmsNorm(x, this.params.finalNorm, c.rmsNormEps).reshape([B, T, c.hiddenSize]) as tf.Tensor3D;
     });
-    if (cache) cache.length += T;
+    if (opts.cache) opts.cache.length += T;
     return out;
+  }
+
+  /**
+   * Fused training forward: final-normed hidden rows (N, d), the last
+   * layer's output, and every layer's LayerActs, all kept for
+   * model_backward.ts (which disposes them).
+   */
+  forwardTrain(ids: tf.Tensor2D, positions: tf.Tensor2D, segmentIds: tf.Tensor2D): { h: tf.Tensor2D; last: tf.Tensor2D; acts: LayerActs[]; positions: tf.Tensor1D } {
+    const c = this.config;
+    const [B, T] = ids.shape;
+    const ctx = this.context(B, T, { positions, segmentIds });
+    const dims = this.dims(B, T);
+    const acts: LayerActs[] = [];
+    let x = tf.tidy(() => tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize])) as tf.Tensor2D;
+    for (let i = 0; i < c.numLayers; i++) {
+      const a = {} as LayerActs;
+      x = this.layerForward(x, i, ctx, dims, a);
+      acts.push(a);
+    }
+    const h = rmsNorm(x, this.params.finalNorm, c.rmsNormEps);
+    return { h, last: x, acts, positions: ctx.rope.positions };
   }
 
   /** Logits (N, V) for hidden rows (N, d). */
@@ -235,7 +367,7 @@ export class LlamaModel {
     return tf.tidy(() => {
       const h = this.hidden(ids, { cache });
       const [B, T, d] = h.shape;
-      const last = h.slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D;
+      const last = T === 1 ? (h.reshape([B, d]) as tf.Tensor2D) : (h.slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D);
       return this.logitsOf(last);
     });
   }
@@ -259,12 +391,4 @@ function ropeTables(c: ModelConfig): [tf.Tensor2D, tf.Tensor2D] {
     }
   }
   return [tf.tensor2d(cos, [c.maxPositions, half]), tf.tensor2d(sin, [c.maxPositions, half])];
-}
-
-/** Rotate-half RoPE (Su et al. 2021) on x (B, n, T, D) with cos/sin (B, 1, T, D/2). */
-export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [x1, x2] = tf.split(x, 2, 3);
-    return tf.concat([x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))], 3) as tf.Tensor4D;
-  });
 }

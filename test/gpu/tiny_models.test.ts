@@ -61,7 +61,8 @@ describe('tiny random checkpoints: GPU path equals a CPU reference', () => {
 });
 
 describe('fused kernels vs the composed reference, whole model', () => {
-  it('gives the same logits and the same LoRA gradients (padded batch with segments)', async () => {
+  // gradients of the fused training path: test/gpu/model_backward.test.ts
+  it('gives the same logits with an adapter on (padded batch with segments)', async () => {
     const { setKernelMode, kernelMode } = await import('../../src/engine/ops/mode');
     const { LoraAdapter } = await import('../../src/engine/lora');
     const { LINEAR_NAMES } = await import('../../src/engine/config');
@@ -69,7 +70,7 @@ describe('fused kernels vs the composed reference, whole model', () => {
     const loaded = await loadHF(folderSource(dir));
     const model = LlamaModel.fromLoaded(loaded);
     const adapter = new LoraAdapter(model.config, { rank: 4, alpha: 8, dropout: 0, rslora: false, targets: [...LINEAR_NAMES] }, { seed: 1 });
-    tf.tidy(() => adapter.variables().forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', i))));
+    tf.tidy(() => adapter.params.assign(tf.randomNormal(adapter.params.shape, 0, 0.1, 'float32', 1)));
     model.adapter = adapter;
     const B = 2;
     const T = 37; // not a tile multiple
@@ -77,27 +78,19 @@ describe('fused kernels vs the composed reference, whole model', () => {
     const seg = tf.tensor2d(Array.from({ length: B * T }, (_, i) => (i % T < (i < T ? 30 : 37) ? 1 : 0)), [B, T], 'int32'); // row 0 padded after 30
     const run = async (mode: 'fused' | 'reference') => {
       setKernelMode(mode);
-      const { value, grads } = tf.variableGrads(() => model.forward(ids, { segmentIds: seg }).square().mean() as tf.Scalar, adapter.variables());
-      const logits = (await tf.tidy(() => model.forward(ids, { segmentIds: seg })).data()) as Float32Array;
-      const g = await Promise.all(adapter.variables().map(async (v) => (await grads[v.name].data()) as Float32Array));
-      value.dispose();
-      return { logits, g };
+      return (await tf.tidy(() => model.forward(ids, { segmentIds: seg })).data()) as Float32Array;
     };
     const before = kernelMode();
     const f = await run('fused');
     const r = await run('reference');
     setKernelMode(before);
     let dl = 0;
-    let dg = 0;
-    let gmax = 0;
     // compare logits on non-padded positions only (padding rows are defined to differ: no keys to attend)
     for (let b = 0; b < B; b++)
       for (let t = 0; t < (b === 0 ? 30 : 37); t++)
-        for (let v = 0; v < 512; v++) dl = Math.max(dl, Math.abs(f.logits[(b * T + t) * 512 + v] - r.logits[(b * T + t) * 512 + v]));
-    f.g.forEach((x, i) => x.forEach((v, j) => ((dg = Math.max(dg, Math.abs(v - r.g[i][j]))), (gmax = Math.max(gmax, Math.abs(r.g[i][j]))))));
-    console.log(`fused vs reference: max |logit diff| ${dl.toExponential(2)}, max |LoRA grad diff| ${dg.toExponential(2)} (max |grad| ${gmax.toExponential(2)})`);
+        for (let v = 0; v < 512; v++) dl = Math.max(dl, Math.abs(f[(b * T + t) * 512 + v] - r[(b * T + t) * 512 + v]));
+    console.log(`fused vs reference: max |logit diff| ${dl.toExponential(2)}`);
     expect(dl).toBeLessThan(1e-4);
-    expect(dg).toBeLessThan(1e-4 * Math.max(1, gmax));
     adapter.dispose();
     model.dispose();
   });

@@ -20,6 +20,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
 import { fusedAttention } from '../../../kernels/attention';
+import { attentionDecodePacked, useDecodeKernel } from '../../../kernels/attention_decode';
+import { attentionForwardPacked, MAX_HEAD_DIM } from '../../../kernels/attention_forward';
+import { headsToRows } from '../../../kernels/heads_rows';
 
 export interface AttentionArgs {
   q: tf.Tensor4D;
@@ -86,8 +89,31 @@ export function attentionReference({ q, k, v, segmentIds, queryOffset }: Attenti
 
 /** The attention the model calls: fused kernel or reference, per kernelMode(). */
 export function causalAttention(args: AttentionArgs): tf.Tensor4D {
-  const D = args.q.shape[3];
-  // the kernels size registers for head dims that are multiples of 4 up to 128
-  const fusable = D % 4 === 0 && D <= 128;
-  return kernelMode() === 'fused' && fusable ? fusedAttention(args) : attentionReference(args);
+  return kernelMode() === 'fused' && fusedAttentionFits(args.q.shape[3]) ? fusedAttention(args) : attentionReference(args);
+}
+
+/** Whether our kernels take this head dim (registers are sized for multiples of 4 up to 128). */
+export const fusedAttentionFits = (D: number) => D % 4 === 0 && D <= MAX_HEAD_DIM;
+
+/**
+ * Fused attention straight to token rows: the forward (or decode) kernel's
+ * packed (O, L) buffer, and O moved into (B·T, H·D) by one copy. The packed
+ * buffer is what attentionBackward reads. No gradient tape.
+ */
+export function attentionRowsFused({ q, k, v, segmentIds, queryOffset }: AttentionArgs): { rows: tf.Tensor2D; packed: tf.Tensor1D } {
+  const [B, H, T, D] = q.shape;
+  const extras = { seg: segmentIds ?? null, qoff: queryOffset ?? null };
+  const packed = useDecodeKernel(T, extras) ? attentionDecodePacked(q, k, v, extras) : attentionForwardPacked(q, k, v, extras);
+  return { rows: headsToRows(packed, B, H, T, D), packed };
+}
+
+/** Attention as the model calls it: (B·T, H·D) rows, fused or reference per kernelMode(). */
+export function attentionRows(args: AttentionArgs): tf.Tensor2D {
+  const [B, H, T, D] = args.q.shape;
+  if (kernelMode() === 'fused' && fusedAttentionFits(D)) {
+    const { rows, packed } = attentionRowsFused(args);
+    packed.dispose();
+    return rows;
+  }
+  return tf.tidy(() => causalAttention(args).transpose([0, 2, 1, 3]).reshape([B * T, H * D]) as tf.Tensor2D);
 }

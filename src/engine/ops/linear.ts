@@ -9,8 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
-import { fusedLoraLinear } from '../../../kernels/lora_linear';
-import { simpleLinear, simpleLinearFits } from '../../../kernels/matmul_simple';
+import { fusedLoraLinear, loraMatmul } from '../../../kernels/lora_linear';
+import type { GroupSlot } from '../lora_layout';
+import { simpleLinear, simpleLinearFits, simpleMatmul } from '../../../kernels/matmul_simple';
 import { kernelFlavor } from '../../../kernels/program';
 
 export interface LoraWeights {
@@ -58,4 +59,87 @@ export function linear(args: LinearArgs): tf.Tensor2D {
     return simpleLinear(args.x, args.w, args.bias ?? null);
   }
   return linearReference(args);
+}
+
+/**
+ * The adapter terms of one fused projection group (lora_layout.ts): its
+ * stacked A (members·r, in) and B (Σ out, r) inside the flat buffer `params`.
+ */
+export interface LoraGroupRef {
+  params: tf.Tensor; // flat P (layout.size)
+  group: GroupSlot;
+  rank: number;
+  scale: number;
+}
+
+export interface ProjectionArgs {
+  x: tf.Tensor2D; // (N, in)
+  w: tf.Tensor2D; // (Σ out, in): the group's weights stacked
+  bias?: tf.Tensor1D | null; // (Σ out)
+  lora?: LoraGroupRef | null;
+  /** added to the output: x + projection(...) for the residual stream */
+  residual?: tf.Tensor2D | null;
+  /** each member's LoRA input when it differs from x (LoRA dropout: PEFT computes B·A·dropout(x), a mask per linear) */
+  loraInputs?: tf.Tensor2D[] | null;
+}
+
+/** Column boundaries [g1, g2] of a group's members, for the block-diagonal low-rank term. */
+export function memberBounds(outs: number[]): [number, number] {
+  const total = outs.reduce((a, b) => a + b, 0);
+  return [outs.length > 1 ? outs[0] : total, outs.length > 2 ? outs[0] + outs[1] : total];
+}
+
+/** A_g (r, in) and B_g (out_g, r) of each member, sliced out of P (composed ops, differentiable). */
+export function memberMatrices(l: LoraGroupRef): { a: tf.Tensor2D; b: tf.Tensor2D }[] {
+  const { params, group, rank } = l;
+  let bOff = group.b;
+  return group.outs.map((out, g) => {
+    const a = params.slice([group.a + g * rank * group.in], [rank * group.in]).reshape([rank, group.in]) as tf.Tensor2D;
+    const b = params.slice([bOff], [out * rank]).reshape([out, rank]) as tf.Tensor2D;
+    bOff += out * rank;
+    return { a, b };
+  });
+}
+
+/** Composed reference: y = x·Wᵀ + bias + [s·(x·A_gᵀ)·B_gᵀ]_g + residual (tfjs autograd). */
+export function projectionReference({ x, w, bias, lora, residual, loraInputs }: ProjectionArgs): tf.Tensor2D {
+  return tf.tidy(() => {
+    let y = tf.matMul(x, w, false, true) as tf.Tensor2D;
+    if (bias) y = y.add(bias);
+    if (lora) {
+      const low = memberMatrices(lora).map(({ a, b }, g) => tf.matMul(tf.matMul(loraInputs?.[g] ?? x, a, false, true), b, false, true));
+      y = y.add((low.length === 1 ? low[0] : tf.concat(low, 1)).mul(lora.scale));
+    }
+    return residual ? residual.add(y) : y;
+  });
+}
+
+/** Whether the fused projection takes this group (vec4 reads of A, B and the rank-r products). */
+export function fusedProjectionFits(inDim: number, lora: LoraGroupRef | null | undefined): boolean {
+  if (!lora) return true;
+  return [inDim, lora.rank, lora.group.a, lora.group.b, ...lora.group.outs].every((n) => n % 4 === 0);
+}
+
+/**
+ * Fused projection, forward only (no gradient tape; training's backward is
+ * written out in model_backward.ts): xa = x·A_stackedᵀ (N, members·r), then
+ * one pass y = x·Wᵀ + bias + s·blockdiag(xa, B) + residual. Returns xa too,
+ * which the backward needs (dB = s·dyᵀ·xa).
+ */
+export function projectionFused({ x, w, bias, lora, residual }: ProjectionArgs): { y: tf.Tensor2D; xa: tf.Tensor2D | null } {
+  if (!lora) return { y: loraMatmul({ x, w, wRowsAreN: true, bias, residual }), xa: null };
+  const { params, group, rank, scale } = lora;
+  const xa = simpleMatmul({ x, w: params, wRowsAreN: true, wOffset: group.a, ncols: group.outs.length * rank });
+  const y = loraMatmul({ x, w, wRowsAreN: true, bias, residual, u: xa, vmat: params, vOffset: group.b, vRowsAreN: true, rank, groups: memberBounds(group.outs), scale });
+  return { y, xa };
+}
+
+/** The projection the model calls: fused when the mode and shapes allow, else the reference. */
+export function projection(args: ProjectionArgs): tf.Tensor2D {
+  if (kernelMode() === 'fused' && !args.loraInputs && fusedProjectionFits(args.x.shape[1], args.lora)) {
+    const { y, xa } = projectionFused(args);
+    xa?.dispose();
+    return y;
+  }
+  return projectionReference(args);
 }

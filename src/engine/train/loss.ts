@@ -67,6 +67,61 @@ function shiftedLogits(hc: tf.Tensor2D, w: tf.Tensor2D, shift: tf.Tensor2D | nul
   return { s, m };
 }
 
+/** Forward: the loss sum (scalar) and lse (N), chunk by chunk. No gradient tape. */
+export function crossEntropyForward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, chunkRows?: number): { value: tf.Scalar; lse: tf.Tensor1D } {
+  checkArgs('chunkedCrossEntropy', h, w, targets);
+  const [n] = h.shape;
+  if (n === 0) return { value: tf.scalar(0), lse: tf.zeros([0]) as tf.Tensor1D };
+  const pieces = chunks(n, chunkRowsFor(n, w, chunkRows));
+  // lse (N): per chunk, m + log Σ exp(logits − m); the (rows, V) tensors die in the tidy.
+  const lseParts = pieces.map(([r0, r]) =>
+    tf.tidy(() => {
+      const hc = tf.slice(h, [r0, 0], [r, -1]) as tf.Tensor2D; // (rows, d)
+      const { s, m } = shiftedLogits(hc, w, null);
+      const e = tf.exp(s); // (rows, V)
+      s.dispose();
+      return tf.add(tf.log(tf.sum(e, 1)), tf.reshape(m, [r])) as tf.Tensor1D; // (rows)
+    }),
+  );
+  const lse = (lseParts.length === 1 ? lseParts[0] : tf.concat(lseParts)) as tf.Tensor1D; // (N)
+  if (lseParts.length > 1) tf.dispose(lseParts);
+  const value = tf.tidy(() => {
+    const targetLogit = tf.sum(tf.mul(h, tf.gather(w, targets)), 1); // (N): h_n·w_{t_n}
+    return tf.sum(tf.sub(lse, targetLogit)) as tf.Scalar;
+  });
+  return { value, lse };
+}
+
+/** Backward: dloss/dh (N, d) = dy·(softmax·w − w_t), chunk by chunk, from the forward's lse. */
+export function crossEntropyBackward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, lse: tf.Tensor1D, dy: tf.Tensor | number = 1, chunkRows?: number): tf.Tensor2D {
+  const [n] = h.shape;
+  if (n === 0) return tf.zerosLike(h);
+  const pieces = chunks(n, chunkRowsFor(n, w, chunkRows));
+  const dhParts = pieces.map(([r0, r]) =>
+    tf.tidy(() => {
+      const hc = tf.slice(h, [r0, 0], [r, -1]) as tf.Tensor2D; // (rows, d)
+      const lc = tf.reshape(tf.slice(lse, [r0], [r]), [r, 1]) as tf.Tensor2D; // (rows, 1)
+      const { s } = shiftedLogits(hc, w, lc);
+      const p = tf.exp(s) as tf.Tensor2D; // (rows, V) softmax
+      s.dispose();
+      const pw = denseMatmul(p, w, false); // (rows, d)
+      p.dispose();
+      const wt = tf.gather(w, tf.slice(targets, [r0], [r])); // (rows, d): onehot·w
+      return tf.sub(pw, wt) as tf.Tensor2D;
+    }),
+  );
+  return tf.tidy(() => {
+    const dh = pieces.length === 1 ? dhParts[0] : tf.concat(dhParts); // (N, d)
+    return dy === 1 ? dh : (tf.mul(dh, dy) as tf.Tensor2D);
+  });
+}
+
+function chunkRowsFor(n: number, w: tf.Tensor2D, chunkRows?: number): number {
+  const rows = chunkRows ?? defaultChunkRows(n, w.shape[0]);
+  if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`chunkedCrossEntropy: chunkRows ${chunkRows} must be a positive integer`);
+  return rows;
+}
+
 /** Σ_n (logsumexp_v(h_n·w_v) − h_n·w_{t_n}) with a custom, chunked gradient for h only. */
 export function chunkedCrossEntropy(
   h: tf.Tensor2D,
@@ -75,33 +130,10 @@ export function chunkedCrossEntropy(
   chunkRows?: number,
 ): tf.Scalar {
   checkArgs('chunkedCrossEntropy', h, w, targets);
-  const [n] = h.shape;
-  const vocab = w.shape[0];
-  const rows = chunkRows ?? defaultChunkRows(n, vocab);
-  if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`chunkedCrossEntropy: chunkRows ${chunkRows} must be a positive integer`);
-  const pieces = chunks(n, rows);
-
+  chunkRowsFor(h.shape[0], w, chunkRows);
   const op = tf.customGrad((hh, save) => {
     const hx = hh as tf.Tensor2D;
-    if (n === 0) {
-      (save as tf.GradSaveFunc)([hx]);
-      return { value: tf.scalar(0), gradFunc: (_dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.zerosLike(saved[0])] };
-    }
-    // lse (N): per chunk, m + log Σ exp(logits − m); the (rows, V) tensors die in the tidy.
-    const lseParts = pieces.map(([r0, r]) =>
-      tf.tidy(() => {
-        const hc = tf.slice(hx, [r0, 0], [r, -1]) as tf.Tensor2D; // (rows, d)
-        const { s, m } = shiftedLogits(hc, w, null);
-        const e = tf.exp(s); // (rows, V)
-        s.dispose();
-        return tf.add(tf.log(tf.sum(e, 1)), tf.reshape(m, [r])) as tf.Tensor1D; // (rows)
-      }),
-    );
-    const lse = (lseParts.length === 1 ? lseParts[0] : tf.concat(lseParts)) as tf.Tensor1D; // (N)
-    const value = tf.tidy(() => {
-      const targetLogit = tf.sum(tf.mul(hx, tf.gather(w, targets)), 1); // (N): h_n·w_{t_n}
-      return tf.sum(tf.sub(lse, targetLogit)) as tf.Scalar;
-    });
+    const { value, lse } = crossEntropyForward(hx, w, targets, chunkRows);
     // targets are saved too: a caller may create them inside the differentiated
     // function (tf.variableGrads tidies that away before backward runs)
     (save as tf.GradSaveFunc)([hx, lse, targets]);
@@ -109,23 +141,7 @@ export function chunkedCrossEntropy(
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sh, slse, st] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-        const dhParts = pieces.map(([r0, r]) =>
-          tf.tidy(() => {
-            const hc = tf.slice(sh, [r0, 0], [r, -1]) as tf.Tensor2D; // (rows, d)
-            const lc = tf.reshape(tf.slice(slse, [r0], [r]), [r, 1]) as tf.Tensor2D; // (rows, 1)
-            const { s } = shiftedLogits(hc, w, lc);
-            const p = tf.exp(s) as tf.Tensor2D; // (rows, V) softmax
-            s.dispose();
-            const pw = denseMatmul(p, w, false); // (rows, d)
-            p.dispose();
-            const wt = tf.gather(w, tf.slice(st, [r0], [r])); // (rows, d): onehot·w
-            return tf.sub(pw, wt) as tf.Tensor2D;
-          }),
-        );
-        return tf.tidy(() => {
-          const dh = pieces.length === 1 ? dhParts[0] : tf.concat(dhParts); // (N, d)
-          return [tf.mul(dh, dy as tf.Tensor)];
-        });
+        return [crossEntropyBackward(sh, w, st, slse, dy as tf.Tensor, chunkRows)];
       },
     };
   });
