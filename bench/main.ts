@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --only inference|kernels]
+ * npm run bench [-- --json] [-- --only inference|kernels|dispatches]
  * Prints each figure with its ratio against a baseline measured in the same
  * process (machines are noisy; absolute numbers only mean something beside
  * their baseline). With --json the last stdout line is a JSON array of rows.
@@ -10,6 +10,7 @@ import { loadModelPath } from '../src/engine/io/node_load';
 import { LlamaModel } from '../src/engine/model';
 import { benchInference } from './inference';
 import { benchKernels } from './kernels';
+import { benchDispatches } from './dispatches';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' } } });
 
@@ -28,6 +29,9 @@ async function main() {
     const [ref, fused] = rows.slice(-2) as unknown as { prefill_tokens_per_s: number; decode_tokens_per_s: number }[];
     log(`  fused/reference: prefill ${(fused.prefill_tokens_per_s / ref.prefill_tokens_per_s).toFixed(2)}x, decode ${(fused.decode_tokens_per_s / ref.decode_tokens_per_s).toFixed(2)}x`);
     model.dispose();
+  }
+  if (!values.only || values.only === 'dispatches') {
+    for (const r of await benchDispatches(log)) rows.push({ ...r });
   }
   if (!values.only || values.only === 'kernels') {
     for (const r of await benchKernels()) {
