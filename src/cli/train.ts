@@ -10,7 +10,8 @@ import { checkpointFromFiles, checkpointToFiles } from '../engine/train/checkpoi
 import { evaluate } from '../engine/train/evaluate';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../engine/train/trainer';
 import { num, parseFlags, required, UsageError } from './args';
-import { MODEL_FLAGS, openModel, printResult } from './infer';
+import { gpuSpan, measureResident, uploadTensors } from '../engine/gpu/memory';
+import { gpuBytes, MODEL_FLAGS, openModel, printResult } from './infer';
 
 const DATA_FLAGS = {
   data: { type: 'string' },
@@ -93,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   const targets = f.targets ? (f.targets.split(',').map((s) => s.trim()) as LinearName[]) : d.targets;
   for (const t of targets) if (!LINEAR_NAMES.includes(t)) throw new UsageError(`--targets: "${t}" is not one of ${LINEAR_NAMES.join(',')}`);
-  const { model, tokenizer, loaded } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const { model, tokenizer, loaded, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer);
   const maxLength = num(f['max-length'], 'max-length', Math.min(d.maxLength, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1 && n <= model.config.maxPositions);
   let config: TrainConfig = {
     rank: num(f.rank, 'rank', d.rank, (n) => Number.isInteger(n) && n > 0),
@@ -137,13 +138,18 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const { train, validation } = splitTrainValidation(ds.samples, { seed: config.seed, validationFraction: valFraction });
   console.error(`train ${train.length} rows, validation ${validation.length} rows, template ${template}`);
 
-  let trainer: Trainer;
-  if (resumed) trainer = Trainer.restore(model, train, validation, resumed);
-  else if (f['init-adapter']) {
-    const imp = readAdapterDir(f['init-adapter'], model);
-    config = { ...config, rank: imp.adapter.config.rank, alpha: imp.adapter.config.alpha, rslora: imp.adapter.config.rslora, targets: imp.adapter.config.targets };
-    trainer = new Trainer(model, train, validation, config, imp.adapter);
-  } else trainer = new Trainer(model, train, validation, config);
+  // the adapter and its optimizer state, uploaded now so their bytes are measured here
+  const { value: trainer, bytes: adapterBytes } = measureResident(() => {
+    let t: Trainer;
+    if (resumed) t = Trainer.restore(model, train, validation, resumed);
+    else if (f['init-adapter']) {
+      const imp = readAdapterDir(f['init-adapter'], model);
+      config = { ...config, rank: imp.adapter.config.rank, alpha: imp.adapter.config.alpha, rslora: imp.adapter.config.rslora, targets: imp.adapter.config.targets };
+      t = new Trainer(model, train, validation, config, imp.adapter);
+    } else t = new Trainer(model, train, validation, config);
+    uploadTensors(t.adapter, t.optimizer);
+    return t;
+  });
   console.error(`LoRA r=${config.rank} alpha=${config.alpha} on ${config.targets.join(',')}: ${trainer.adapter.numParams()} trainable parameters; ${trainer.totalSteps} steps`);
 
   const baseModelName = loaded.source.name;
@@ -153,6 +159,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     writeFiles(out, (await exportPeft(trainer.adapter, { baseModel: baseModelName, template })) as unknown as Record<string, Uint8Array>);
   };
   const t0 = performance.now();
+  const work = gpuSpan();
   let lastVal: number | null = null;
   while (!trainer.done && trainer.stepsDone < stopAt) {
     const r = await trainer.step();
@@ -181,6 +188,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     tokens_per_sec: hist.length ? hist.reduce((a, h) => a + h.tokensPerSec, 0) / hist.length : 0,
     wall_s: wall,
     template,
+    gpu_bytes: gpuBytes(weightBytes, adapterBytes, work),
   };
   printResult(f.json, result, `saved adapter to ${result.out} (${result.steps} steps, val loss ${val ? val.loss.toFixed(4) : 'n/a'}, ${fmtTime(wall)})`);
 }

@@ -5,10 +5,11 @@
  * `done`, or `error`.
  */
 import { NoWebGPUError, getDevice, initGpu } from '../engine/gpu/device';
+import { uploadTensors } from '../engine/gpu/memory';
 import { exportPeft, importPeft } from '../engine/lora_io';
 import type { Event, Request } from './protocol';
 import { buildRecipe } from './recipe';
-import { generateText, heldOutLoss, loadDataset, loadModel, requireDataset, requireSession, sampleTokens, stopGeneration } from './session';
+import { generateText, gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
@@ -104,9 +105,10 @@ async function handle(req: Request): Promise<void> {
       const { adapter } = importPeft({ config: req.config, safetensors: req.safetensors }, s.model);
       disposeRun();
       const old = s.model.adapter as LoraAdapter | null;
+      if (old && old !== adapter) old.dispose();
+      measureAdapter(() => uploadTensors(adapter));
       s.model.adapter = adapter;
       s.model.adapterEnabled = true;
-      if (old && old !== adapter) old.dispose();
       post({ type: 'adapter-imported', id, rank: adapter.config.rank, params: adapter.numParams() });
       return;
     }
@@ -126,4 +128,5 @@ scope.onmessage = async (msg: MessageEvent<Request>) => {
   } catch (e) {
     post({ type: 'error', id: req.id, message: (e as Error).message, kind: e instanceof NoWebGPUError ? 'no-webgpu' : 'error' });
   }
+  if (session) post({ type: 'gpu-memory', id: 0, memory: gpuMemoryReport() });
 };

@@ -3,7 +3,7 @@
  * never touches the GPU: it posts Requests and renders Events.
  * Every request carries an id; its final reply echoes it (`done` or `error`),
  * and progress events on the way echo it too. A few events (`train-step`,
- * `device-lost`) are pushed without a request and carry id 0.
+ * `gpu-memory`, `device-lost`) are pushed without a request and carry id 0.
  */
 import type { TrainConfig } from '../engine/train/trainer';
 import type { GpuInfo } from '../engine/gpu/device';
@@ -31,7 +31,23 @@ export interface ModelSummary {
   context: number;
   /** templates this model's tokenizer can use (model = its own chat template) */
   templates: TemplateId[];
-  gpuBytes: number;
+}
+
+/**
+ * GPU memory counted at the device (src/engine/gpu/memory.ts), in bytes: every
+ * buffer created and not destroyed, tfjs's pool of freed buffers included.
+ */
+export interface GpuMemoryReport {
+  /** the frozen weights: resident after the model's upload minus before it */
+  weights: number;
+  /** the LoRA adapter on the model and its optimizer state (0 without one) */
+  adapter: number;
+  /** everything the device holds now */
+  live: number;
+  /** the most held above weights + adapter since they were set up (generation, training: activations, temporaries, the pool) */
+  peak: number;
+  /** the most the device held since the worker started */
+  devicePeak: number;
 }
 
 export interface DatasetOptions {
@@ -86,7 +102,6 @@ export interface StepPoint {
   gradNorm: number;
   tokensPerSec: number;
   etaSec: number;
-  gpuBytes: number;
 }
 
 export interface EvalPoint {
@@ -139,6 +154,8 @@ export type Event =
   | { type: 'tokens'; id: number; pieces: TokenPiece[]; line: number; truncated: boolean }
   | { type: 'train-state'; id: number; state: TrainState; message?: string; step: number; totalSteps: number; adapterParams: number }
   | { type: 'train-step'; id: number; point: StepPoint }
+  /** pushed after every request while a model is loaded, and after every training step */
+  | { type: 'gpu-memory'; id: number; memory: GpuMemoryReport }
   | { type: 'train-eval'; id: number; point: EvalPoint }
   | { type: 'train-history'; id: number; steps: StepPoint[]; evals: EvalPoint[] }
   /** reply to train-restore: the run's settings and dataset, so the page shows what is being trained */

@@ -4,7 +4,6 @@
  * sample viewer, generation and held-out evaluation live here; the training
  * loop is in training.ts.
  */
-import * as tf from '@tensorflow/tfjs';
 import {
   IGNORE_INDEX,
   createTemplate,
@@ -20,13 +19,15 @@ import {
   type TokenizedSample,
 } from '../engine/data';
 import { generate } from '../engine/generate';
+import { gpuMemory, gpuSpan, measureResident, releasePooledBuffers, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
 import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import type { FileSource } from '../engine/io/weights';
+import { LoraAdapter } from '../engine/lora';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { evaluate } from '../engine/train/evaluate';
-import type { DatasetOptions, DatasetReport, EvalPoint, GenerateSettings, ModelFiles, ModelSummary, TokenPiece } from './protocol';
+import type { DatasetOptions, DatasetReport, EvalPoint, GenerateSettings, GpuMemoryReport, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
   model: LlamaModel;
@@ -34,6 +35,8 @@ export interface Session {
   name: string;
   cacheId: string;
   dataset: PreparedSplit | null;
+  /** device bytes of the weights and of the adapter; `work` watches the peak above them */
+  gpu: { weights: number; adapter: number; work: GpuSpan };
 }
 
 export interface PreparedSplit {
@@ -74,10 +77,43 @@ export async function loadModel(files: ModelFiles, cacheId: string): Promise<Mod
   const tokenizer = new TextTokenizer(loaded.tokenizer);
   const old = session;
   session = null;
-  old?.model.dispose();
-  const model = LlamaModel.fromLoaded(loaded);
-  session = { model, tokenizer, name: files.name, cacheId, dataset: null };
+  if (old) {
+    if (old.model.adapter instanceof LoraAdapter) old.model.adapter.dispose(); // an imported adapter
+    old.model.dispose();
+    old.gpu.work.end();
+  }
+  releasePooledBuffers(); // tfjs would keep the old model's buffers in its pool for good
+  // tfjs uploads a tensor at its first use: upload now, so the weights are measured (and the page's figure is true) at load
+  const { value: model, bytes: weights } = measureResident(() => {
+    const m = LlamaModel.fromLoaded(loaded);
+    uploadTensors(m);
+    return m;
+  });
+  session = { model, tokenizer, name: files.name, cacheId, dataset: null, gpu: { weights, adapter: 0, work: gpuSpan() } };
   return summary(session);
+}
+
+/**
+ * Sets up the model's adapter with `create` (which uploads what it makes:
+ * uploadTensors) and measures its bytes; first frees what the previous
+ * adapter left in tfjs's pool, so the new one counts as new bytes. Restarts
+ * the peak above weights + adapter.
+ */
+export function measureAdapter<T>(create: () => T): T {
+  const s = requireSession();
+  releasePooledBuffers();
+  const { value, bytes } = measureResident(create);
+  s.gpu.adapter = bytes;
+  s.gpu.work.end();
+  s.gpu.work = gpuSpan();
+  return value;
+}
+
+/** What the device holds now, for the page (pushed as `gpu-memory`). */
+export function gpuMemoryReport(): GpuMemoryReport {
+  const m = gpuMemory();
+  const g = session?.gpu;
+  return { weights: g?.weights ?? 0, adapter: g?.adapter ?? 0, live: m.live, peak: g ? g.work.peakAbove() : 0, devicePeak: m.devicePeak };
 }
 
 export function summary(s: Session): ModelSummary {
@@ -93,7 +129,6 @@ export function summary(s: Session): ModelSummary {
     vocab: c.vocabSize,
     context: c.maxPositions,
     templates: s.tokenizer.chatTemplate ? ['plain', 'alpaca', 'chatml', 'model'] : ['plain', 'alpaca', 'chatml'],
-    gpuBytes: tf.memory().numBytes,
   };
 }
 

@@ -4,12 +4,12 @@
  * go to IndexedDB (db.ts) every `checkpointEvery` steps and on pause/stop, so
  * a reload (or a lost GPU) can restore the run.
  */
-import * as tf from '@tensorflow/tfjs';
+import { uploadTensors } from '../engine/gpu/memory';
 import type { TemplateId, TokenizedSample } from '../engine/data';
 import { readRunData, saveRun } from './db';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
 import type { DatasetReport, EvalPoint, Event, StepPoint, TrainSettings, TrainState } from './protocol';
-import { generateText, requireDataset, requireSession, session } from './session';
+import { generateText, gpuMemoryReport, measureAdapter, requireDataset, requireSession, session } from './session';
 
 type Post = (e: Event) => void;
 
@@ -57,6 +57,7 @@ function postState(message?: string): void {
     totalSteps: run?.totalSteps ?? 0,
     adapterParams: run?.trainer.adapter.numParams() ?? 0,
   });
+  if (session) post({ type: 'gpu-memory', id: 0, memory: gpuMemoryReport() });
 }
 
 function trainConfig(s: TrainSettings, maxLength: number): TrainConfig {
@@ -71,7 +72,7 @@ export async function startTraining(settings: TrainSettings): Promise<void> {
   const d = requireDataset();
   if (d.train.length === 0) throw new Error('The training split is empty.');
   disposeRun();
-  const trainer = new Trainer(s.model, d.train, d.validation, trainConfig(settings, d.maxLength));
+  const trainer = measureAdapter(() => uploaded(new Trainer(s.model, d.train, d.validation, trainConfig(settings, d.maxLength))));
   run = { trainer, settings, state: 'running', steps: [], evals: [], lastStep: 0, totalSteps: 0 };
   post({ type: 'train-history', id: 0, steps: [], evals: [] });
   void loop(run);
@@ -86,7 +87,7 @@ export async function restoreTraining(): Promise<{ settings: TrainSettings; repo
   const train = data.train as TokenizedSample[];
   const validation = data.validation as TokenizedSample[];
   const settings = data.settings as TrainSettings;
-  const trainer = Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint);
+  const trainer = measureAdapter(() => uploaded(Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint)));
   const steps = data.steps as StepPoint[];
   run = { trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? 0 };
   s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts, report: data.report as DatasetReport };
@@ -96,11 +97,20 @@ export async function restoreTraining(): Promise<{ settings: TrainSettings; repo
   return { settings, report: data.report as DatasetReport, template: data.template as TemplateId };
 }
 
+/** The trainer with its adapter and optimizer state on the GPU now (tfjs would upload them at the first step). */
+function uploaded(t: Trainer): Trainer {
+  uploadTensors(t.adapter, t.optimizer);
+  return t;
+}
+
 /** Frees the previous run's adapter and optimizer state (the model keeps an imported adapter until a run replaces it). */
 export function disposeRun(): void {
   if (!run) return;
   const s = session;
-  if (s && s.model.adapter === run.trainer.adapter) s.model.adapter = null;
+  if (s && s.model.adapter === run.trainer.adapter) {
+    s.model.adapter = null;
+    s.gpu.adapter = 0;
+  }
   run.trainer.dispose();
   run.trainer.adapter.dispose();
   run = null;
@@ -169,11 +179,12 @@ async function loop(r: Run): Promise<void> {
     if (r.steps.length === 0 && r.settings.evalEvery > 0) await evaluateNow(r); // the base model's validation loss, at step 0
     while (r.state === 'running' && !r.trainer.done && session) {
       const rep = await r.trainer.step();
-      const point: StepPoint = { ...rep, gpuBytes: tf.memory().numBytes };
+      const point: StepPoint = { ...rep };
       r.steps.push(point);
       r.lastStep = rep.step;
       r.totalSteps = rep.totalSteps;
       post({ type: 'train-step', id: 0, point });
+      post({ type: 'gpu-memory', id: 0, memory: gpuMemoryReport() });
       const every = (n: number) => n > 0 && rep.step % n === 0;
       if (every(r.settings.evalEvery) || r.trainer.done) await evaluateNow(r);
       if (every(r.settings.sampleEvery)) await sampleFixedPrompts(rep.step);

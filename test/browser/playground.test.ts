@@ -26,6 +26,16 @@ describe('playground: model, dataset, compare', () => {
     console.log('model status:', status.trim());
     expect(status).toMatch(/260\.\dK parameters/);
     expect(status).toContain('local model');
+    // GPU memory counted at the device: the f32 weights (260,032 parameters × 4 bytes, plus RoPE tables), no adapter yet
+    const memory = s.page.getByRole('group', { name: 'GPU memory, counted on the device' });
+    await memory.waitFor({ timeout: 60_000 });
+    const text = ((await memory.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+    console.log('memory line:', text);
+    expect(text).toMatch(/^GPU memory: weights 1\.0 MiB · adapter 0 B · peak \d+(\.\d)? (B|KiB|MiB) · /);
+    const weights = Number(await memory.getAttribute('data-weights'));
+    expect(weights).toBeGreaterThanOrEqual(260_032 * 4);
+    expect(weights).toBeLessThan(260_032 * 4 * 3);
+    await s.page.locator('#model').screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', 'model-panel-memory.png') });
   });
 
   it('reads the tinystories JSONL: report, stats, split and the coloured sample', async () => {
@@ -116,6 +126,9 @@ describe('playground: model, dataset, compare', () => {
     await expect.poll(() => s.page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
     console.log('base output:', await s.page.getByTestId('output-base').textContent());
     await expect.poll(() => s.page.getByText('No adapter yet').count()).toBeGreaterThan(0);
+    // generating raised the peak above the weights (activations, KV cache, tfjs's pool)
+    await expect.poll(async () => Number(await s.page.getByTestId('gpu-memory').getAttribute('data-peak')), { timeout: 30_000 }).toBeGreaterThan(0);
+    console.log('memory after generating:', ((await s.page.getByTestId('gpu-memory').textContent()) ?? '').replace(/\s+/g, ' ').trim());
   });
 
   it('reaches every main control with the keyboard alone, with a visible focus ring', async () => {

@@ -86,6 +86,14 @@ describe('training in the page', () => {
     // the chart kept the steps from before the reload
     expect(await page.getByTestId('loss-chart').getAttribute('aria-label')).toContain(`${STEPS} training steps`);
     expect(await page.getByTestId('model-status').textContent()).toMatch(/260\.0K parameters/);
+    // GPU memory counted at the device: the restored adapter with its AdamW moments, and the training peak
+    const memory = page.getByTestId('gpu-memory');
+    await expect.poll(async () => Number(await memory.getAttribute('data-peak')), { timeout: 30_000 }).toBeGreaterThan(0);
+    const memText = ((await memory.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+    console.log('memory after training:', memText);
+    expect(memText).toMatch(/^GPU memory: weights 1\.0 MiB · adapter \d+ KiB · peak [\d.]+ (KiB|MiB) · /);
+    expect(Number(await memory.getAttribute('data-adapter'))).toBeGreaterThan(0);
+    expect(await status()).toMatch(/GPU memory [\d.]+ (KiB|MiB) \(peak [\d.]+ (KiB|MiB) over weights and adapter\)/);
     await screenshot(page, 'train-done');
   });
 

@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectGpuBytes, safetensorsParams } from '../helpers/gpu_bytes';
 import { referenceCases, sharedPath } from '../helpers/shared';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -13,6 +14,8 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!);
 
+const stories260KParams = () => safetensorsParams(sharedPath('models/stories260K-hf/model.safetensors'));
+
 describe('cli', () => {
   const ref = referenceCases()[0];
 
@@ -23,6 +26,9 @@ describe('cli', () => {
     expect(out.prompt_ids).toEqual(ref.prompt_ids);
     expect(out.ids).toEqual(ref.greedy_ids_first60.slice(0, 12));
     expect(ref.text.startsWith(ref.prompt + out.text)).toBe(true);
+    console.log('generate gpu_bytes:', JSON.stringify(out.gpu_bytes));
+    expectGpuBytes(out.gpu_bytes, stories260KParams(), 'none');
+    expect(r.stderr).toMatch(/GPU memory: weights 1\.\d\d MiB · adapter 0\.00 MiB · peak \d+\.\d\d MiB above them · device peak/);
   });
 
   it('generate with a seed reproduces a sampled completion on the HF folder', () => {
@@ -30,7 +36,7 @@ describe('cli', () => {
     const a = lastJson(cli(args).stdout);
     const b = lastJson(cli(args).stdout);
     expect(a.ids.length).toBeGreaterThan(0);
-    expect(a).toEqual(b);
+    expect(a).toEqual(b); // gpu_bytes too: the same work allocates the same buffers
   });
 
   it('score --json gives one NLL per next token', () => {
@@ -41,6 +47,8 @@ describe('cli', () => {
     expect(out.mean).toBeCloseTo(out.losses.reduce((a: number, b: number) => a + b, 0) / out.losses.length, 5);
     expect(out.mean).toBeGreaterThan(0);
     expect(out.mean).toBeLessThan(3); // the model knows this sentence well
+    console.log('score gpu_bytes:', JSON.stringify(out.gpu_bytes));
+    expectGpuBytes(out.gpu_bytes, stories260KParams(), 'none');
   });
 
   it('reports usage errors and bad paths with a non-zero exit', () => {

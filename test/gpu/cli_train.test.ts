@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors';
+import { expectGpuBytes, safetensorsParams } from '../helpers/gpu_bytes';
 import { writeTinyCheckpoint } from '../helpers/tiny_checkpoint';
 import { sharedPath } from '../helpers/shared';
 
@@ -21,6 +22,7 @@ describe('cli train / eval / generate --adapter / --resume', () => {
     return JSON.stringify({ instruction: r.instruction, response: r.response.split(' ').slice(0, 10).join(' ') });
   });
   fs.writeFileSync(data, rows.join('\n') + '\n{"instruction": "broken row"\n');
+  let loraParams = 0;
   const common = ['--model', model, '--data', data, '--batch-size', '4', '--max-length', '64', '--lr', '5e-3', '--warmup', '1', '--seed', '7', '--json'];
 
   it('trains, reports bad rows by line, writes a PEFT adapter and a checkpoint; resume equals uninterrupted', () => {
@@ -34,6 +36,13 @@ describe('cli train / eval / generate --adapter / --resume', () => {
     const st = readSafetensors(new Uint8Array(fs.readFileSync(path.join(tmp, 'full', 'adapter_model.safetensors'))), 'a');
     expect([...st.tensors.keys()]).toContain('base_model.model.model.layers.0.mlp.up_proj.lora_B.weight');
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'full', 'adapter_config.json'), 'utf8')).template).toBe('plain');
+    console.log('train gpu_bytes:', JSON.stringify(res.gpu_bytes));
+    expectGpuBytes(res.gpu_bytes, safetensorsParams(path.join(model, 'model.safetensors')), 'some');
+    expect(full.stderr).toMatch(/GPU memory: weights \d+\.\d\d MiB · adapter \d+\.\d\d MiB · peak/);
+    // AdamW: the A and B values plus two moments of each, 4 bytes apiece (and a few uniform buffers at most)
+    loraParams = Number(/(\d+) trainable parameters/.exec(full.stderr)![1]);
+    expect(res.gpu_bytes.adapter).toBeGreaterThanOrEqual(loraParams * 12);
+    expect(res.gpu_bytes.adapter).toBeLessThan(loraParams * 12 + 16 * 1024);
 
     // interrupted at step 2, then resumed: bit-identical to the uninterrupted run
     const part = cli(['train', ...common, '--out', path.join(tmp, 'part'), '--max-steps', '4', '--stop-at-step', '2']);
@@ -62,5 +71,7 @@ describe('cli train / eval / generate --adapter / --resume', () => {
     expect(out.prompt_ids[0]).toBe(1);
     expect(out.ids.length).toBeGreaterThan(0);
     expect(g.stderr).toMatch(/template plain/);
+    expectGpuBytes(out.gpu_bytes, safetensorsParams(path.join(model, 'model.safetensors')), 'some');
+    if (loraParams) expect(out.gpu_bytes.adapter).toBe(loraParams * 4); // the imported adapter: A and B, uploaded once
   });
 });

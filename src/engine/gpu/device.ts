@@ -8,10 +8,12 @@
  *
  * We create the GPUDevice ourselves (asking for `shader-f16` and `subgroups`
  * when the adapter has them) and hand it to tfjs's WebGPUBackend, so the
- * adapter facts the page shows are the ones our kernels run with.
+ * adapter facts the page shows are the ones our kernels run with, and so the
+ * memory counter (memory.ts) sees every buffer from the first one.
  */
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { trackGpuMemory } from './memory';
 
 export interface GpuInfo {
   vendor: string;
@@ -120,13 +122,20 @@ async function init(): Promise<GpuInfo> {
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
   });
+  trackGpuMemory(device); // before tfjs allocates anything on it
   gpuDevice = device;
   const info = describeAdapter(adapter);
   gpuInfo = info;
   // Keep every op on the GPU: tfjs would otherwise run small ops on the CPU and
   // read GPU data back synchronously, which needs OffscreenCanvas (absent in Node).
   tf.env().set('WEBGPU_CPU_FORWARD', false);
-  tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 10);
+  // In a browser, importing @tensorflow/tfjs-backend-webgpu already registered its own 'webgpu'
+  // factory (it does wherever navigator.gpu exists at import), which makes a device of its own
+  // (no shader-f16, no subgroups) and would win over ours: replace it, so tfjs runs on this device.
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  if (!tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 10)) {
+    throw new NoWebGPUError('tfjs would not take our WebGPU device (a webgpu backend was already registered).');
+  }
   if (!(await tf.setBackend('webgpu'))) throw new NoWebGPUError('tfjs could not start its WebGPU backend on this adapter.');
   await tf.ready();
   return info;

@@ -4,7 +4,7 @@
  * that asked for them through `onPush`.
  */
 import type { GpuInfo } from '../../engine/gpu/device';
-import type { Event } from '../../worker/protocol';
+import type { Event, GpuMemoryReport } from '../../worker/protocol';
 import { EngineClient } from '../engine';
 
 export const gpu = $state({
@@ -13,6 +13,8 @@ export const gpu = $state({
   kind: null as 'no-webgpu' | 'error' | null,
   /** set when the device was lost; a new worker gets a new device */
   lost: null as string | null,
+  /** device-accounted GPU memory, pushed by the worker while a model is loaded */
+  memory: null as GpuMemoryReport | null,
 });
 
 let client: EngineClient | null = null;
@@ -27,6 +29,7 @@ function connect(): EngineClient {
   c.onEvent((e) => {
     if (e.id !== 0) return;
     if (e.type === 'device-lost') gpu.lost = e.message;
+    if (e.type === 'gpu-memory') gpu.memory = e.memory;
     for (const l of pushListeners) l(e);
   });
   return c;
@@ -58,6 +61,7 @@ export async function restartEngine(): Promise<boolean> {
   client?.terminate();
   client = connect();
   gpu.lost = null;
+  gpu.memory = null;
   return probe();
 }
 
