@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LinearArgs } from '../src/engine/ops/linear';
 import { LORA_MATMUL_UNIFORMS, loraMatmulWgsl, LM_THREADS, LM_TILE } from './lora_linear.wgsl';
-import { denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits, type SimpleMatmulArgs } from './matmul_simple';
+import { denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits, weightBinding, type SimpleMatmulArgs } from './matmul_simple';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 
 /**
@@ -25,10 +25,12 @@ import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
  * one. Arguments as simpleMatmul's (offsets into flat buffers, groups).
  */
 export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
-  const { x, w, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
-  assertFloat32('loraMatmul', x, w, u, vmat, bias, residual);
+  const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
+  const wb = weightBinding(args.w, 'loraMatmul');
+  assertFloat32('loraMatmul', x, wb.halves ? null : wb.tensor, u, vmat, bias, residual);
   const [M, K] = x.shape;
   const flatW = args.ncols !== undefined;
+  const w = { shape: wb.shape };
   const Ncols = (flatW ? args.ncols : wRowsAreN ? w.shape[0] : w.shape[1]) as number;
   const R = u ? args.rank ?? u.shape[1] : 0;
   if (kernelFlavor() === 'simple' && simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) return simpleMatmul(args);
@@ -41,17 +43,17 @@ export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   if (bias && bias.shape[0] !== Ncols) throw new Error(`loraMatmul: bias ${bias.shape} for ${Ncols} columns`);
   if (residual && (residual.shape[0] !== M || residual.shape[1] !== Ncols)) throw new Error(`loraMatmul: residual ${residual.shape} for ${M}×${Ncols}`);
   const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
-  const tensors = [x, w, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
   const grouped = !!groups;
   return runKernel(
     {
-      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}`,
+      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${wb.halves}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(Ncols / LM_TILE), Math.ceil(M / LM_TILE), 1],
       workgroupSize: [LM_THREADS, 1, 1],
       uniforms: LORA_MATMUL_UNIFORMS,
-      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped }),
+      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: wb.halves }),
     },
     tensors,
     'float32',

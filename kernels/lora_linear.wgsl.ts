@@ -27,8 +27,13 @@
  * group(n) (split at g1 <= g2) when `grouped`, and an optional residual
  * (M, Ncols) added in the epilogue.
  *
+ * With `wHalves` W is a packed bf16/f16 frozen weight, unpacked exactly as
+ * each element is staged (halves.wgsl.ts).
+ *
  * Numerics: plain f32 accumulation in K order within a tile.
  */
+import { halvesWgsl, type HalfFormat } from './halves.wgsl';
+
 export interface LoraMatmulConfig {
   wRowsAreN: boolean; // W stored (Ncols, K)
   vRowsAreN: boolean; // V stored (Ncols, R)
@@ -36,16 +41,20 @@ export interface LoraMatmulConfig {
   R: number;
   hasResidual?: boolean;
   grouped?: boolean;
+  /** W holds packed bf16/f16 halves (bound as i32 words), unpacked on load */
+  wHalves?: HalfFormat | null;
 }
 export const LORA_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32, wOff : i32, vOff : i32, uStride : i32, g1 : i32, g2 : i32,';
 export const LM_TILE = 32;
 export const LM_THREADS = 64;
 
-export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false }: LoraMatmulConfig): string {
+export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null }: LoraMatmulConfig): string {
   const wIndex = wRowsAreN ? 'uniforms.wOff + n * K + k' : 'uniforms.wOff + k * Ncols + n';
   const vIndex = vRowsAreN ? 'uniforms.vOff + n * R + rr' : 'uniforms.vOff + rr * Ncols + n';
   const uCol = grouped ? '(select(0, 1, n >= uniforms.g1) + select(0, 1, n >= uniforms.g2)) * R' : '0';
   return /* wgsl */ `
+${wHalves ? `${halvesWgsl(wHalves)}
+fn loadW(i : i32) -> f32 { let h = unpack2h(w[i >> 1u]); return select(h.x, h.y, (i & 1) == 1); }` : 'fn loadW(i : i32) -> f32 { return w[i]; }'}
 const TILE = ${LM_TILE};
 const TK4 = ${LM_TILE / 4};     // vec4s per tile row
 const R = ${R};
@@ -77,7 +86,7 @@ fn main(index : i32) {
       Xs[row * TK4 + kk / 4][kk % 4] = xv;
       let n = n0 + row;
       var wv = 0.0;
-      if (n < Ncols && k < K) { wv = w[${wIndex}]; }
+      if (n < Ncols && k < K) { wv = loadW(${wIndex}); }
       Ws[row * TK4 + kk / 4][kk % 4] = wv;
     }
     workgroupBarrier();

@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs';
 import { SIMPLE_MATMUL_UNIFORMS, simpleMatmulWgsl, SMM_THREADS } from './matmul_simple.wgsl';
 import { simpleMatmulTNWgsl, TN_THREADS, TN_UNIFORMS } from './matmul_tn_simple.wgsl';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
+import { isPacked, type Frozen, type HalfFormat, type PackedWeight } from '../src/engine/frozen';
 
 export interface SimpleMatmulArgs {
   x: tf.Tensor2D; // (M, K)
-  /** (Ncols, K) if wRowsAreN else (K, Ncols); or a flat buffer holding it at `wOffset` (then give `ncols`) */
-  w: tf.Tensor;
+  /** (Ncols, K) if wRowsAreN else (K, Ncols); or a flat buffer holding it at `wOffset` (then give `ncols`); or a packed frozen weight of one block */
+  w: tf.Tensor | PackedWeight;
   wRowsAreN: boolean;
   wOffset?: number; // floats, a multiple of 4
   ncols?: number;
@@ -33,20 +34,35 @@ export interface SimpleMatmulArgs {
 
 const mult4 = (...ns: number[]) => ns.every((n) => n % 4 === 0);
 
+/**
+ * What a kernel binds for a weight: the tensor itself, or a packed frozen
+ * weight's one block of words; with the logical (rows, cols) and size for
+ * the shape checks, and the half format (null for f32).
+ */
+export function weightBinding(w: tf.Tensor | PackedWeight, op: string): { tensor: tf.Tensor; shape: number[]; size: number; halves: HalfFormat | null } {
+  if (!isPacked(w as Frozen)) return { tensor: w as tf.Tensor, shape: (w as tf.Tensor).shape, size: (w as tf.Tensor).size, halves: null };
+  const p = w as PackedWeight;
+  if (p.blocks.length !== 1) throw new Error(`${op}: a weight split into ${p.blocks.length} blocks goes block by block (see src/engine/ops/frozen_matmul.ts)`);
+  return { tensor: p.blocks[0].words, shape: p.shape, size: p.shape[0] * p.shape[1], halves: p.format };
+}
+
 /** Whether simpleMatmul can take these shapes (vec4 reads along k, r, and along n where n is innermost). */
 export function simpleMatmulFits(K: number, Ncols: number, wRowsAreN: boolean, R = 0, vRowsAreN = true): boolean {
   return mult4(K, R) && (wRowsAreN || mult4(Ncols)) && (R === 0 || vRowsAreN || mult4(Ncols));
 }
 
 export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
-  const { x, w, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
-  assertFloat32('simpleMatmul', x, w, u, vmat, bias, residual);
+  const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
+  const wb = weightBinding(args.w, 'simpleMatmul');
+  const halves = wb.halves;
+  assertFloat32('simpleMatmul', x, halves ? null : wb.tensor, u, vmat, bias, residual);
   const [M, K] = x.shape;
   const wOffset = args.wOffset ?? 0;
   const flatW = args.ncols !== undefined;
-  const Ncols = (flatW ? args.ncols : wRowsAreN ? w.shape[0] : w.shape[1]) as number;
-  if (!flatW && (w.rank !== 2 || (wRowsAreN ? w.shape[1] : w.shape[0]) !== K)) throw new Error(`simpleMatmul: x ${x.shape} and w ${w.shape} do not agree`);
-  if (wOffset + K * Ncols > w.size) throw new Error(`simpleMatmul: w (${w.size} values) holds no ${K}×${Ncols} matrix at ${wOffset}`);
+  const Ncols = (flatW ? args.ncols : wRowsAreN ? wb.shape[0] : wb.shape[1]) as number;
+  if (!flatW && (wb.shape.length !== 2 || (wRowsAreN ? wb.shape[1] : wb.shape[0]) !== K)) throw new Error(`simpleMatmul: x ${x.shape} and w ${wb.shape} do not agree`);
+  if (wOffset + K * Ncols > wb.size) throw new Error(`simpleMatmul: w (${wb.size} values) holds no ${K}×${Ncols} matrix at ${wOffset}`);
+  if (halves && wOffset) throw new Error('simpleMatmul: packed weights take no offset');
   const R = u ? args.rank ?? u.shape[1] : 0;
   const vOffset = args.vOffset ?? 0;
   if (u && vmat) {
@@ -64,18 +80,18 @@ export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   if (!mult4(wOffset, vOffset, u ? u.shape[1] : 0) || (groups && !mult4(...groups))) throw new Error(`simpleMatmul: offsets ${wOffset}, ${vOffset}, u width and groups ${groups} must be multiples of 4`);
   const blocks = Math.ceil(M / 4) * Math.ceil(Ncols / 4);
   const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
-  const tensors = [x, w, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
   const grouped = !!groups;
   return runKernel(
     {
-      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}`,
+      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(blocks / SMM_THREADS), 1, 1],
       workgroupSize: [SMM_THREADS, 1, 1],
       uniforms: SIMPLE_MATMUL_UNIFORMS,
-      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped }),
-      components: names.map((n) => (n === 'bias' || n === 'residual' ? 1 : 4)),
+      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves }),
+      components: names.map((n) => (n === 'bias' || n === 'residual' ? 1 : n === 'w' && halves ? 2 : 4)),
     },
     tensors,
     'float32',

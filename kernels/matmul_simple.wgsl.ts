@@ -27,9 +27,17 @@
  * g1 and g2 are multiples of 4, so a 4-column block lies in one group.
  * An optional residual (M, Ncols) is added in the epilogue (x + linear(x')).
  *
+ * With `wHalves`, W is a frozen weight of packed bf16/f16 halves
+ * (src/engine/frozen.ts) bound as vec2<i32>, each element one vec4 of
+ * halves, unpacked exactly in registers (halves.wgsl.ts).
+ *
  * Numerics: plain f32 accumulation in k order.
  */
+import { halvesWgsl, type HalfFormat } from './halves.wgsl';
+
 export interface SimpleMatmulConfig {
+  /** W holds packed 16-bit halves (bound as vec2<i32>: one vec4 of halves per element), unpacked in registers */
+  wHalves?: HalfFormat | null;
   wRowsAreN: boolean;
   vRowsAreN: boolean;
   hasBias: boolean;
@@ -44,11 +52,12 @@ export const SIMPLE_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f3
  * One phase: acc[i] (vec4 over the block's 4 columns) += A[row i, :]·Bop[:, n0..n0+3].
  * aRow(i): vec4 index where row i of A starts; bBase: vec4 offset of B in its buffer.
  */
-function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string): string {
+function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string, bHalves = false): string {
   // B: rows-are-n → b[br_j + kk] (vec4 over k); else b[bBase + (4kk+e)·N4 + nb] (vec4 over n)
+  const ld = (idx: string) => (bHalves ? `unpack4h(${b}[${idx}])` : `${b}[${idx}]`);
   const bLoads = bRowsAreN
-    ? `let b0 = ${b}[br0 + kk]; let b1 = ${b}[br1 + kk]; let b2 = ${b}[br2 + kk]; let b3 = ${b}[br3 + kk];`
-    : [0, 1, 2, 3].map((e) => `let b${e} = ${b}[${bBase} + (kk * 4 + ${e}) * N4 + nb];`).join(' ');
+    ? [0, 1, 2, 3].map((j) => `let b${j} = ${ld(`br${j} + kk`)};`).join(' ')
+    : [0, 1, 2, 3].map((e) => `let b${e} = ${ld(`${bBase} + (kk * 4 + ${e}) * N4 + nb`)};`).join(' ');
   const update = (i: number) =>
     bRowsAreN
       ? `${acc}[${i}] += vec4<f32>(dot(a${i}, b0), dot(a${i}, b1), dot(a${i}, b2), dot(a${i}, b3));`
@@ -66,11 +75,12 @@ function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: bool
   }`;
 }
 
-export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false }: SimpleMatmulConfig): string {
+export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null }: SimpleMatmulConfig): string {
   const row = (i: number) => `min(m0 + ${i}, M - 1)`;
   const epilogue = (i: number, j: number) =>
     `acc[${i}].${'xyzw'[j]}${hasBias ? ` + bias[n0 + ${j}]` : ''}${hasResidual ? ` + residual[o + ${j}]` : ''}`;
   return /* wgsl */ `
+${wHalves ? halvesWgsl(wHalves) : ''}
 fn main(index : i32) {
   let M = uniforms.M;
   let K4 = uniforms.K / 4;
@@ -83,7 +93,7 @@ fn main(index : i32) {
   let nb = blk % nBlocks;
   let n0 = nb * 4;
   var acc : array<vec4<f32>, 4>;
-  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4')}
+  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4', !!wHalves)}
   ${
     R > 0
       ? `var low : array<vec4<f32>, 4>;

@@ -21,7 +21,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { linearKey, type LinearName, type ModelConfig } from './config';
-import type { LoadedModel, WeightMap } from './io/weights';
+import { disposeFrozen, frozenBytes, frozenShape, isPacked, maxBindingBytes, uploadFrozen, type Frozen, type PackedWeight } from './frozen';
+import type { HostTensor, LoadedModel, WeightMap } from './io/weights';
+import { embeddingRows, logitsFor } from './ops/frozen_matmul';
 import type { LoraGroup, LoraLayout } from './lora_layout';
 import { attentionRows, attentionRowsFused, fusedAttentionFits } from './ops/attention';
 import { fusedProjectionFits, projection, projectionFused, type LoraGroupRef, type ProjectionArgs } from './ops/linear';
@@ -32,21 +34,35 @@ import { swiglu } from './ops/swiglu';
 import { ropeIntoCache, type HeadDims } from '../../kernels/rope_heads';
 
 /** Parameters of one decoder layer (HF names in comments). */
+/**
+ * Parameters of one decoder layer (HF names in comments). Matrices are
+ * Frozen (frozen.ts): f32, or the checkpoint's bf16/f16 bits packed two per
+ * word; norms and biases are small and stay f32.
+ */
 export interface LayerParams {
   inputNorm: tf.Tensor1D; // input_layernorm.weight (d)
   postNorm: tf.Tensor1D; // post_attention_layernorm.weight (d)
-  qkv: tf.Tensor2D; // q_proj | k_proj | v_proj stacked: (H·D + 2·Hkv·D, d)
+  qkv: Frozen; // q_proj | k_proj | v_proj stacked: (H·D + 2·Hkv·D, d)
   qkvBias: tf.Tensor1D | null; // Qwen2: q/k/v biases stacked (H·D + 2·Hkv·D)
-  o: tf.Tensor2D; // o_proj (d, H·D)
-  gateUp: tf.Tensor2D; // gate_proj | up_proj stacked: (2·ff, d)
-  down: tf.Tensor2D; // down_proj (d, ff)
+  o: Frozen; // o_proj (d, H·D)
+  gateUp: Frozen; // gate_proj | up_proj stacked: (2·ff, d)
+  down: Frozen; // down_proj (d, ff)
 }
 
 export interface ModelParams {
-  embed: tf.Tensor2D; // model.embed_tokens.weight (V, d)
+  embed: Frozen; // model.embed_tokens.weight (V, d)
   layers: LayerParams[];
   finalNorm: tf.Tensor1D; // model.norm.weight (d)
-  lmHead: tf.Tensor2D; // lm_head.weight (V, d), or embed when tied
+  lmHead: Frozen; // lm_head.weight (V, d), or embed when tied
+}
+
+export interface UploadOptions {
+  /** keep 16-bit checkpoints' matrices at 16 bits on the GPU (default true; false uploads f32) */
+  halves?: boolean;
+  /** store f32 checkpoints' matrices as bf16 (rounds each weight to 8 mantissa bits: halves their memory, changes logits slightly) */
+  storeBf16?: boolean;
+  /** cap on one GPU block of a frozen matrix (default: the device's binding limit); tests force splits with it */
+  blockBytes?: number;
 }
 
 /** The stacked weights and which HF linears they hold, in order. */
@@ -146,55 +162,61 @@ export class LlamaModel {
     [this.ropeCos, this.ropeSin] = ropeTables(config);
   }
 
-  /** Uploads host weights (HF names) to the GPU, stacking q|k|v and gate|up. */
-  static fromWeights(config: ModelConfig, w: WeightMap): LlamaModel {
+  /**
+   * Uploads host weights (HF names) to the GPU, stacking q|k|v and gate|up.
+   * Matrices that the file holds as BF16/F16 stay 16-bit on the GPU.
+   */
+  static fromWeights(config: ModelConfig, w: WeightMap, opts: UploadOptions = {}): LlamaModel {
     const host = (name: string) => {
       const t = w.get(name);
       if (!t) throw new Error(`weight "${name}" missing`);
       return t;
     };
-    const get = (name: string) => tf.tensor(host(name).data, host(name).shape, 'float32');
-    const stacked = (layer: number, names: readonly LinearName[], suffix: 'weight' | 'bias') => {
-      const parts = names.map((n) => host(`${linearKey(layer, n)}.${suffix}`));
-      const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
-      let off = 0;
-      for (const p of parts) data.set(p.data, off), (off += p.data.length);
-      const rows = parts.reduce((s, p) => s + p.shape[0], 0);
-      return tf.tensor(data, suffix === 'weight' ? [rows, parts[0].shape[1]] : [rows], 'float32');
+    const vector = (name: string) => tf.tensor1d(host(name).data, 'float32');
+    const matrix = (t: HostTensor, name: string, layerMatrix = true) => {
+      const f = uploadFrozen(t, opts);
+      if (layerMatrix && isPacked(f) && f.blocks.length > 1) throw new Error(`weight "${name}" (${t.shape}) exceeds one GPU binding (${maxBindingBytes()} bytes)`);
+      return f;
     };
     const layers: LayerParams[] = [];
     for (let i = 0; i < config.numLayers; i++) {
       const p = `model.layers.${i}`;
+      const parts = (names: readonly LinearName[], suffix: string) => names.map((n) => host(`${linearKey(i, n)}.${suffix}`));
       const hasBias = w.has(`${linearKey(i, 'q_proj')}.bias`);
       layers.push({
-        inputNorm: get(`${p}.input_layernorm.weight`) as tf.Tensor1D,
-        postNorm: get(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D,
-        qkv: stacked(i, STACKED.qkv, 'weight') as tf.Tensor2D,
-        qkvBias: hasBias ? (stacked(i, STACKED.qkv, 'bias') as tf.Tensor1D) : null,
-        o: get(`${linearKey(i, 'o_proj')}.weight`) as tf.Tensor2D,
-        gateUp: stacked(i, STACKED.gateUp, 'weight') as tf.Tensor2D,
-        down: get(`${linearKey(i, 'down_proj')}.weight`) as tf.Tensor2D,
+        inputNorm: vector(`${p}.input_layernorm.weight`),
+        postNorm: vector(`${p}.post_attention_layernorm.weight`),
+        qkv: matrix(stackRows(parts(STACKED.qkv, 'weight')), `${p}.self_attn.qkv`),
+        qkvBias: hasBias ? tf.tensor1d(stackRows(parts(STACKED.qkv, 'bias')).data, 'float32') : null,
+        o: matrix(host(`${linearKey(i, 'o_proj')}.weight`), `${linearKey(i, 'o_proj')}.weight`),
+        gateUp: matrix(stackRows(parts(STACKED.gateUp, 'weight')), `${p}.mlp.gate_up`),
+        down: matrix(host(`${linearKey(i, 'down_proj')}.weight`), `${linearKey(i, 'down_proj')}.weight`),
       });
     }
-    const embed = get('model.embed_tokens.weight') as tf.Tensor2D;
-    const lmHead = config.tieWordEmbeddings ? embed : (get('lm_head.weight') as tf.Tensor2D);
-    return new LlamaModel(config, { embed, layers, finalNorm: get('model.norm.weight') as tf.Tensor1D, lmHead });
+    const embed = matrix(host('model.embed_tokens.weight'), 'model.embed_tokens.weight', false);
+    const lmHead = config.tieWordEmbeddings ? embed : matrix(host('lm_head.weight'), 'lm_head.weight', false);
+    return new LlamaModel(config, { embed, layers, finalNorm: vector('model.norm.weight'), lmHead });
   }
 
-  static fromLoaded(m: LoadedModel): LlamaModel {
-    return LlamaModel.fromWeights(m.config, m.weights);
+  static fromLoaded(m: LoadedModel, opts: UploadOptions = {}): LlamaModel {
+    return LlamaModel.fromWeights(m.config, m.weights, opts);
   }
 
-  /** Every parameter tensor once (the embedding appears once when tied). */
-  private paramTensors(): tf.Tensor[] {
-    const all: tf.Tensor[] = [this.params.embed, this.params.lmHead, this.params.finalNorm];
+  /** Every parameter once (the embedding appears once when tied). */
+  private paramList(): (tf.Tensor | PackedWeight)[] {
+    const all: (tf.Tensor | PackedWeight)[] = [this.params.embed, this.params.lmHead, this.params.finalNorm];
     for (const l of this.params.layers) all.push(l.inputNorm, l.postNorm, l.qkv, l.o, l.gateUp, l.down, ...(l.qkvBias ? [l.qkvBias] : []));
     return [...new Set(all)];
   }
 
   /** Number of parameters (tied embeddings counted once). */
   numParams(): number {
-    return this.paramTensors().reduce((n, t) => n + t.size, 0);
+    return this.paramList().reduce((n, t) => n + (isPacked(t as Frozen) ? frozenShape(t as Frozen).reduce((a, b) => a * b, 1) : (t as tf.Tensor).size), 0);
+  }
+
+  /** GPU bytes the frozen weights hold (2 per parameter where packed, 4 where f32). */
+  weightBytes(): number {
+    return this.paramList().reduce((n, t) => n + frozenBytes(t as Frozen), 0);
   }
 
   /**
@@ -315,7 +337,7 @@ export class LlamaModel {
     const out = tf.tidy(() => {
       const ctx = this.context(B, T, opts);
       const dims = this.dims(B, T);
-      let x = tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize]) as tf.Tensor2D; // (N, d)
+      let x = embeddingRows(this.params.embed, ids.reshape([B * T]) as tf.Tensor1D); // (N, d)
       for (let i = 0; i < c.numLayers; i++) {
         const next = this.layerForward(x, i, ctx, dims, null);
         x.dispose(); // the layer's input dies with it: the peak holds one layer's temporaries
@@ -338,7 +360,7 @@ export class LlamaModel {
     const ctx = this.context(B, T, { positions, segmentIds });
     const dims = this.dims(B, T);
     const acts: LayerActs[] = [];
-    let x = tf.tidy(() => tf.gather(this.params.embed, ids).reshape([B * T, c.hiddenSize])) as tf.Tensor2D;
+    let x = tf.tidy(() => embeddingRows(this.params.embed, ids.reshape([B * T]) as tf.Tensor1D));
     for (let i = 0; i < c.numLayers; i++) {
       const a = {} as LayerActs;
       x = this.layerForward(x, i, ctx, dims, a);
@@ -350,7 +372,7 @@ export class LlamaModel {
 
   /** Logits (N, V) for hidden rows (N, d). */
   logitsOf(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, this.params.lmHead, false, true);
+    return logitsFor(h, this.params.lmHead);
   }
 
   /** Logits (B, T, V) for every position: for scoring short texts; training uses a chunked loss instead. */
@@ -373,8 +395,27 @@ export class LlamaModel {
   }
 
   dispose(): void {
-    for (const t of [...this.paramTensors(), this.ropeCos, this.ropeSin]) t.dispose();
+    for (const t of [...this.paramList(), this.ropeCos, this.ropeSin]) disposeFrozen(t as Frozen);
   }
+}
+
+/** Row-stacks host matrices (or vectors): q|k|v, gate|up. Keeps 16-bit bits when every part has them in one format. */
+function stackRows(parts: HostTensor[]): HostTensor {
+  const rows = parts.reduce((n, p) => n + p.shape[0], 0);
+  const shape = parts[0].shape.length === 2 ? [rows, parts[0].shape[1]] : [rows];
+  const cat = <A extends Float32Array | Uint16Array>(arrays: A[], make: (n: number) => A): A => {
+    const out = make(arrays.reduce((n, a) => n + a.length, 0));
+    let off = 0;
+    for (const a of arrays) out.set(a, off), (off += a.length);
+    return out;
+  };
+  const format = parts[0].half?.format;
+  if (format && parts.every((p) => p.half?.format === format)) {
+    const bits = cat(parts.map((p) => p.half!.bits), (n) => new Uint16Array(n));
+    let f32: Float32Array | null = null;
+    return { shape, half: { format, bits }, get data() { return (f32 ??= cat(parts.map((p) => p.data), (n) => new Float32Array(n))); } };
+  }
+  return { shape, data: cat(parts.map((p) => p.data), (n) => new Float32Array(n)) };
 }
 
 /** cos/sin tables (maxPositions, D/2) for RoPE with inv_freq_j = theta^(-2j/D), as HF computes them. */

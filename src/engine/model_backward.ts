@@ -31,6 +31,7 @@ import { ropeHeadsBackward } from '../../kernels/rope_heads';
 import { swigluBackward } from '../../kernels/swiglu';
 import type { AdapterProvider, LayerActs, LlamaModel } from './model';
 import type { GroupSlot } from './lora_layout';
+import type { Frozen } from './frozen';
 import { memberBounds } from './ops/linear';
 
 /** Gradient of one projection group: dx of its input, dA/dB into G. */
@@ -38,7 +39,7 @@ function projectionBackward(
   dy: tf.Tensor2D, // (N, Σ out)
   x: tf.Tensor2D, // the projection's input (N, in)
   xa: tf.Tensor2D, // x·A_stackedᵀ (N, members·r)
-  w: tf.Tensor2D, // stacked weights (Σ out, in)
+  w: Frozen, // stacked weights (Σ out, in)
   g: GroupSlot,
   ad: AdapterProvider,
   grads: tf.Tensor,

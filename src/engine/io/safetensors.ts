@@ -119,12 +119,26 @@ export function f16ToF32(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Parses a whole safetensors file held in memory into f32 host tensors. */
+/** Parses a whole safetensors file held in memory into host tensors (f32; 16-bit ones keep their bits too). */
 export function readSafetensors(bytes: Uint8Array, file: string): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
   const h = parseHeader(bytes, bytes.byteLength, file);
   const tensors = new Map<string, HostTensor>();
   for (const [name, e] of h.tensors) {
-    tensors.set(name, { shape: e.shape, data: toFloat32(bytes.subarray(e.begin, e.end), e.dtype, file, name) });
+    const raw = bytes.subarray(e.begin, e.end);
+    if (e.dtype === 'BF16' || e.dtype === 'F16') {
+      // keep the 16-bit bits (the GPU stores them as they are); f32 only when someone reads .data
+      const bits = new Uint16Array(raw.byteLength / 2);
+      new Uint8Array(bits.buffer).set(raw);
+      let f32: Float32Array | null = null;
+      const dtype = e.dtype;
+      tensors.set(name, {
+        shape: e.shape,
+        half: { format: dtype === 'BF16' ? 'bf16' : 'f16', bits },
+        get data() {
+          return (f32 ??= toFloat32(new Uint8Array(bits.buffer), dtype, file, name));
+        },
+      });
+    } else tensors.set(name, { shape: e.shape, data: toFloat32(raw, e.dtype, file, name) });
   }
   return { tensors, metadata: h.metadata };
 }

@@ -8,7 +8,10 @@ import type { TokenizerFiles } from '../tokenizer';
 
 export interface HostTensor {
   shape: number[];
+  /** the values as f32 (for 16-bit tensors made on first read) */
   data: Float32Array;
+  /** the file's own 16-bit bits, when it stored the tensor as BF16 or F16: the GPU keeps these (frozen.ts) */
+  half?: { format: 'bf16' | 'f16'; bits: Uint16Array };
 }
 
 export type WeightMap = Map<string, HostTensor>;

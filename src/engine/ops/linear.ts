@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
 import { fusedLoraLinear, loraMatmul } from '../../../kernels/lora_linear';
 import type { GroupSlot } from '../lora_layout';
+import { frozenF32, type Frozen } from '../frozen';
 import { simpleLinear, simpleLinearFits, simpleMatmul } from '../../../kernels/matmul_simple';
 import { kernelFlavor } from '../../../kernels/program';
 
@@ -74,7 +75,7 @@ export interface LoraGroupRef {
 
 export interface ProjectionArgs {
   x: tf.Tensor2D; // (N, in)
-  w: tf.Tensor2D; // (Σ out, in): the group's weights stacked
+  w: Frozen; // (Σ out, in): the group's weights stacked (f32 or packed 16-bit)
   bias?: tf.Tensor1D | null; // (Σ out)
   lora?: LoraGroupRef | null;
   /** added to the output: x + projection(...) for the residual stream */
@@ -104,7 +105,7 @@ export function memberMatrices(l: LoraGroupRef): { a: tf.Tensor2D; b: tf.Tensor2
 /** Composed reference: y = x·Wᵀ + bias + [s·(x·A_gᵀ)·B_gᵀ]_g + residual (tfjs autograd). */
 export function projectionReference({ x, w, bias, lora, residual, loraInputs }: ProjectionArgs): tf.Tensor2D {
   return tf.tidy(() => {
-    let y = tf.matMul(x, w, false, true) as tf.Tensor2D;
+    let y = tf.matMul(x, frozenF32(w), false, true) as tf.Tensor2D;
     if (bias) y = y.add(bias);
     if (lora) {
       const low = memberMatrices(lora).map(({ a, b }, g) => tf.matMul(tf.matMul(loraInputs?.[g] ?? x, a, false, true), b, false, true));

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TokenizedSample } from '../data/tokenize';
 import type { LlamaModel } from '../model';
 import { padBatch, type MicroBatch } from './batches';
+import { embeddingRows, logitsFor } from '../ops/frozen_matmul';
 
 export interface EvalResult {
   loss: number; // mean NLL per trained token
@@ -40,9 +41,9 @@ export async function batchTokenNll(model: LlamaModel, batch: MicroBatch, chunkF
     const n = Math.min(rowsPerChunk, batch.tokens - r0);
     const nll = tf.tidy(() => {
       const hc = h.slice([r0, 0], [n, -1]);
-      const logits = tf.matMul(hc, model.params.lmHead, false, true); // (n, V)
+      const logits = logitsFor(hc, model.params.lmHead); // (n, V)
       const target = tf.tensor1d(batch.targets.subarray(r0, r0 + n), 'int32');
-      const picked = tf.sum(hc.mul(tf.gather(model.params.lmHead, target)), 1); // target logits (n)
+      const picked = tf.sum(hc.mul(embeddingRows(model.params.lmHead, target)), 1); // target logits (n)
       return tf.logSumExp(logits, 1).sub(picked);
     });
     out.set((await nll.data()) as Float32Array, r0);

@@ -23,7 +23,8 @@
  * The stable logsumexp follows the usual max-shift: lse = m + log Σ exp(l − m).
  */
 import * as tf from '@tensorflow/tfjs';
-import { denseMatmul } from '../../../kernels/matmul_simple';
+import { frozenF32, frozenShape, isPacked, type Frozen } from '../frozen';
+import { embeddingRows, logitsFor, timesFrozen } from '../ops/frozen_matmul';
 
 /**
  * Floats in one (rows, V) logits chunk: 16M floats = 64 MB. Peak transient
@@ -36,14 +37,15 @@ export function defaultChunkRows(n: number, vocab: number, budgetFloats = LOGITS
   return Math.max(1, Math.min(n, Math.floor(budgetFloats / vocab)));
 }
 
-function checkArgs(op: string, h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D): void {
-  if (h.rank !== 2 || w.rank !== 2 || targets.rank !== 1) {
-    throw new Error(`${op}: want h (N, d), w (V, d), targets (N); got ${h.shape}, ${w.shape}, ${targets.shape}`);
+function checkArgs(op: string, h: tf.Tensor2D, w: Frozen, targets: tf.Tensor1D): void {
+  const ws = frozenShape(w);
+  if (h.rank !== 2 || ws.length !== 2 || targets.rank !== 1) {
+    throw new Error(`${op}: want h (N, d), w (V, d), targets (N); got ${h.shape}, ${ws}, ${targets.shape}`);
   }
-  if (h.shape[1] !== w.shape[1] || targets.shape[0] !== h.shape[0]) {
-    throw new Error(`${op}: h ${h.shape}, w ${w.shape}, targets ${targets.shape} do not agree`);
+  if (h.shape[1] !== ws[1] || targets.shape[0] !== h.shape[0]) {
+    throw new Error(`${op}: h ${h.shape}, w ${ws}, targets ${targets.shape} do not agree`);
   }
-  if (h.dtype !== 'float32' || w.dtype !== 'float32') throw new Error(`${op}: h and w must be float32`);
+  if (h.dtype !== 'float32' || (!isPacked(w) && w.dtype !== 'float32')) throw new Error(`${op}: h and w must be float32 (or w packed 16-bit)`);
   if (targets.dtype !== 'int32') throw new Error(`${op}: targets must be int32, got ${targets.dtype}`);
 }
 
@@ -59,8 +61,8 @@ function chunks(n: number, chunkRows: number): [number, number][] {
  * logits as soon as the shifted copy exists so only two (rows, V) tensors are
  * ever alive at once. shift: (rows, 1), or null to subtract the row max.
  */
-function shiftedLogits(hc: tf.Tensor2D, w: tf.Tensor2D, shift: tf.Tensor2D | null): { s: tf.Tensor2D; m: tf.Tensor2D } {
-  const logits = denseMatmul(hc, w, true); // (rows, V)
+function shiftedLogits(hc: tf.Tensor2D, w: Frozen, shift: tf.Tensor2D | null): { s: tf.Tensor2D; m: tf.Tensor2D } {
+  const logits = logitsFor(hc, w); // (rows, V)
   const m = shift ?? (tf.max(logits, 1, true) as tf.Tensor2D); // (rows, 1)
   const s = tf.sub(logits, m) as tf.Tensor2D; // (rows, V)
   logits.dispose();
@@ -68,7 +70,7 @@ function shiftedLogits(hc: tf.Tensor2D, w: tf.Tensor2D, shift: tf.Tensor2D | nul
 }
 
 /** Forward: the loss sum (scalar) and lse (N), chunk by chunk. No gradient tape. */
-export function crossEntropyForward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, chunkRows?: number): { value: tf.Scalar; lse: tf.Tensor1D } {
+export function crossEntropyForward(h: tf.Tensor2D, w: Frozen, targets: tf.Tensor1D, chunkRows?: number): { value: tf.Scalar; lse: tf.Tensor1D } {
   checkArgs('chunkedCrossEntropy', h, w, targets);
   const [n] = h.shape;
   if (n === 0) return { value: tf.scalar(0), lse: tf.zeros([0]) as tf.Tensor1D };
@@ -86,14 +88,14 @@ export function crossEntropyForward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.
   const lse = (lseParts.length === 1 ? lseParts[0] : tf.concat(lseParts)) as tf.Tensor1D; // (N)
   if (lseParts.length > 1) tf.dispose(lseParts);
   const value = tf.tidy(() => {
-    const targetLogit = tf.sum(tf.mul(h, tf.gather(w, targets)), 1); // (N): h_n·w_{t_n}
+    const targetLogit = tf.sum(tf.mul(h, embeddingRows(w, targets)), 1); // (N): h_n·w_{t_n}
     return tf.sum(tf.sub(lse, targetLogit)) as tf.Scalar;
   });
   return { value, lse };
 }
 
 /** Backward: dloss/dh (N, d) = dy·(softmax·w − w_t), chunk by chunk, from the forward's lse. */
-export function crossEntropyBackward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, lse: tf.Tensor1D, dy: tf.Tensor | number = 1, chunkRows?: number): tf.Tensor2D {
+export function crossEntropyBackward(h: tf.Tensor2D, w: Frozen, targets: tf.Tensor1D, lse: tf.Tensor1D, dy: tf.Tensor | number = 1, chunkRows?: number): tf.Tensor2D {
   const [n] = h.shape;
   if (n === 0) return tf.zerosLike(h);
   const pieces = chunks(n, chunkRowsFor(n, w, chunkRows));
@@ -104,9 +106,9 @@ export function crossEntropyBackward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf
       const { s } = shiftedLogits(hc, w, lc);
       const p = tf.exp(s) as tf.Tensor2D; // (rows, V) softmax
       s.dispose();
-      const pw = denseMatmul(p, w, false); // (rows, d)
+      const pw = timesFrozen(p, w); // (rows, d)
       p.dispose();
-      const wt = tf.gather(w, tf.slice(targets, [r0], [r])); // (rows, d): onehot·w
+      const wt = embeddingRows(w, tf.slice(targets, [r0], [r]) as tf.Tensor1D); // (rows, d): onehot·w
       return tf.sub(pw, wt) as tf.Tensor2D;
     }),
   );
@@ -116,8 +118,8 @@ export function crossEntropyBackward(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf
   });
 }
 
-function chunkRowsFor(n: number, w: tf.Tensor2D, chunkRows?: number): number {
-  const rows = chunkRows ?? defaultChunkRows(n, w.shape[0]);
+function chunkRowsFor(n: number, w: Frozen, chunkRows?: number): number {
+  const rows = chunkRows ?? defaultChunkRows(n, frozenShape(w)[0]);
   if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`chunkedCrossEntropy: chunkRows ${chunkRows} must be a positive integer`);
   return rows;
 }
@@ -125,7 +127,7 @@ function chunkRowsFor(n: number, w: tf.Tensor2D, chunkRows?: number): number {
 /** Σ_n (logsumexp_v(h_n·w_v) − h_n·w_{t_n}) with a custom, chunked gradient for h only. */
 export function chunkedCrossEntropy(
   h: tf.Tensor2D,
-  w: tf.Tensor2D,
+  w: Frozen,
   targets: tf.Tensor1D,
   chunkRows?: number,
 ): tf.Scalar {
@@ -149,11 +151,11 @@ export function chunkedCrossEntropy(
 }
 
 /** Plain tfjs: Σ_n −logSoftmax(h·wᵀ)[n, t_n] with full (N, V) logits. For tests. */
-export function crossEntropyReference(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+export function crossEntropyReference(h: tf.Tensor2D, w: Frozen, targets: tf.Tensor1D): tf.Scalar {
   checkArgs('crossEntropyReference', h, w, targets);
   return tf.tidy(() => {
-    const logp = tf.logSoftmax(tf.matMul(h, w, false, true)); // (N, V)
-    const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, w.shape[0])), 1); // (N)
+    const logp = tf.logSoftmax(tf.matMul(h, frozenF32(w), false, true)); // (N, V)
+    const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, frozenShape(w)[0])), 1); // (N)
     return tf.neg(tf.sum(picked)) as tf.Scalar;
   });
 }
