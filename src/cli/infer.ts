@@ -15,15 +15,17 @@ export const MODEL_FLAGS = {
   model: { type: 'string' },
   tokenizer: { type: 'string' },
   json: { type: 'boolean' },
+  // f32 checkpoints: keep the matrices as bf16 on the GPU (half the memory; rounds every weight)
+  'store-bf16': { type: 'boolean' },
 } as const;
 
-export async function openModel(modelPath: string, tokenizerPath?: string) {
+export async function openModel(modelPath: string, tokenizerPath?: string, opts: { storeBf16?: boolean } = {}) {
   const info = await initGpu();
   const t0 = performance.now();
   const loaded = await loadModelPath(modelPath, tokenizerPath);
   // tfjs uploads a tensor at its first use: upload now so the weights' bytes are measured here
   const { value: model, bytes: weightBytes } = measureResident(() => {
-    const m = LlamaModel.fromLoaded(loaded);
+    const m = LlamaModel.fromLoaded(loaded, { storeBf16: opts.storeBf16 });
     uploadTensors(m);
     return m;
   });
@@ -75,7 +77,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     instruction: { type: 'string' },
     template: { type: 'string' },
   });
-  const { model, tokenizer, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const { model, tokenizer, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
   let template: string | null = f.template ?? null;
   let adapterBytes = 0;
   if (f.adapter) {
@@ -117,7 +119,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
 
 export async function scoreCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, { ...MODEL_FLAGS, text: { type: 'string' } });
-  const { model, tokenizer, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const { model, tokenizer, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
   const ids = tokenizer.encodePrompt(required(f.text, 'text'));
   const work = gpuSpan();
   const losses = await scoreIds(model, ids);

@@ -11,22 +11,26 @@ import { evalCommand, trainCommand } from './train';
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help: string }> = {
   generate: {
     run: generateCommand,
-    help: 'generate --model PATH [--tokenizer PATH] (--prompt TEXT | --instruction TEXT) [--adapter DIR] [--template T] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--json]',
+    help: 'generate --model PATH [--tokenizer PATH] (--prompt TEXT | --instruction TEXT) [--adapter DIR] [--template T] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--store-bf16] [--json]',
   },
-  score: { run: scoreCommand, help: 'score --model PATH [--tokenizer PATH] --text TEXT [--json]' },
+  score: { run: scoreCommand, help: 'score --model PATH [--tokenizer PATH] --text TEXT [--store-bf16] [--json]' },
   train: {
     run: trainCommand,
     help:
       'train --model PATH --data FILE --out DIR [--format auto|alpaca|...] [--template plain|alpaca|chatml|model] [--epochs E] [--max-steps N] ' +
       '[--batch-size B] [--grad-accum G] [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--optimizer adamw|sgd] [--weight-decay W] ' +
       '[--max-grad-norm C] [--rank R] [--alpha A] [--dropout P] [--targets q_proj,...] [--rslora] [--max-length L] [--packing] [--seed S] ' +
-      '[--no-shuffle] [--val-fraction F] [--eval-every N] [--save-every N] [--stop-at-step N] [--init-adapter DIR] [--resume DIR] [--json]',
+      '[--no-shuffle] [--val-fraction F] [--eval-every N] [--save-every N] [--stop-at-step N] [--init-adapter DIR] [--resume DIR] [--store-bf16] [--json]',
   },
   eval: { run: evalCommand, help: 'eval --model PATH --data FILE [--adapter DIR] [--template T] [--max-length L] [--dump-tokens] [--json]' },
 };
 
 function usage(): string {
-  return 'usage: npm run -s cli -- <command> [flags]\n' + Object.values(COMMANDS).map((c) => `  ${c.help}`).join('\n');
+  return (
+    'usage: npm run -s cli -- <command> [flags]\n' +
+    Object.values(COMMANDS).map((c) => `  ${c.help}`).join('\n') +
+    '\n--store-bf16 keeps an F32 checkpoint as bf16 on the GPU: half the memory, every weight rounded (BF16/F16 checkpoints stay 16-bit without it)'
+  );
 }
 
 async function main(): Promise<number> {

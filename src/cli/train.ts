@@ -94,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   const targets = f.targets ? (f.targets.split(',').map((s) => s.trim()) as LinearName[]) : d.targets;
   for (const t of targets) if (!LINEAR_NAMES.includes(t)) throw new UsageError(`--targets: "${t}" is not one of ${LINEAR_NAMES.join(',')}`);
-  const { model, tokenizer, loaded, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const { model, tokenizer, loaded, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
   const maxLength = num(f['max-length'], 'max-length', Math.min(d.maxLength, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1 && n <= model.config.maxPositions);
   let config: TrainConfig = {
     rank: num(f.rank, 'rank', d.rank, (n) => Number.isInteger(n) && n > 0),
@@ -195,7 +195,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, { ...MODEL_FLAGS, ...DATA_FLAGS, adapter: { type: 'string' }, 'dump-tokens': { type: 'boolean' }, 'batch-size': { type: 'string' } });
-  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer);
+  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
   const imp = f.adapter ? readAdapterDir(f.adapter, model) : null;
   const template = (f.template as TemplateId | undefined) ?? (imp?.template as TemplateId | undefined) ?? pickTemplate(undefined, tokenizer);
   const maxLength = num(f['max-length'], 'max-length', Math.min(512, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1);
