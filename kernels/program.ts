@@ -92,7 +92,10 @@ export function runKernel(
   if (output) {
     if (inputs.some((t) => t.dataId === output.dataId)) throw new Error(`${spec.key}: the in-place output is also an input`);
     if (output.size !== spec.outputShape.reduce((a, b) => a * b, 1)) throw new Error(`${spec.key}: in-place output has ${output.size} values, program writes ${spec.outputShape}`);
+    if (backend.refCount(output.dataId) > 1) throw new Error(`${spec.key}: the in-place output shares its buffer with another tensor`);
     backend.runWebGPUProgram(program, inputs, dtype, uniforms, output);
+    // values read back before stay cached on the CPU, and data() would return them: drop them
+    (backend.tensorMap.get(output.dataId) as { values: unknown }).values = null;
     return output;
   }
   const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);

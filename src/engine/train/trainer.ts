@@ -4,9 +4,10 @@
  *
  * Loss: mean next-token NLL over all trained (response + EOS) tokens of the
  * effective batch (batchSize × gradAccum samples). Each micro-batch
- * contributes the gradient of its loss *sum*; the accumulated gradient is
- * divided by the effective batch's token count, so accumulation equals one
- * big batch exactly.
+ * contributes the gradient of its loss *sum*, one flat buffer G at the
+ * adapter's layout offsets (lora_layout.ts); the summed G goes to the fused
+ * optimizer, which divides it by the effective batch's token count and clips
+ * it on the GPU, so accumulation equals one big batch exactly.
  *
  * Data order: epoch e visits the training set in shuffled(indices, seed + e)
  * order; step k takes the next batchSize × gradAccum samples. Everything
@@ -19,10 +20,10 @@ import { shuffled } from '../data/split';
 import type { TokenizedSample } from '../data/tokenize';
 import { LoraAdapter, type LoraConfig } from '../lora';
 import type { LlamaModel } from '../model';
-import { packBatch, padBatch } from './batches';
+import { packBatch, padBatch, type MicroBatch } from './batches';
 import { evaluate, targetHidden, type EvalResult } from './evaluate';
 import { chunkedCrossEntropy } from './loss';
-import { clipByGlobalNorm, Optimizer, type OptimizerKind, type OptimizerState } from './optimizer';
+import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer';
 import { lrMultiplier, type ScheduleKind } from './schedule';
 
 export interface TrainConfig {
@@ -132,13 +133,11 @@ export class Trainer {
     this.adapter = adapter ?? new LoraAdapter(model.config, loraConfigOf(config), { seed: config.seed });
     model.adapter = this.adapter;
     model.adapterEnabled = true;
-    this.optimizer = new Optimizer(this.adapter.variables(), {
-      kind: config.optimizer,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: config.weightDecay,
-    });
+    this.optimizer = new Optimizer(
+      this.adapter.params,
+      { kind: config.optimizer, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay },
+      this.adapter.segments(),
+    );
     const perStep = config.batchSize * config.gradAccum;
     this.stepsPerEpoch = Math.ceil(train.length / perStep);
     this.totalSteps = config.maxSteps > 0 ? config.maxSteps : Math.ceil(config.epochs * this.stepsPerEpoch);
@@ -176,53 +175,69 @@ export class Trainer {
     return micro;
   }
 
-  /** Sum of NLL over a micro-batch's targets, and its gradients w.r.t. the adapter (tfjs autograd through our ops). */
-  private microStep(samples: TokenizedSample[], microIndex: number) {
-    const batch = this.config.packing ? packBatch(samples, this.config.maxLength) : padBatch(samples, this.config.maxLength);
-    this.model.dropout = this.config.dropout > 0 ? { rate: this.config.dropout, seed: (this.config.seed * 1_000_003 + this.stepIndex * 131 + microIndex) * 97 } : null;
+  /**
+   * The seam for the gradient computation: the NLL sum over a micro-batch's
+   * targets, and its gradient w.r.t. the adapter's flat parameters P added to
+   * `acc` (the sum over earlier micro-batches of this step, which this takes
+   * over; null for the first): one flat (layout.size) tensor with every dA/dB
+   * at its layout offset, zero for linears that are not targets. This one is
+   * tfjs autograd through the model's ops, with P sliced inside the tape
+   * (each slice's gradient pads back to full size) and one add per extra
+   * micro-batch; a fused backward that writes dA/dB straight into G (and
+   * accumulates in place) replaces it. The caller sets model.dropout.
+   */
+  private microGrads(batch: MicroBatch, acc: tf.Tensor1D | null): { lossSum: tf.Scalar; grads: tf.Tensor1D } {
+    const P = this.adapter.params;
     const { value, grads } = tf.variableGrads(() => {
       const h = targetHidden(this.model, batch);
       return chunkedCrossEntropy(h, this.model.params.lmHead, tf.tensor1d(batch.targets, 'int32'));
-    }, this.adapter.variables());
-    this.model.dropout = null;
-    return { value, grads, tokens: batch.tokens, processed: batch.rows * batch.length };
+    }, [P]);
+    const g = grads[P.name] as tf.Tensor1D;
+    if (!acc) return { lossSum: value, grads: g }; // the first micro-batch's G as it is
+    const sum: tf.Tensor1D = acc.add(g);
+    acc.dispose();
+    g.dispose();
+    return { lossSum: value, grads: sum };
+  }
+
+  /** One micro-batch: its loss sum and G summed into acc, with this micro-batch's dropout. */
+  private microStep(samples: TokenizedSample[], microIndex: number, acc: tf.Tensor1D | null) {
+    const batch = this.config.packing ? packBatch(samples, this.config.maxLength) : padBatch(samples, this.config.maxLength);
+    this.model.dropout = this.config.dropout > 0 ? { rate: this.config.dropout, seed: (this.config.seed * 1_000_003 + this.stepIndex * 131 + microIndex) * 97 } : null;
+    try {
+      return { ...this.microGrads(batch, acc), tokens: batch.tokens, processed: batch.rows * batch.length };
+    } finally {
+      this.model.dropout = null;
+    }
   }
 
   /** Runs one optimizer step. */
   async step(): Promise<StepReport> {
     if (this.done) throw new Error('training is finished');
     const t0 = performance.now();
-    const vars = this.adapter.variables();
-    let acc: tf.Tensor[] | null = null;
-    let lossSum = 0;
+    let acc: tf.Tensor1D | null = null; // G: the gradient of the loss sum, summed over micro-batches
+    const losses: tf.Scalar[] = [];
     let tokens = 0;
     let processed = 0;
     const micro = this.samplesOfStep(this.stepIndex);
     for (let m = 0; m < micro.length; m++) {
-      const r = this.microStep(micro[m], m);
-      lossSum += (await r.value.data())[0];
-      r.value.dispose();
+      const r = this.microStep(micro[m], m, acc);
+      acc = r.grads;
+      losses.push(r.lossSum);
       tokens += r.tokens;
       processed += r.processed;
-      const g = vars.map((v) => r.grads[v.name]);
-      if (!acc) acc = g;
-      else {
-        const next: tf.Tensor[] = acc.map((a, i) => a.add(g[i]));
-        acc.forEach((a) => a.dispose());
-        g.forEach((x) => x.dispose());
-        acc = next;
-      }
     }
     const lrNow = this.config.lr * lrMultiplier(this.config.schedule, this.stepIndex, this.config.warmup, this.totalSteps);
     let gradNorm = 0;
     if (acc && tokens > 0) {
-      const mean = acc.map((a) => a.div(tokens));
-      acc.forEach((a) => a.dispose());
-      const clipped = await clipByGlobalNorm(mean, this.config.maxGradNorm);
-      gradNorm = clipped.norm;
-      this.optimizer.apply(clipped.grads, lrNow);
-      clipped.grads.forEach((x) => x.dispose());
-    } else acc?.forEach((a) => a.dispose());
+      gradNorm = await this.optimizer.step(acc, { lr: lrNow, gradScale: 1 / tokens, maxGradNorm: this.config.maxGradNorm });
+    }
+    acc?.dispose();
+    let lossSum = 0;
+    for (const l of losses) {
+      lossSum += (await l.data())[0];
+      l.dispose();
+    }
     this.stepIndex += 1;
     const ms = performance.now() - t0;
     this.elapsedMs += ms;
