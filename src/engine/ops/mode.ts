@@ -17,3 +17,14 @@ export function setKernelMode(m: KernelMode): void {
 export function kernelMode(): KernelMode {
   return mode;
 }
+
+/** Runs fn with the kernel mode set to m, then restores the previous mode. */
+export function withKernelMode<T>(m: KernelMode, fn: () => T): T {
+  const before = mode;
+  mode = m;
+  try {
+    return fn();
+  } finally {
+    mode = before;
+  }
+}

@@ -23,6 +23,8 @@ import type { LlamaModel } from '../model';
 import { packBatch, padBatch, type MicroBatch } from './batches';
 import { evaluate, targetHidden, type EvalResult } from './evaluate';
 import { chunkedCrossEntropy } from './loss';
+import { fusedMicroGrads, fusedTrainingFits } from './fused_grads';
+import { withKernelMode } from '../ops/mode';
 import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer';
 import { lrMultiplier, type ScheduleKind } from './schedule';
 
@@ -120,6 +122,8 @@ export class Trainer {
   private orders = new Map<number, number[]>();
   private elapsedMs = 0; // time spent in step() by this instance
   private stepsTimed = 0;
+  /** the fused path's gradient buffer G (layout.size), reused every step */
+  private gradBuffer: tf.Tensor1D | null = null;
 
   constructor(
     readonly model: LlamaModel,
@@ -176,22 +180,30 @@ export class Trainer {
   }
 
   /**
-   * The seam for the gradient computation: the NLL sum over a micro-batch's
-   * targets, and its gradient w.r.t. the adapter's flat parameters P added to
-   * `acc` (the sum over earlier micro-batches of this step, which this takes
-   * over; null for the first): one flat (layout.size) tensor with every dA/dB
-   * at its layout offset, zero for linears that are not targets. This one is
-   * tfjs autograd through the model's ops, with P sliced inside the tape
-   * (each slice's gradient pads back to full size) and one add per extra
-   * micro-batch; a fused backward that writes dA/dB straight into G (and
-   * accumulates in place) replaces it. The caller sets model.dropout.
+   * The NLL sum over a micro-batch's targets, and its gradient w.r.t. the
+   * adapter's flat parameters P added to `acc` (the sum over earlier
+   * micro-batches of this step; null for the first): one flat (layout.size)
+   * tensor with every dA/dB at its layout offset, zero for linears that are
+   * not targets.
+   * Fused path (fused_grads.ts): the explicit backward writes dA/dB straight
+   * into one persistent G, accumulating in place. Otherwise (reference kernel
+   * mode, LoRA dropout, shapes the kernels do not take): tfjs autograd over
+   * the composed reference ops, P sliced inside the tape, one add per extra
+   * micro-batch. The caller sets model.dropout.
    */
   private microGrads(batch: MicroBatch, acc: tf.Tensor1D | null): { lossSum: tf.Scalar; grads: tf.Tensor1D } {
+    if (fusedTrainingFits(this.model, this.config.dropout)) {
+      this.gradBuffer ??= tf.keep(tf.zeros([this.adapter.layout.size])) as tf.Tensor1D;
+      const lossSum = fusedMicroGrads(this.model, batch, this.gradBuffer, acc !== null);
+      return { lossSum, grads: this.gradBuffer };
+    }
     const P = this.adapter.params;
-    const { value, grads } = tf.variableGrads(() => {
-      const h = targetHidden(this.model, batch);
-      return chunkedCrossEntropy(h, this.model.params.lmHead, tf.tensor1d(batch.targets, 'int32'));
-    }, [P]);
+    const { value, grads } = withKernelMode('reference', () =>
+      tf.variableGrads(() => {
+        const h = targetHidden(this.model, batch);
+        return chunkedCrossEntropy(h, this.model.params.lmHead, tf.tensor1d(batch.targets, 'int32'));
+      }, [P]),
+    );
     const g = grads[P.name] as tf.Tensor1D;
     if (!acc) return { lossSum: value, grads: g }; // the first micro-batch's G as it is
     const sum: tf.Tensor1D = acc.add(g);
@@ -232,7 +244,7 @@ export class Trainer {
     if (acc && tokens > 0) {
       gradNorm = await this.optimizer.step(acc, { lr: lrNow, gradScale: 1 / tokens, maxGradNorm: this.config.maxGradNorm });
     }
-    acc?.dispose();
+    if (acc !== this.gradBuffer) acc?.dispose(); // the fused path's G persists across steps
     let lossSum = 0;
     for (const l of losses) {
       lossSum += (await l.data())[0];
@@ -289,6 +301,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.gradBuffer?.dispose();
+    this.gradBuffer = null;
     this.optimizer.dispose();
   }
 }
