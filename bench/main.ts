@@ -1,5 +1,6 @@
 /**
- * npm run bench [-- --json] [-- --only inference|kernels|dispatches]
+ * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N]]
+ * (throughput runs only when asked: a SmolLM2-135M-shaped model on SwiftShader takes minutes)
  * Prints each figure with its ratio against a baseline measured in the same
  * process (machines are noisy; absolute numbers only mean something beside
  * their baseline). With --json the last stdout line is a JSON array of rows.
@@ -11,8 +12,9 @@ import { LlamaModel } from '../src/engine/model';
 import { benchInference } from './inference';
 import { benchKernels } from './kernels';
 import { benchDispatches } from './dispatches';
+import { benchThroughput } from './throughput';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' } } });
 
 async function main() {
   const info = await initGpu();
@@ -29,6 +31,9 @@ async function main() {
     const [ref, fused] = rows.slice(-2) as unknown as { prefill_tokens_per_s: number; decode_tokens_per_s: number }[];
     log(`  fused/reference: prefill ${(fused.prefill_tokens_per_s / ref.prefill_tokens_per_s).toFixed(2)}x, decode ${(fused.decode_tokens_per_s / ref.decode_tokens_per_s).toFixed(2)}x`);
     model.dispose();
+  }
+  if (values.only === 'throughput') {
+    for (const r of await benchThroughput({ smolLayers: values.layers ? Number(values.layers) : undefined, log })) rows.push({ ...r });
   }
   if (!values.only || values.only === 'dispatches') {
     for (const r of await benchDispatches(log)) rows.push({ ...r });

@@ -85,10 +85,11 @@ const CASES: [string, TinyOptions, number, boolean][] = [
   ['Llama MHA head_dim 16, 3 layers, rank 4, padded', { heads: 4, kvHeads: 4, headDim: 16, layers: 3 }, 4, false],
 ];
 
+// SwiftShader runs the tiled kernels' barriers slowly: the tiled flavour takes the Qwen (bias, GQA 3, packed) case
 for (const flavor of ['simple', 'tiled'] as KernelFlavor[])
   describe(`fused training backward vs tfjs autograd of the reference (${flavor})`, () => {
     beforeAll(() => setKernelFlavor(flavor));
-    for (const [name, opts, rank, packed] of CASES) {
+    for (const [name, opts, rank, packed] of flavor === 'simple' ? CASES : CASES.filter((c) => c[3])) {
       it(name, async () => {
         const { model, params, layout } = makeModel(opts, rank);
         const data = samples(4, 1);
