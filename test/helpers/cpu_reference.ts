@@ -1,18 +1,20 @@
 /**
  * A plain CPU Llama/Qwen2 forward in float64 JavaScript: the same math as
  * src/engine/model.ts written independently and naively (loops, no tfjs), to
- * check the GPU path on tiny random checkpoints.
+ * check the GPU path on random checkpoints (tiny ones, and the real shapes of
+ * test/helpers/real_checkpoints.ts). Weights are read in place (f32 values are
+ * exact in float64 arithmetic), so a 151936 x 896 embedding costs no copy.
  */
 import type { ModelConfig } from '../../src/engine/config';
 import type { WeightMap } from '../../src/engine/io/weights';
 
-type Mat = { rows: number; cols: number; data: Float64Array };
+type Mat = { rows: number; cols: number; data: Float32Array | Float64Array };
 
 function mat(w: WeightMap, name: string): Mat {
   const t = w.get(name);
   if (!t) throw new Error(`reference: missing ${name}`);
   const [rows, cols] = t.shape.length === 2 ? t.shape : [1, t.shape[0]];
-  return { rows, cols, data: Float64Array.from(t.data) };
+  return { rows, cols, data: t.data };
 }
 
 /** y = W x (+ b) for W (out, in) */
@@ -50,11 +52,20 @@ function rope(v: Float64Array, p: number, theta: number): Float64Array {
 
 /** Logits (T, V) of a token sequence. */
 export function referenceLogits(c: ModelConfig, w: WeightMap, ids: number[]): Float64Array[] {
+  return referenceForward(c, w, ids).logits;
+}
+
+/**
+ * The final-normed hidden states (T rows of d) of a token sequence, and the
+ * logits of the rows in `positions` (default: every row, in order); pick a few
+ * at a real vocabulary, where the LM head dominates the cost.
+ */
+export function referenceForward(c: ModelConfig, w: WeightMap, ids: number[], positions?: number[]): { hidden: Float64Array[]; logits: Float64Array[] } {
   const { hiddenSize: d, numHeads: H, numKvHeads: Hkv, headDim: D } = c;
   const emb = mat(w, 'model.embed_tokens.weight');
   const head = c.tieWordEmbeddings ? emb : mat(w, 'lm_head.weight');
   const T = ids.length;
-  let xs: Float64Array[] = ids.map((id) => emb.data.slice(id * d, (id + 1) * d));
+  let xs: Float64Array[] = ids.map((id) => Float64Array.from(emb.data.subarray(id * d, (id + 1) * d)));
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     const opt = (n: string) => (w.has(n) ? mat(w, n) : undefined);
@@ -65,11 +76,16 @@ export function referenceLogits(c: ModelConfig, w: WeightMap, ids: number[]): Fl
     const bq = opt(`${p}.self_attn.q_proj.bias`);
     const bk = opt(`${p}.self_attn.k_proj.bias`);
     const bv = opt(`${p}.self_attn.v_proj.bias`);
+    const attnNorm = mat(w, `${p}.input_layernorm.weight`);
+    const mlpNorm = mat(w, `${p}.post_attention_layernorm.weight`);
+    const Wgate = mat(w, `${p}.mlp.gate_proj.weight`);
+    const Wup = mat(w, `${p}.mlp.up_proj.weight`);
+    const Wdown = mat(w, `${p}.mlp.down_proj.weight`);
     const qs: Float64Array[][] = [];
     const ks: Float64Array[][] = [];
     const vs: Float64Array[][] = [];
     for (let t = 0; t < T; t++) {
-      const h = rmsnorm(xs[t], mat(w, `${p}.input_layernorm.weight`), c.rmsNormEps);
+      const h = rmsnorm(xs[t], attnNorm, c.rmsNormEps);
       const q = matvec(Wq, h, bq);
       const k = matvec(Wk, h, bk);
       const v = matvec(Wv, h, bv);
@@ -93,16 +109,18 @@ export function referenceLogits(c: ModelConfig, w: WeightMap, ids: number[]): Fl
         const z = e.reduce((a, b) => a + b, 0);
         for (let s = 0; s <= t; s++) for (let j = 0; j < D; j++) att[hh * D + j] += (e[s] / z) * vs[s][kv][j];
       }
-      const x = xs[t].map((v, i) => v + matvec(Wo, att)[i]);
-      const m = rmsnorm(x, mat(w, `${p}.post_attention_layernorm.weight`), c.rmsNormEps);
-      const g = matvec(mat(w, `${p}.mlp.gate_proj.weight`), m);
-      const u = matvec(mat(w, `${p}.mlp.up_proj.weight`), m);
+      const o = matvec(Wo, att);
+      const x = xs[t].map((v, i) => v + o[i]);
+      const m = rmsnorm(x, mlpNorm, c.rmsNormEps);
+      const g = matvec(Wgate, m);
+      const u = matvec(Wup, m);
       const act = g.map((gv, i) => (gv / (1 + Math.exp(-gv))) * u[i]);
-      const down = matvec(mat(w, `${p}.mlp.down_proj.weight`), act);
+      const down = matvec(Wdown, act);
       next.push(x.map((v, i) => v + down[i]));
     }
     xs = next;
   }
   const fn = mat(w, 'model.norm.weight');
-  return xs.map((x) => matvec(head, rmsnorm(x, fn, c.rmsNormEps)));
+  const hidden = xs.map((x) => rmsnorm(x, fn, c.rmsNormEps));
+  return { hidden, logits: (positions ?? hidden.map((_, t) => t)).map((t) => matvec(head, hidden[t])) };
 }
