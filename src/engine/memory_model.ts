@@ -1,39 +1,99 @@
 /**
- * How much GPU memory a model needs, predicted from its config: the frozen
- * weights (at the checkpoint's precision, frozen.ts), the LoRA adapter with
- * its gradient and AdamW moments, and the activations of one training
- * micro-batch on the fused path (what model.ts's LayerActs keep per layer,
- * plus the transient peak of the chunked loss and of one layer's backward).
- * The page and the catalogue show these figures; test/gpu/memory_model.test.ts
- * holds them against what the device counts (gpu/memory.ts).
+ * How much GPU memory LoRA training needs, predicted from a model's shape:
  *
- * Not modelled: tfjs's pool of freed buffers (it keeps every size it has
- * seen; `poolSlack` is a measured allowance, not a law) and the driver's own
- * rounding of allocations.
+ *   weights      the frozen weights at the checkpoint's precision (frozen.ts):
+ *                matrices 2 bytes a weight for BF16/F16 (or --store-bf16), 4 for
+ *                F32; norms, biases and the RoPE tables f32
+ *   adapter      the flat LoRA buffer P and the optimizer's moments (AdamW: m, v):
+ *                what exists once the Trainer is made (the CLI's gpu_bytes.adapter)
+ *   gradient     the flat gradient G, made at the first step and kept
+ *   activations  what the fused path saves per layer for its backward (model.ts
+ *                LayerActs), for every layer of one micro-batch
+ *   transient    the chunked loss and one layer's backward, as tfjs's pool holds them
+ *
+ * The page and the catalogue show these figures (src/ui/lib/hub.ts); the page
+ * warns with `checkFit` and `suggestFit`. test/gpu/memory_model.test.ts holds
+ * them against what the device counts (gpu/memory.ts): weights and adapter to
+ * the byte, a micro-batch's peak within a few per cent at SmolLM2-135M's and
+ * Qwen2.5-0.5B's layer shapes.
+ *
+ * Why the transient adds up instead of taking a maximum: tfjs never frees a
+ * buffer. A disposed tensor's buffer goes to a pool, keyed by exact byte size,
+ * and is handed back only for a tensor of that same size, and only after the
+ * next queue submit (every 15 dispatches). So within a micro-batch the device
+ * holds, per size, the most buffers of that size ever alive at once, and the
+ * peak is the end of the step. Measured, the step holds:
+ *   - the saved activations of every layer;
+ *   - the loss: three (rows, V) logits chunks (logits, shifted, exp: the one
+ *     freed is not reusable before the next submit), six when there are several
+ *     chunks (the next chunk starts before the submit), plus three for a last
+ *     chunk of another size; six (Nt, d) row tensors of the Nt trained rows
+ *     (gathered h, target rows, products, dh) and four (N, d) (final norm,
+ *     last layer's output, dh scattered back, its RMSNorm backward);
+ *   - one layer's backward gradients, (N, 3·ff + 4·d + 4·H·D + 4·Hkv·D) —
+ *     layerBackward frees them at the layer's end and the layer below takes
+ *     them from the pool, and the first layer takes three (N, d) from the loss's.
+ * Sizes that happen to coincide (SmolLM2: (N, 2·ff) = one logits chunk at
+ * V = 4096) are reused and make the device hold a little less.
+ *
+ * Not modelled:
+ *   - the pool across shapes: padBatch rounds each micro-batch's length up to a
+ *     multiple of 32, and every new length allocates its own set of buffers
+ *     while the old set stays pooled. A run whose micro-batches vary in length
+ *     can hold several times this figure (the test measures a second length);
+ *     the estimate is for one micro-batch at maxLength, the longest one;
+ *   - evaluation, sampling and generation between steps (their buffers join
+ *     the pool too), upload and readback staging, uniform buffers;
+ *   - tensors the engine forgets to free (the test prints what a micro-batch
+ *     leaves behind);
+ *   - the reference path (LoRA dropout, or widths not a multiple of 4): tfjs
+ *     autograd keeps far more, and the full (B, H, T, T) attention scores;
+ *   - the driver's own rounding of allocations.
  */
-import type { ModelConfig } from './config';
-import { LoraLayout } from './lora_layout';
-import { LOGITS_CHUNK_FLOATS } from './train/loss';
+import { defaultChunkRows } from './train/loss';
+
+/** The parts of a model's config (config.ts ModelConfig) that decide its memory. */
+export interface ModelShape {
+  hiddenSize: number; // d
+  intermediateSize: number; // ff
+  numLayers: number; // L
+  numHeads: number; // H
+  numKvHeads: number; // Hkv
+  headDim: number; // D
+  vocabSize: number; // V
+  maxPositions: number; // rows of the RoPE tables
+  tieWordEmbeddings: boolean;
+  attentionBias: boolean; // Qwen2's q/k/v biases
+}
 
 export interface MemoryQuery {
-  config: ModelConfig;
+  config: ModelShape;
   /** bytes per frozen matrix weight: 2 for BF16/F16 checkpoints (or --store-bf16), 4 for F32 */
   weightBytes: 2 | 4;
   rank: number;
-  batchSize: number;
-  maxLength: number;
+  batchSize: number; // rows per micro-batch
+  maxLength: number; // tokens per row
+  /** default AdamW (two moments); SGD keeps none */
+  optimizer?: 'adamw' | 'sgd';
+  /** trained tokens (with a label) per micro-batch; default every token, the upper bound */
+  targetTokens?: number;
 }
 
 export interface MemoryEstimate {
-  weights: number; // frozen weights, bytes
-  adapter: number; // P, its gradient and two AdamW moments
-  activations: number; // saved per-layer activations of one micro-batch
-  transient: number; // the loss's logits chunks, one layer's backward temporaries
+  weights: number; // bytes
+  adapter: number;
+  gradient: number;
+  activations: number;
+  transient: number;
   total: number;
+  /** the largest single buffer the run needs (it must fit the device's binding and buffer limits) */
+  largestBuffer: { bytes: number; what: string };
 }
 
+const F32 = 4;
+
 /** Floats LayerActs keeps per token per layer (model.ts). */
-export function savedFloatsPerToken(c: ModelConfig, rank: number): number {
+export function savedFloatsPerToken(c: ModelShape, rank: number): number {
   const d = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
@@ -49,27 +109,135 @@ export function savedFloatsPerToken(c: ModelConfig, rank: number): number {
   );
 }
 
-export function frozenWeightBytes(c: ModelConfig, weightBytes: 2 | 4): number {
+/** Floats of one layer's backward gradients, per token (model_backward.ts layerBackward). */
+export function backwardFloatsPerToken(c: ModelShape): number {
+  const d = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  return (
+    c.intermediateSize + 2 * c.intermediateSize + // dact, d(gate|up)
+    4 * d + // dm, dx2, dh, dx
+    3 * q + // da, dO in head layout, dq
+    2 * kv + // dk, dv
+    q + 2 * kv // d(q|k|v) rows
+  );
+}
+
+/** Bytes of the RoPE cos and sin tables (maxPositions, D/2) f32, which the model makes at load. */
+export function ropeTableBytes(c: ModelShape): number {
+  return c.maxPositions * c.headDim * F32;
+}
+
+/** Bytes of the frozen weights on the GPU: LlamaModel.weightBytes() plus the RoPE tables. */
+export function frozenWeightBytes(c: ModelShape, weightBytes: 2 | 4): number {
   const d = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
   const perLayerMatrix = (q + 2 * kv) * d + d * q + 3 * c.intermediateSize * d;
   const embed = c.vocabSize * d * (c.tieWordEmbeddings ? 1 : 2);
   const vectors = c.numLayers * (2 * d + (c.attentionBias ? q + 2 * kv : 0)) + d;
-  const rope = c.maxPositions * c.headDim * 4; // cos and sin tables, f32
-  return (c.numLayers * perLayerMatrix + embed) * weightBytes + vectors * 4 + rope;
+  return (c.numLayers * perLayerMatrix + embed) * weightBytes + vectors * F32 + ropeTableBytes(c);
+}
+
+/** Floats in the adapter's flat buffer P (lora_layout.ts: all seven pairs of every layer). */
+export function adapterFloats(c: ModelShape, rank: number): number {
+  const d = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const ff = c.intermediateSize;
+  const a = 3 * d + q + 2 * d + ff; // A: q, k, v, gate, up read d; o reads H·D; down reads ff
+  const b = q + 2 * kv + d + 2 * ff + d; // B: one row per output
+  return c.numLayers * rank * (a + b);
+}
+
+/**
+ * Bytes the chunked loss (train/loss.ts) leaves on the device for Nt trained
+ * rows of N, with `rows` rows per logits chunk (default: the loss's own choice).
+ */
+export function lossTransientBytes(c: ModelShape, tokens: number, targetTokens: number, rows = defaultChunkRows(Math.max(1, targetTokens), c.vocabSize)): number {
+  const V = c.vocabSize;
+  const d = c.hiddenSize;
+  const full = Math.floor(targetTokens / rows);
+  const rest = targetTokens - full * rows;
+  const chunkBuffers = full === 0 ? 0 : full === 1 ? 3 : 6;
+  const logits = (chunkBuffers * rows + (rest ? 3 * rest : 0)) * V;
+  return (logits + 6 * targetTokens * d + 4 * tokens * d) * F32;
 }
 
 export function predictTrainingMemory(m: MemoryQuery): MemoryEstimate {
   const c = m.config;
-  const tokens = m.batchSize * m.maxLength;
+  const N = m.batchSize * m.maxLength;
+  const Nt = Math.min(N, m.targetTokens ?? N);
+  const d = c.hiddenSize;
+  const ff = c.intermediateSize;
+  const n = adapterFloats(c, m.rank);
   const weights = frozenWeightBytes(c, m.weightBytes);
-  const adapter = new LoraLayout(c, m.rank).size * 4 * 4; // P, G, m, v
-  const activations = c.numLayers * tokens * savedFloatsPerToken(c, m.rank) * 4;
-  // the loss: two (rows, V) chunks at a time (≤ the chunk budget), its dh (tokens, d) twice;
-  // a layer's backward: about four (tokens, ff)-sized temporaries alive at once
-  const logits = 2 * Math.min(tokens * c.vocabSize, LOGITS_CHUNK_FLOATS) * 4;
-  const layer = tokens * (4 * c.intermediateSize + 2 * c.hiddenSize) * 4;
-  const transient = logits + 2 * tokens * c.hiddenSize * 4 + layer;
-  return { weights, adapter, activations, transient, total: weights + adapter + activations + transient };
+  const adapter = n * F32 * (m.optimizer === 'sgd' ? 1 : 3); // P, and AdamW's m and v
+  const gradient = n * F32;
+  const activations = c.numLayers * N * savedFloatsPerToken(c, m.rank) * F32;
+  // the first layer's backward takes three (N, d) buffers from the loss's pool
+  const backward = N * (backwardFloatsPerToken(c) - 3 * d) * F32;
+  const transient = lossTransientBytes(c, N, Nt) + backward;
+  const rows = defaultChunkRows(Math.max(1, Nt), c.vocabSize);
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const candidates: [number, string][] = [
+    [N * 2 * ff * F32, `one layer's gate|up activations (${N.toLocaleString('en')} tokens × ${(2 * ff).toLocaleString('en')})`],
+    [N * c.numHeads * (c.headDim + 1) * F32, `one layer's attention output (${N.toLocaleString('en')} tokens × ${c.numHeads} heads)`],
+    [rows * c.vocabSize * F32, `a logits chunk (${rows} rows × ${c.vocabSize.toLocaleString('en')})`],
+    [2 * ff * d * m.weightBytes, 'one layer\'s gate|up weights'],
+    [(q + 2 * kv) * d * m.weightBytes, 'one layer\'s q|k|v weights'],
+    [(m.optimizer === 'sgd' ? 1 : 2) * n * F32, m.optimizer === 'sgd' ? 'the adapter' : "the optimizer's moments"],
+  ];
+  // an f32 embedding is one tensor; a 16-bit one is split into blocks that fit a binding (frozen.ts)
+  if (m.weightBytes === 4) candidates.push([c.vocabSize * d * F32, `the embedding (${c.vocabSize.toLocaleString('en')} × ${d}, f32)`]);
+  const [bytes, what] = candidates.reduce((a, b) => (b[0] > a[0] ? b : a));
+  return { weights, adapter, gradient, activations, transient, total: weights + adapter + gradient + activations + transient, largestBuffer: { bytes, what } };
+}
+
+/** What a run may use: a memory budget (browsers report no VRAM: the user says) and the device's limits. */
+export interface MemoryLimits {
+  budgetBytes: number;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+export interface FitReport {
+  fits: boolean;
+  /** the total is over the budget */
+  overBudget: boolean;
+  /** the largest single buffer is over a device limit (the smaller of binding and buffer size) */
+  overBuffer: boolean;
+  /** the smaller of the two device limits */
+  bufferLimit: number;
+}
+
+export function checkFit(e: MemoryEstimate, limits: MemoryLimits): FitReport {
+  const bufferLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const overBudget = e.total > limits.budgetBytes;
+  const overBuffer = e.largestBuffer.bytes > bufferLimit;
+  return { fits: !overBudget && !overBuffer, overBudget, overBuffer, bufferLimit };
+}
+
+/**
+ * The largest batch size that fits at this max length; when not even batch
+ * size 1 does, the longest max length (a multiple of 32, as padBatch rounds)
+ * that fits at batch size 1. Null when nothing does (the weights alone are
+ * too big) or when the query already fits.
+ */
+export function suggestFit(q: MemoryQuery, limits: MemoryLimits): { batchSize: number; maxLength: number; estimate: MemoryEstimate } | null {
+  const fits = (batchSize: number, maxLength: number) => {
+    const estimate = predictTrainingMemory({ ...q, batchSize, maxLength, targetTokens: undefined });
+    return checkFit(estimate, limits).fits ? { batchSize, maxLength, estimate } : null;
+  };
+  if (fits(q.batchSize, q.maxLength)) return null;
+  for (let b = q.batchSize - 1; b >= 1; b--) {
+    const f = fits(b, q.maxLength);
+    if (f) return f;
+  }
+  for (let t = Math.floor((q.maxLength - 1) / 32) * 32; t >= 32; t -= 32) {
+    const f = fits(1, t);
+    if (f) return f;
+  }
+  return null;
 }

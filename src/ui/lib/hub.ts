@@ -3,11 +3,13 @@
  * page: streamed with byte progress and cancellable (fetch + ReadableStream +
  * AbortController), and a ranged read of just the header (safetensors: 8
  * bytes of length, then the JSON header; llama2.c: 7 int32) so the page can
- * show parameters and memory before the full download.
+ * show parameters and memory before the full download. Training memory comes
+ * from each entry's published shape and dtype (engine/memory_model.ts).
  * Nothing here touches the GPU; the bytes go to the worker.
  */
 import catalogue from '../../../models/catalogue.json';
 import { headerLength, parseHeader } from '../../engine/io/safetensors';
+import { predictTrainingMemory, type MemoryEstimate, type MemoryQuery, type ModelShape } from '../../engine/memory_model';
 
 export interface CatalogueFile {
   path: string;
@@ -24,12 +26,29 @@ export interface CatalogueEntry {
   sizeBytes: number;
   params: string;
   licence: string;
-  memoryMB: number;
+  /** how the checkpoint stores its weights: BF16/F16 matrices stay 16-bit on the GPU */
+  dtype: 'F32' | 'BF16' | 'F16';
+  /** the published config (HF config.json, or the llama2.c header): what the memory model needs */
+  shape: ModelShape;
   note: string;
   recommended: { preset: string; template: string; lr: number; rank: number; maxLength: number; batchSize: number };
 }
 
 export const CATALOGUE: CatalogueEntry[] = catalogue.models as CatalogueEntry[];
+
+/** The training settings GPU memory depends on. */
+export type MemorySettings = Pick<MemoryQuery, 'rank' | 'batchSize' | 'maxLength' | 'optimizer'>;
+
+/** The memory-model query for training an entry with these settings. */
+export function entryQuery(e: CatalogueEntry, s: MemorySettings): MemoryQuery {
+  return { config: e.shape, weightBytes: e.dtype === 'F32' ? 4 : 2, rank: s.rank, batchSize: s.batchSize, maxLength: s.maxLength, optimizer: s.optimizer };
+}
+
+/** GPU memory to train an entry with LoRA at its recommended settings (the figure its row shows). */
+export function recommendedEstimate(e: CatalogueEntry): MemoryEstimate {
+  const r = e.recommended;
+  return predictTrainingMemory(entryQuery(e, { rank: r.rank, batchSize: r.batchSize, maxLength: r.maxLength, optimizer: 'adamw' }));
+}
 
 export const fileUrl = (repo: string, f: CatalogueFile) => f.url ?? `https://huggingface.co/${repo}/resolve/main/${f.path}`;
 /** The name the loader expects (the Hub path's last part). */
@@ -96,8 +115,8 @@ async function fetchRange(url: string, start: number, end: number, signal?: Abor
 
 export interface HeaderPeek {
   params: number;
-  /** bytes of f32 weights on the GPU (the engine computes in f32) */
-  f32Bytes: number;
+  /** bytes of the weights on the GPU: 16-bit matrices stay 16-bit (frozen.ts), the rest is f32 */
+  gpuBytes: number;
   fileBytes: number;
   dtype: string;
 }
@@ -109,13 +128,17 @@ export async function peekSafetensors(url: string, signal?: AbortSignal): Promis
   const head = await fetchRange(url, 0, 8 + n - 1, signal);
   const h = parseHeader(head.bytes, first.total, 'model.safetensors');
   let params = 0;
+  let gpuBytes = 0;
   const dtypes = new Set<string>();
   for (const [name, t] of h.tensors) {
     if (name.includes('rotary_emb')) continue;
-    params += t.shape.reduce((a, b) => a * b, 1);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    params += n;
+    const packed = (t.dtype === 'BF16' || t.dtype === 'F16') && t.shape.length === 2 && t.shape[1] % 2 === 0;
+    gpuBytes += n * (packed ? 2 : 4);
     dtypes.add(t.dtype);
   }
-  return { params, f32Bytes: params * 4, fileBytes: first.total, dtype: [...dtypes].join('/') };
+  return { params, gpuBytes, fileBytes: first.total, dtype: [...dtypes].join('/') };
 }
 
 /** llama2.c header: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (<0: untied), seq_len. */
@@ -127,7 +150,7 @@ export async function peekLlama2c(url: string, signal?: AbortSignal): Promise<He
   const kvDim = (dim * kvHeads) / heads;
   const perLayer = 2 * dim + 2 * dim * dim + 2 * dim * kvDim + 3 * dim * hidden;
   const params = vocab * dim * (vocabRaw < 0 ? 2 : 1) + layers * perLayer + dim;
-  return { params, f32Bytes: params * 4, fileBytes: total, dtype: 'F32' };
+  return { params, gpuBytes: params * 4, fileBytes: total, dtype: 'F32' };
 }
 
 export function peekHeader(e: CatalogueEntry, signal?: AbortSignal): Promise<HeaderPeek> {
