@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N]]
+ * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N] [--vocab V]]
  * (throughput runs only when asked: a SmolLM2-135M-shaped model on SwiftShader takes minutes)
  * Prints each figure with its ratio against a baseline measured in the same
  * process (machines are noisy; absolute numbers only mean something beside
@@ -14,7 +14,7 @@ import { benchKernels } from './kernels';
 import { benchDispatches } from './dispatches';
 import { benchThroughput } from './throughput';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' } } });
 
 async function main() {
   const info = await initGpu();
@@ -33,7 +33,7 @@ async function main() {
     model.dispose();
   }
   if (values.only === 'throughput') {
-    for (const r of await benchThroughput({ smolLayers: values.layers ? Number(values.layers) : undefined, log })) rows.push({ ...r });
+    for (const r of await benchThroughput({ smolLayers: values.layers ? Number(values.layers) : undefined, smolVocab: values.vocab ? Number(values.vocab) : undefined, log })) rows.push({ ...r });
   }
   if (!values.only || values.only === 'dispatches') {
     for (const r of await benchDispatches(log)) rows.push({ ...r });

@@ -86,17 +86,17 @@ async function measure(name: string, model: LlamaModel, opts: { decodeSteps: num
   }));
 }
 
-export async function benchThroughput(opts: { smolLayers?: number; log?: (s: string) => void } = {}): Promise<ThroughputRow[]> {
+export async function benchThroughput(opts: { smolLayers?: number; smolVocab?: number; log?: (s: string) => void } = {}): Promise<ThroughputRow[]> {
   const log = opts.log ?? console.log;
   const rows: ThroughputRow[] = [];
   const stories = LlamaModel.fromLoaded(await loadModelPath(new URL('../../shared/models/stories260K-hf', import.meta.url).pathname));
   rows.push(...(await measure('stories260K', stories, { decodeSteps: 16, B: 8, T: 128 }, log)));
   stories.dispose();
-  const config = smolLM2Shape(opts.smolLayers ?? 30, 49152);
+  const config = smolLM2Shape(opts.smolLayers ?? 30, opts.smolVocab ?? 49152);
   const w = randomWeights(config);
   for (const t of w.values()) if (t.shape.length === 2) t.half = { format: 'bf16', bits: toBf16Bits(t.data) }; // as the Hub ships it
   const smol = LlamaModel.fromWeights(config, w);
-  rows.push(...(await measure('SmolLM2-135M-shaped (BF16)', smol, { decodeSteps: 4, B: 2, T: 64 }, log)));
+  rows.push(...(await measure(`SmolLM2-135M-shaped (BF16, vocab ${config.vocabSize})`, smol, { decodeSteps: 4, B: 2, T: 64 }, log)));
   smol.dispose();
   for (const r of rows) log(`${r.model} ${r.phase}: fused ${r.ours_tokens_per_s.toFixed(2)} tok/s vs reference ${r.baseline_tokens_per_s.toFixed(2)} tok/s = ${r.speedup.toFixed(2)}x`);
   return rows;

@@ -24,7 +24,7 @@ import { linearKey, type LinearName, type ModelConfig } from './config';
 import { disposeFrozen, frozenBytes, frozenShape, isPacked, maxBindingBytes, uploadFrozen, type Frozen, type PackedWeight } from './frozen';
 import type { HostTensor, LoadedModel, WeightMap } from './io/weights';
 import { embeddingRows, logitsFor } from './ops/frozen_matmul';
-import type { LoraGroup, LoraLayout } from './lora_layout';
+import { LORA_GROUPS, type LoraGroup, type LoraLayout } from './lora_layout';
 import { attentionRows, attentionRowsFused, fusedAttentionFits } from './ops/attention';
 import { fusedProjectionFits, projection, projectionFused, type LoraGroupRef, type ProjectionArgs } from './ops/linear';
 import { kernelMode } from './ops/mode';
@@ -64,14 +64,6 @@ export interface UploadOptions {
   /** cap on one GPU block of a frozen matrix (default: the device's binding limit); tests force splits with it */
   blockBytes?: number;
 }
-
-/** The stacked weights and which HF linears they hold, in order. */
-export const STACKED: Record<LoraGroup, readonly LinearName[]> = {
-  qkv: ['q_proj', 'k_proj', 'v_proj'],
-  o: ['o_proj'],
-  gateUp: ['gate_proj', 'up_proj'],
-  down: ['down_proj'],
-};
 
 /** A LoRA adapter the model can ride on: one flat buffer P laid out by `layout` (lora.ts). */
 export interface AdapterProvider {
@@ -186,10 +178,10 @@ export class LlamaModel {
       layers.push({
         inputNorm: vector(`${p}.input_layernorm.weight`),
         postNorm: vector(`${p}.post_attention_layernorm.weight`),
-        qkv: matrix(stackRows(parts(STACKED.qkv, 'weight')), `${p}.self_attn.qkv`),
-        qkvBias: hasBias ? tf.tensor1d(stackRows(parts(STACKED.qkv, 'bias')).data, 'float32') : null,
+        qkv: matrix(stackRows(parts(LORA_GROUPS.qkv, 'weight')), `${p}.self_attn.qkv`),
+        qkvBias: hasBias ? tf.tensor1d(stackRows(parts(LORA_GROUPS.qkv, 'bias')).data, 'float32') : null,
         o: matrix(host(`${linearKey(i, 'o_proj')}.weight`), `${linearKey(i, 'o_proj')}.weight`),
-        gateUp: matrix(stackRows(parts(STACKED.gateUp, 'weight')), `${p}.mlp.gate_up`),
+        gateUp: matrix(stackRows(parts(LORA_GROUPS.gateUp, 'weight')), `${p}.mlp.gate_up`),
         down: matrix(host(`${linearKey(i, 'down_proj')}.weight`), `${linearKey(i, 'down_proj')}.weight`),
       });
     }
