@@ -295,8 +295,10 @@ export class LlamaModel {
     const gu = this.project({ x: m, w: l.gateUp, lora: this.loraOf(i, 'gateUp') }, acts, 'xaGu'); // (N, 2·ff)
     const act = swiglu(gu); // silu(gate)·up (N, ff)
     const x3 = this.project({ x: act, w: l.down, lora: this.loraOf(i, 'down'), residual: x2 }, acts, 'xaDown'); // x2 + down_proj(act)
-    if (acts) Object.assign(acts, { x2, m, gu, act });
-    else tf.dispose([h, qkv, q, a, x2, m, gu, act, ...(ctx.cache ? [] : [k, v])]);
+    if (acts) {
+      Object.assign(acts, { x2, m, gu, act });
+      qkv.dispose(); // the backward reads q, k, v in head layout, not the rows
+    } else tf.dispose([h, qkv, q, a, x2, m, gu, act, ...(ctx.cache ? [] : [k, v])]);
     return x3;
   }
 

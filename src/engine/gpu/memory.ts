@@ -171,6 +171,12 @@ export function uploadTensors(...roots: unknown[]): number {
  * Returns the bytes released.
  */
 export function releasePooledBuffers(): number {
+  // buffers released since the last submit only join the pool at the next one, and a
+  // pooled buffer may still be written by a recorded, unsubmitted command: submit first
+  const b = backend() as unknown as { ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void };
+  b.ensureCommandEncoderReady(); // submitQueue finishes the current encoder, which may not exist yet
+  b.endComputePassEncoder();
+  b.submitQueue();
   // BufferManager's pool is private in its typings; its shape is tfjs 4.x's buffer_manager.js.
   const m = backend().bufferManager as unknown as { freeBuffers: Map<string, GPUBuffer[]>; numFreeBuffers: number; numBytesAllocated: number };
   let bytes = 0;

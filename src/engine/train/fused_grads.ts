@@ -39,7 +39,7 @@ export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.
   const hT = tf.gather(fwd.h, targetIndex) as tf.Tensor2D; // (Nt, d): rows that have a label
   const { value, lse } = crossEntropyForward(hT, model.params.lmHead, targets);
   const dhT = crossEntropyBackward(hT, model.params.lmHead, targets, lse); // (Nt, d)
-  const dh = (batch.tokens ? tf.scatterND(targetIndex.reshape([batch.tokens, 1]), dhT, [N, c.hiddenSize]) : tf.zeros([N, c.hiddenSize])) as tf.Tensor2D;
+  const dh = tf.tidy(() => (batch.tokens ? tf.scatterND(targetIndex.reshape([batch.tokens, 1]), dhT, [N, c.hiddenSize]) : tf.zeros([N, c.hiddenSize]))) as tf.Tensor2D;
   tf.dispose([hT, lse, dhT, fwd.h]);
   let dx = rmsNormBackward(fwd.last, model.params.finalNorm, c.rmsNormEps, dh);
   tf.dispose([dh, fwd.last]);
