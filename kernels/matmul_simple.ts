@@ -78,19 +78,20 @@ export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   if (residual && (residual.shape[0] !== M || residual.shape[1] !== Ncols)) throw new Error(`simpleMatmul: residual ${residual.shape} for ${M}×${Ncols}`);
   if (!simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) throw new Error(`simpleMatmul: K ${K}, R ${R}, Ncols ${Ncols} need to be multiples of 4`);
   if (!mult4(wOffset, vOffset, u ? u.shape[1] : 0) || (groups && !mult4(...groups))) throw new Error(`simpleMatmul: offsets ${wOffset}, ${vOffset}, u width and groups ${groups} must be multiples of 4`);
-  const blocks = Math.ceil(M / 4) * Math.ceil(Ncols / 4);
+  const rows = M < 4 ? 1 : 4;
+  const blocks = Math.ceil(M / rows) * Math.ceil(Ncols / 4);
   const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
   const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
   const grouped = !!groups;
   return runKernel(
     {
-      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}`,
+      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}_rows${rows}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(blocks / SMM_THREADS), 1, 1],
       workgroupSize: [SMM_THREADS, 1, 1],
       uniforms: SIMPLE_MATMUL_UNIFORMS,
-      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves }),
+      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves, rows }),
       components: names.map((n) => (n === 'bias' || n === 'residual' ? 1 : n === 'w' && halves ? 2 : 4)),
     },
     tensors,

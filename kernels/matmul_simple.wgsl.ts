@@ -11,7 +11,8 @@
  * 4, so every operand is read as vec4: X and U bound as array<vec4<f32>>,
  * W and V too.
  *
- * Work mapping: one invocation per 4×4 output block (rows m0..m0+3, cols
+ * Work mapping (rows = 1 when M < 4, the decode case: one invocation per 1×4 block instead):
+ * one invocation per 4×4 output block (rows m0..m0+3, cols
  * n0..n0+3), 64 invocations per workgroup, blocks numbered row-major. Per
  * 4-wide k step it loads 4 vec4 of X and 4 vec4 of W and does 64
  * multiply-adds in registers; no workgroup memory, no barriers. Rows past M
@@ -44,6 +45,8 @@ export interface SimpleMatmulConfig {
   R: number; // 0: no low-rank term
   hasResidual?: boolean;
   grouped?: boolean;
+  /** output rows per invocation: 4, or 1 when M < 4 (decoding: a 4-row block would compute one row four times) */
+  rows?: 1 | 4;
 }
 export const SMM_THREADS = 64;
 export const SIMPLE_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32, wOff4 : i32, vOff4 : i32, uStride4 : i32, g1 : i32, g2 : i32,';
@@ -52,7 +55,8 @@ export const SIMPLE_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f3
  * One phase: acc[i] (vec4 over the block's 4 columns) += A[row i, :]·Bop[:, n0..n0+3].
  * aRow(i): vec4 index where row i of A starts; bBase: vec4 offset of B in its buffer.
  */
-function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string, bHalves = false): string {
+function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string, bHalves = false, rows = 4): string {
+  const R = [0, 1, 2, 3].slice(0, rows);
   // B: rows-are-n → b[br_j + kk] (vec4 over k); else b[bBase + (4kk+e)·N4 + nb] (vec4 over n)
   const ld = (idx: string) => (bHalves ? `unpack4h(${b}[${idx}])` : `${b}[${idx}]`);
   const bLoads = bRowsAreN
@@ -65,17 +69,18 @@ function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: bool
   const rowBase = (i: number) => `let ar${i} = ${aRow(i)};`;
   const colBase = bRowsAreN ? [0, 1, 2, 3].map((j) => `let br${j} = ${bBase} + min(n0 + ${j}, Ncols - 1) * ${kLen4};`).join(' ') : '';
   return `{
-    ${[0, 1, 2, 3].map(rowBase).join(' ')}
+    ${R.map(rowBase).join(' ')}
     ${colBase}
     for (var kk = 0; kk < ${kLen4}; kk++) {
       ${bLoads}
-      ${[0, 1, 2, 3].map((i) => `let a${i} = ${a}[ar${i} + kk];`).join(' ')}
-      ${[0, 1, 2, 3].map(update).join('\n      ')}
+      ${R.map((i) => `let a${i} = ${a}[ar${i} + kk];`).join(' ')}
+      ${R.map(update).join('\n      ')}
     }
   }`;
 }
 
-export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null }: SimpleMatmulConfig): string {
+export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, rows = 4 }: SimpleMatmulConfig): string {
+  const I = [0, 1, 2, 3].slice(0, rows);
   const row = (i: number) => `min(m0 + ${i}, M - 1)`;
   const epilogue = (i: number, j: number) =>
     `acc[${i}].${'xyzw'[j]}${hasBias ? ` + bias[n0 + ${j}]` : ''}${hasResidual ? ` + residual[o + ${j}]` : ''}`;
@@ -88,22 +93,22 @@ fn main(index : i32) {
   let N4 = Ncols / 4;
   let nBlocks = (Ncols + 3) / 4;
   let blk = i32(globalId.x);
-  if (blk >= ((M + 3) / 4) * nBlocks) { return; }
-  let m0 = (blk / nBlocks) * 4;
+  if (blk >= ((M + ${rows - 1}) / ${rows}) * nBlocks) { return; }
+  let m0 = (blk / nBlocks) * ${rows};
   let nb = blk % nBlocks;
   let n0 = nb * 4;
   var acc : array<vec4<f32>, 4>;
-  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4', !!wHalves)}
+  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4', !!wHalves, rows)}
   ${
     R > 0
       ? `var low : array<vec4<f32>, 4>;
   let R4 = ${R / 4};
   let uCol4 = ${grouped ? '(select(0, 1, n0 >= uniforms.g1) + select(0, 1, n0 >= uniforms.g2)) * R4' : '0'};
-  ${phase('u', 'vmat', 'low', 'R4', vRowsAreN, (i) => `${row(i)} * uniforms.uStride4 + uCol4`, 'uniforms.vOff4')}
-  ${[0, 1, 2, 3].map((i) => `acc[${i}] += uniforms.scale * low[${i}];`).join(' ')}`
+  ${phase('u', 'vmat', 'low', 'R4', vRowsAreN, (i) => `${row(i)} * uniforms.uStride4 + uCol4`, 'uniforms.vOff4', false, rows)}
+  ${I.map((i) => `acc[${i}] += uniforms.scale * low[${i}];`).join(' ')}`
       : ''
   }
-  ${[0, 1, 2, 3]
+  ${I
     .map(
       (i) => `if (m0 + ${i} < M) {
     let o = (m0 + ${i}) * Ncols + n0;
