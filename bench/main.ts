@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N] [--vocab V]]
+ * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N] [--vocab V]|real-shapes [--models a,b] [--layers N]]
  * (throughput runs only when asked: a SmolLM2-135M-shaped model on SwiftShader takes minutes)
  * Prints each figure with its ratio against a baseline measured in the same
  * process (machines are noisy; absolute numbers only mean something beside
@@ -13,8 +13,9 @@ import { benchInference } from './inference';
 import { benchKernels } from './kernels';
 import { benchDispatches } from './dispatches';
 import { benchThroughput } from './throughput';
+import { benchRealShapes } from './real_shapes';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' }, models: { type: 'string' } } });
 
 async function main() {
   const info = await initGpu();
@@ -31,6 +32,12 @@ async function main() {
     const [ref, fused] = rows.slice(-2) as unknown as { prefill_tokens_per_s: number; decode_tokens_per_s: number }[];
     log(`  fused/reference: prefill ${(fused.prefill_tokens_per_s / ref.prefill_tokens_per_s).toFixed(2)}x, decode ${(fused.decode_tokens_per_s / ref.decode_tokens_per_s).toFixed(2)}x`);
     model.dispose();
+  }
+  if (values.only === 'real-shapes') {
+    for (const r of await benchRealShapes({ models: values.models?.split(','), layers: values.layers ? Number(values.layers) : undefined })) {
+      log(JSON.stringify(r));
+      rows.push(r);
+    }
   }
   if (values.only === 'throughput') {
     for (const r of await benchThroughput({ smolLayers: values.layers ? Number(values.layers) : undefined, smolVocab: values.vocab ? Number(values.vocab) : undefined, log })) rows.push({ ...r });
