@@ -25,12 +25,12 @@ import { padBatch, type MicroBatch } from '../src/engine/train/batches';
 import { targetHidden } from '../src/engine/train/evaluate';
 import { fusedMicroGrads } from '../src/engine/train/fused_grads';
 import { chunkedCrossEntropy } from '../src/engine/train/loss';
-import { Rng } from '../src/engine/rng';
+import { tinyWeights } from '../test/helpers/tiny_checkpoint';
 import { Optimizer } from '../src/engine/train/optimizer';
 import { clipByGlobalNorm, ReferenceOptimizer } from '../src/engine/train/optimizer_reference';
 import type { TokenizedSample } from '../src/engine/data/tokenize';
 import type { WeightMap } from '../src/engine/io/weights';
-import { LINEAR_NAMES, linearKey, linearShape } from '../src/engine/config';
+import { LINEAR_NAMES } from '../src/engine/config';
 
 export interface DispatchRow {
   name: 'dispatches_per_layer';
@@ -60,25 +60,8 @@ export function smolLM2Shape(layers: number, vocab = 4096): ModelConfig {
   };
 }
 
-/** Small random weights at a config (HF names). */
-export function randomWeights(c: ModelConfig, seed = 1): WeightMap {
-  const rng = new Rng(seed);
-  const m: WeightMap = new Map();
-  const rand = (shape: number[], scale: number, offset = 0) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => offset + (rng.next() * 2 - 1) * scale) });
-  m.set('model.embed_tokens.weight', rand([c.vocabSize, c.hiddenSize], 0.05));
-  for (let i = 0; i < c.numLayers; i++) {
-    m.set(`model.layers.${i}.input_layernorm.weight`, rand([c.hiddenSize], 0.1, 1));
-    m.set(`model.layers.${i}.post_attention_layernorm.weight`, rand([c.hiddenSize], 0.1, 1));
-    for (const n of LINEAR_NAMES) {
-      const [o, inp] = linearShape(c, n);
-      m.set(`${linearKey(i, n)}.weight`, rand([o, inp], 1 / Math.sqrt(inp)));
-      if (c.attentionBias && (n === 'q_proj' || n === 'k_proj' || n === 'v_proj')) m.set(`${linearKey(i, n)}.bias`, rand([o], 0.02));
-    }
-  }
-  m.set('model.norm.weight', rand([c.hiddenSize], 0.1, 1));
-  if (!c.tieWordEmbeddings) m.set('lm_head.weight', rand([c.vocabSize, c.hiddenSize], 0.05));
-  return m;
-}
+/** Small random weights at a config (HF names): the tests' tiny-checkpoint weights, at any shape. */
+export const randomWeights = (c: ModelConfig, seed = 1): WeightMap => tinyWeights(c, seed) as WeightMap;
 
 /** Runs fn and returns how many programs it dispatched. */
 export async function countDispatches(fn: () => Promise<void> | void): Promise<number> {
