@@ -346,9 +346,12 @@ export class LlamaModel {
   /**
    * Fused training forward: final-normed hidden rows (N, d), the last
    * layer's output, and every layer's LayerActs, all kept for
-   * model_backward.ts (which disposes them).
+   * model_backward.ts (which disposes them). With `checkpoint` (activation
+   * checkpointing), each layer keeps only its input (acts[i].x; the rest
+   * is recomputed by `recomputeActs` during the backward): a layer then
+   * costs N·d floats until its backward instead of LayerActs' ~15 tensors.
    */
-  forwardTrain(ids: tf.Tensor2D, positions: tf.Tensor2D, segmentIds: tf.Tensor2D): { h: tf.Tensor2D; last: tf.Tensor2D; acts: LayerActs[]; positions: tf.Tensor1D } {
+  forwardTrain(ids: tf.Tensor2D, positions: tf.Tensor2D, segmentIds: tf.Tensor2D, checkpoint = false): { h: tf.Tensor2D; last: tf.Tensor2D; acts: LayerActs[]; positions: tf.Tensor1D } {
     const c = this.config;
     const [B, T] = ids.shape;
     const ctx = this.context(B, T, { positions, segmentIds });
@@ -356,12 +359,23 @@ export class LlamaModel {
     const acts: LayerActs[] = [];
     let x = tf.tidy(() => embeddingRows(this.params.embed, ids.reshape([B * T]) as tf.Tensor1D));
     for (let i = 0; i < c.numLayers; i++) {
-      const a = {} as LayerActs;
-      x = this.layerForward(x, i, ctx, dims, a);
+      const a = (checkpoint ? { x } : {}) as LayerActs;
+      x = this.layerForward(x, i, ctx, dims, checkpoint ? null : a);
       acts.push(a);
     }
     const h = rmsNorm(x, this.params.finalNorm, c.rmsNormEps);
     return { h, last: x, acts, positions: ctx.rope.positions };
+  }
+
+  /** Layer i's LayerActs recomputed from its saved input x (activation checkpointing); the caller disposes them (x included). */
+  recomputeActs(x: tf.Tensor2D, i: number, positions: tf.Tensor1D, segmentIds: tf.Tensor2D): LayerActs {
+    const [B, T] = segmentIds.shape;
+    const grid = positions.reshape([B, T]) as tf.Tensor2D;
+    const ctx = this.context(B, T, { positions: grid, segmentIds });
+    const a = {} as LayerActs;
+    this.layerForward(x, i, ctx, this.dims(B, T), a).dispose(); // its output is the next layer's saved input
+    tf.dispose([grid, ctx.rope.positions]); // views of `positions`
+    return a;
   }
 
   /** Logits (N, V) for hidden rows (N, d). */

@@ -135,6 +135,29 @@ describe('fused training gradients: accumulation, non-targets, finite difference
     model.dispose();
   });
 
+  it('activation checkpointing (recompute each layer in the backward) gives the same gradients', async () => {
+    const { model, params, layout } = makeModel({ arch: 'Qwen2ForCausalLM', heads: 6, kvHeads: 2, headDim: 8, hidden: 48, layers: 3 }, 4);
+    const batch = packBatch(samples(4, 7), 64);
+    const run = async (checkpoint: boolean) => {
+      const g = tf.zeros([layout.size]);
+      const before = tf.memory().numTensors;
+      const loss = fusedMicroGrads(model, batch, g, false, checkpoint);
+      const out = { loss: (await loss.data())[0], g: (await g.data()) as Float32Array, leaked: tf.memory().numTensors - before - 1 };
+      tf.dispose([loss, g]);
+      return out;
+    };
+    const plain = await run(false);
+    const ckpt = await run(true);
+    const d = compare(ckpt.g, plain.g);
+    console.log(`checkpointing: loss ${ckpt.loss} vs ${plain.loss}; max |grad diff| ${d.abs.toExponential(2)} (max |grad| ${d.max.toExponential(2)}); tensors left ${ckpt.leaked} vs ${plain.leaked}`);
+    expect(ckpt.loss).toBe(plain.loss);
+    expect(d.abs).toBeLessThanOrEqual(1e-6 * Math.max(1, d.max));
+    expect(ckpt.leaked).toBe(0);
+    expect(plain.leaked).toBe(0);
+    tf.dispose(params);
+    model.dispose();
+  });
+
   it('central finite differences of the loss agree with the fused gradient', async () => {
     const { model, params, layout } = makeModel({}, 4);
     const batch = padBatch(samples(2, 3), 64);

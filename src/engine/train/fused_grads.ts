@@ -5,6 +5,11 @@
  * model_backward.ts walks the layers back, writing every dA and dB into the
  * flat gradient buffer `grads` (layout of the model's adapter).
  *
+ * With `checkpoint`, each layer keeps only its input during the forward and
+ * is recomputed just before its backward (activation checkpointing, as
+ * transformers' gradient_checkpointing): one more forward per step for a
+ * fraction of the memory.
+ *
  * With accumulate = false the buffer is overwritten (every float of it
  * belongs to exactly one A or B, and every pair is written: non-target pairs
  * get exact zeros), with true the micro-batch's gradients are added: the
@@ -23,7 +28,7 @@ export function fusedTrainingFits(model: LlamaModel, dropout: number): boolean {
 }
 
 /** Sum of the micro-batch's target NLL (a scalar tensor), its gradients written into `grads`. */
-export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.Tensor, accumulate: boolean): tf.Scalar {
+export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.Tensor, accumulate: boolean, checkpoint = false): tf.Scalar {
   const ad = model.adapter;
   if (!ad) throw new Error('fusedMicroGrads: the model has no adapter');
   if (grads.size !== ad.layout.size) throw new Error(`fusedMicroGrads: gradient buffer has ${grads.size} values, the adapter ${ad.layout.size}`);
@@ -33,7 +38,7 @@ export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.
   const ids = tf.tensor2d(batch.ids, [B, T], 'int32');
   const positions = tf.tensor2d(batch.positions, [B, T], 'int32');
   const segments = tf.tensor2d(batch.segments, [B, T], 'int32');
-  const fwd = model.forwardTrain(ids, positions, segments);
+  const fwd = model.forwardTrain(ids, positions, segments, checkpoint);
   const targetIndex = tf.tensor1d(batch.targetIndex, 'int32');
   const targets = tf.tensor1d(batch.targets, 'int32');
   const hT = tf.gather(fwd.h, targetIndex) as tf.Tensor2D; // (Nt, d): rows that have a label
@@ -44,10 +49,11 @@ export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.
   let dx = rmsNormBackward(fwd.last, model.params.finalNorm, c.rmsNormEps, dh);
   tf.dispose([dh, fwd.last]);
   for (let i = c.numLayers - 1; i >= 0; i--) {
-    const prev = layerBackward(model, i, fwd.acts[i], dx, fwd.positions, segments, grads, accumulate);
+    const acts = checkpoint ? model.recomputeActs(fwd.acts[i].x, i, fwd.positions, segments) : fwd.acts[i];
+    const prev = layerBackward(model, i, acts, dx, fwd.positions, segments, grads, accumulate);
     dx.dispose();
     // acts[i].x is acts[i-1]'s output: dispose each layer's tensors once, here
-    disposeActs(fwd.acts[i]);
+    disposeActs(acts);
     dx = prev;
   }
   tf.dispose([dx, ids, positions, segments, targetIndex, targets, fwd.positions]);

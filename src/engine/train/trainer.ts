@@ -49,6 +49,8 @@ export interface TrainConfig {
   seed: number;
   shuffle: boolean;
   evalEvery: number; // optimizer steps between validation passes; 0 = only at the end
+  /** keep only each layer's input in the forward and recompute the layer in the backward (less memory, one more forward) */
+  gradientCheckpointing?: boolean;
 }
 
 /** Defaults follow the recipe in ../shared/README.md (LoRA r 8, alpha 16, all 7 linears, AdamW 1e-2, cosine, warmup 20). */
@@ -194,7 +196,7 @@ export class Trainer {
   private microGrads(batch: MicroBatch, acc: tf.Tensor1D | null): { lossSum: tf.Scalar; grads: tf.Tensor1D } {
     if (fusedTrainingFits(this.model, this.config.dropout)) {
       this.gradBuffer ??= tf.keep(tf.zeros([this.adapter.layout.size])) as tf.Tensor1D;
-      const lossSum = fusedMicroGrads(this.model, batch, this.gradBuffer, acc !== null);
+      const lossSum = fusedMicroGrads(this.model, batch, this.gradBuffer, acc !== null, !!this.config.gradientCheckpointing);
       return { lossSum, grads: this.gradBuffer };
     }
     const P = this.adapter.params;
