@@ -1,8 +1,10 @@
 /** Paths into ../shared (models, data) with a clear failure when a file is missing. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const SHARED = path.resolve(__dirname, '../../../shared');
+// import.meta.url, not __dirname: benchmarks import test helpers outside vitest (plain ESM under tsx)
+export const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared');
 
 export function sharedPath(rel: string): string {
   const p = path.join(SHARED, rel);
