@@ -159,20 +159,3 @@ export function denseMatmulTN(p: tf.Tensor2D, q: tf.Tensor2D, scale = 1): tf.Ten
   });
 }
 
-/**
- * y = x·wᵀ + bias for a frozen w (out, in) on the simple kernel, with its
- * gradient for x only (dx = dy·w, also simple): the no-adapter linear layer.
- */
-export function simpleLinear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null): tf.Tensor2D {
-  const op = tf.customGrad((xx, save) => {
-    (save as tf.GradSaveFunc)([]);
-    return {
-      value: simpleMatmul({ x: xx as tf.Tensor2D, w, wRowsAreN: true, bias }),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => [simpleMatmul({ x: dy as tf.Tensor2D, w, wRowsAreN: false })],
-    };
-  });
-  return op(x) as tf.Tensor2D;
-}
-
-/** Whether simpleLinear takes w (out, in): in and out multiples of 4. */
-export const simpleLinearFits = (w: tf.Tensor2D) => mult4(w.shape[0], w.shape[1]);

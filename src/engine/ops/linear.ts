@@ -1,19 +1,20 @@
 /**
- * Linear layer with an optional LoRA adapter, as a tfjs op.
+ * Linear layers with LoRA adapters, as tfjs ops.
  *
- *   x: (N, in)   w: (out, in) frozen   bias: (out) | null
- *   lora: a (r, in), b (out, r), scale s  (s = alpha / r, or alpha / sqrt(r) for rsLoRA)
- *   y = x·wᵀ + bias + s·(x·aᵀ)·bᵀ      (N, out)
- *
- * Gradients flow to x, a and b only; w and bias are frozen.
+ * The model calls `projection`: one fused projection group (q|k|v, o,
+ * gate|up or down) whose LoRA pairs sit in the adapter's flat buffer:
+ *   x: (N, in)   w: (Σ out, in) frozen   bias: (Σ out) | null
+ *   y = x·wᵀ + bias + [s·(x·A_gᵀ)·B_gᵀ]_g (+ residual)      (N, Σ out)
+ * `linearReference` (one linear, separate a and b tensors) is the reference
+ * of the per-op kernel fusedLoraLinear (kernels/lora_linear.ts).
+ * Gradients flow to x and the adapter only; w and bias are frozen.
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
-import { fusedLoraLinear, loraMatmul } from '../../../kernels/lora_linear';
+import { loraMatmul } from '../../../kernels/lora_linear';
 import type { GroupSlot } from '../lora_layout';
 import { frozenF32, type Frozen } from '../frozen';
-import { simpleLinear, simpleLinearFits, simpleMatmul } from '../../../kernels/matmul_simple';
-import { kernelFlavor } from '../../../kernels/program';
+import { simpleMatmul } from '../../../kernels/matmul_simple';
 
 export interface LoraWeights {
   a: tf.Tensor2D; // (r, in)
@@ -26,8 +27,6 @@ export interface LinearArgs {
   w: tf.Tensor2D;
   bias?: tf.Tensor1D | null;
   lora?: LoraWeights | null;
-  /** input of the LoRA branch when it differs from x (LoRA dropout: PEFT computes B·A·dropout(x)) */
-  loraInput?: tf.Tensor2D | null;
 }
 
 /** Composed reference path (tfjs autograd). */
@@ -41,25 +40,6 @@ export function linearReference({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
     }
     return y;
   });
-}
-
-export function linear(args: LinearArgs): tf.Tensor2D {
-  if (args.lora && args.loraInput && args.loraInput !== args.x) {
-    // dropout on the adapter's input only: base and adapter see different inputs, so they cannot share one pass
-    const { lora, loraInput } = args;
-    return tf.tidy(() => {
-      const base = linearReference({ x: args.x, w: args.w, bias: args.bias });
-      const xa = tf.matMul(loraInput, lora.a, false, true); // (N, r)
-      return base.add(tf.matMul(xa, lora.b, false, true).mul(lora.scale));
-    });
-  }
-  if (kernelMode() === 'fused' && args.lora) return fusedLoraLinear(args);
-  // Without an adapter the layer is a plain matmul: tfjs's own kernel, or our
-  // barrier-free one on the 'simple' flavour (SwiftShader)
-  if (kernelMode() === 'fused' && !args.lora && kernelFlavor() === 'simple' && simpleLinearFits(args.w)) {
-    return simpleLinear(args.x, args.w, args.bias ?? null);
-  }
-  return linearReference(args);
 }
 
 /**
