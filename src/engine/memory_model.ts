@@ -77,6 +77,8 @@ export interface MemoryQuery {
   optimizer?: 'adamw' | 'sgd';
   /** trained tokens (with a label) per micro-batch; default every token, the upper bound */
   targetTokens?: number;
+  /** activation checkpointing (TrainConfig.gradientCheckpointing): each layer keeps only its input; one layer's activations are recomputed at a time */
+  checkpointing?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -174,7 +176,9 @@ export function predictTrainingMemory(m: MemoryQuery): MemoryEstimate {
   const weights = frozenWeightBytes(c, m.weightBytes);
   const adapter = n * F32 * (m.optimizer === 'sgd' ? 1 : 3); // P, and AdamW's m and v
   const gradient = n * F32;
-  const activations = c.numLayers * N * savedFloatsPerToken(c, m.rank) * F32;
+  const activations = m.checkpointing
+    ? (c.numLayers * N * d + N * savedFloatsPerToken(c, m.rank)) * F32 // every layer's input, and one layer's recomputed activations
+    : c.numLayers * N * savedFloatsPerToken(c, m.rank) * F32;
   // the first layer's backward takes three (N, d) buffers from the loss's pool
   const backward = N * (backwardFloatsPerToken(c) - 3 * d) * F32;
   const transient = lossTransientBytes(c, N, Nt) + backward;
