@@ -19,7 +19,8 @@ import {
   type TokenizedSample,
 } from '../engine/data';
 import { generate } from '../engine/generate';
-import { gpuMemory, gpuSpan, measureResident, releasePooledBuffers, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
+import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
+import { releasePooledBuffers } from '../engine/gpu/pool';
 import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import type { FileSource } from '../engine/io/weights';

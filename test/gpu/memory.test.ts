@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getBackend, getDevice, initGpu } from '../../src/engine/gpu/device';
-import { gpuMemory, gpuSpan, measureResident, releasePooledBuffers, resetGpuPeak, uploadTensors } from '../../src/engine/gpu/memory';
+import { gpuMemory, gpuSpan, measureResident, resetGpuPeak, uploadTensors } from '../../src/engine/gpu/memory';
+import { releasePooledBuffers } from '../../src/engine/gpu/pool';
 
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST; // what tfjs gives tensors
 type Pool = { freeBuffers: Map<string, GPUBuffer[]> };

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { trackGpuMemory } from './memory';
+import { boundBufferPool } from './pool';
 
 export interface GpuInfo {
   vendor: string;
@@ -138,6 +139,7 @@ async function init(): Promise<GpuInfo> {
   }
   if (!(await tf.setBackend('webgpu'))) throw new NoWebGPUError('tfjs could not start its WebGPU backend on this adapter.');
   await tf.ready();
+  boundBufferPool(tf.backend() as WebGPUBackend); // tfjs's pool would grow with every new batch length
   return info;
 }
 

@@ -20,6 +20,7 @@
  *   - readback staging: `data()` copies into a MAP_READ buffer that goes back
  *     to the pool, one per distinct size read, for good;
  *   - uniform buffers (a few dozen bytes per program launch, pooled).
+ * pool.ts bounds the pool (tfjs's own never shrinks) and empties it on demand.
  * Bytes are the sizes asked of createBuffer (tfjs asks 4 bytes per element,
  * uniforms rounded up to their alignment); a driver may round its allocation up further.
  *
@@ -160,35 +161,5 @@ export function uploadTensors(...roots: unknown[]): number {
     }
   };
   for (const r of roots) visit(r, 0);
-  return bytes;
-}
-
-/**
- * Destroys the buffers in tfjs's pool (freed tensors' buffers kept for reuse).
- * tfjs never does, so after disposing a model its weights' buffers would stay
- * on the device for good; call this after disposing a model or adapter to
- * hand that memory back (and to measure the next one's upload as new bytes).
- * Returns the bytes released.
- */
-export function releasePooledBuffers(): number {
-  // buffers released since the last submit only join the pool at the next one, and a
-  // pooled buffer may still be written by a recorded, unsubmitted command: submit first
-  const b = backend() as unknown as { ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void };
-  b.ensureCommandEncoderReady(); // submitQueue finishes the current encoder, which may not exist yet
-  b.endComputePassEncoder();
-  b.submitQueue();
-  // BufferManager's pool is private in its typings; its shape is tfjs 4.x's buffer_manager.js.
-  const m = backend().bufferManager as unknown as { freeBuffers: Map<string, GPUBuffer[]>; numFreeBuffers: number; numBytesAllocated: number };
-  let bytes = 0;
-  for (const list of m.freeBuffers.values()) {
-    for (const buf of list) {
-      bytes += Number(buf.size);
-      buf.destroy();
-    }
-    // empty each list but keep its key: releaseBuffer() ignores every release while the map is empty
-    list.length = 0;
-  }
-  m.numFreeBuffers = 0;
-  m.numBytesAllocated -= bytes;
   return bytes;
 }

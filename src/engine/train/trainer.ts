@@ -25,6 +25,7 @@ import { evaluate, targetHidden, type EvalResult } from './evaluate';
 import { chunkedCrossEntropy } from './loss';
 import { fusedMicroGrads, fusedTrainingFits } from './fused_grads';
 import { withKernelMode } from '../ops/mode';
+import { poolStep } from '../gpu/pool';
 import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer';
 import { lrMultiplier, type ScheduleKind } from './schedule';
 
@@ -228,6 +229,7 @@ export class Trainer {
   /** Runs one optimizer step. */
   async step(): Promise<StepReport> {
     if (this.done) throw new Error('training is finished');
+    poolStep(); // tfjs's pool: sizes this step does not use may be evicted for ones it does (gpu/pool.ts)
     const t0 = performance.now();
     let acc: tf.Tensor1D | null = null; // G: the gradient of the loss sum, summed over micro-batches
     const losses: tf.Scalar[] = [];
