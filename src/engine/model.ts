@@ -112,23 +112,26 @@ export interface ForwardOptions {
   cache?: KVCache;
 }
 
-/** What one layer's backward needs from its forward (model_backward.ts), all kept outside tidy. */
+/**
+ * What one layer's backward needs from its forward (model_backward.ts), all
+ * kept outside tidy. Each op keeps only what its backward cannot cheaply
+ * recompute: the norms' outputs h and m, attention's output rows and
+ * silu(gate)·up are one cheap pass each from what is kept here, so
+ * layerBackward recomputes them just before the projection backward that
+ * reads them (for dA) and frees them right after.
+ */
 export interface LayerActs {
-  x: tf.Tensor2D; // layer input (N, d)
-  h: tf.Tensor2D; // rmsnorm(x) (N, d)
-  xaQkv: tf.Tensor2D | null; // h·A_qkvᵀ (N, 3r)
-  q: tf.Tensor4D; // (B, H, T, D), rotated
+  x: tf.Tensor2D; // layer input (N, d): RMSNorm 1's backward, and h = rmsnorm(x) recomputed
+  xaQkv: tf.Tensor2D | null; // h·A_qkvᵀ (N, 3r): dB_qkv
+  q: tf.Tensor4D; // (B, H, T, D), rotated: attention's backward
   k: tf.Tensor4D; // (B, Hkv, T, D), rotated
-  v: tf.Tensor4D;
-  packed: tf.Tensor1D; // attention's (O, L)
-  a: tf.Tensor2D; // attention output rows (N, H·D)
-  xaO: tf.Tensor2D | null;
-  x2: tf.Tensor2D; // x + o_proj(a) (N, d)
-  m: tf.Tensor2D; // rmsnorm(x2)
-  xaGu: tf.Tensor2D | null;
-  gu: tf.Tensor2D; // (N, 2·ff)
-  act: tf.Tensor2D; // silu(gate)·up (N, ff)
-  xaDown: tf.Tensor2D | null;
+  v: tf.Tensor4D; // (B, Hkv, T, D)
+  packed: tf.Tensor1D; // attention's (O, L) (B·H·T·(D+1)): its backward, and o_proj's input rows recomputed from O
+  xaO: tf.Tensor2D | null; // a·A_oᵀ (N, r): dB_o
+  x2: tf.Tensor2D; // x + o_proj(a) (N, d): RMSNorm 2's backward, and m = rmsnorm(x2) recomputed
+  xaGu: tf.Tensor2D | null; // m·A_guᵀ (N, 2r): dB_gu
+  gu: tf.Tensor2D; // gate|up (N, 2·ff): SwiGLU's backward, and act = silu(gate)·up recomputed
+  xaDown: tf.Tensor2D | null; // act·A_downᵀ (N, r): dB_down
 }
 
 /** Per-forward context shared by every layer. */
@@ -258,8 +261,9 @@ export class LlamaModel {
   }
 
   /**
-   * One decoder layer on x (N = B·T, d). With `acts` (fused training), every
-   * intermediate the backward reads is stored there; the caller owns them.
+   * One decoder layer on x (N = B·T, d). With `acts` (fused training), the
+   * intermediates the backward reads and does not recompute are stored
+   * there (LayerActs); the caller owns them.
    */
   private layerForward(x: tf.Tensor2D, i: number, ctx: ForwardContext, dims: HeadDims, acts: LayerActs | null): tf.Tensor2D {
     const l = this.params.layers[i];
@@ -287,7 +291,7 @@ export class LlamaModel {
     if (acts) {
       const r = attentionRowsFused(attnArgs);
       a = r.rows;
-      Object.assign(acts, { x, h, q, k, v, packed: r.packed, a });
+      Object.assign(acts, { x, q, k, v, packed: r.packed });
     } else a = attentionRows(attnArgs);
     const x2 = this.project({ x: a, w: l.o, lora: this.loraOf(i, 'o'), residual: x }, acts, 'xaO'); // x + o_proj(a)
     // --- SwiGLU MLP block ---
@@ -296,8 +300,9 @@ export class LlamaModel {
     const act = swiglu(gu); // silu(gate)·up (N, ff)
     const x3 = this.project({ x: act, w: l.down, lora: this.loraOf(i, 'down'), residual: x2 }, acts, 'xaDown'); // x2 + down_proj(act)
     if (acts) {
-      Object.assign(acts, { x2, m, gu, act });
-      qkv.dispose(); // the backward reads q, k, v in head layout, not the rows
+      Object.assign(acts, { x2, gu });
+      // the backward reads q, k, v in head layout, not the qkv rows, and recomputes h, a, m and act (LayerActs)
+      tf.dispose([h, qkv, a, m, act]);
     } else tf.dispose([h, qkv, q, a, x2, m, gu, act, ...(ctx.cache ? [] : [k, v])]);
     return x3;
   }
@@ -349,7 +354,7 @@ export class LlamaModel {
    * model_backward.ts (which disposes them). With `checkpoint` (activation
    * checkpointing), each layer keeps only its input (acts[i].x; the rest
    * is recomputed by `recomputeActs` during the backward): a layer then
-   * costs N·d floats until its backward instead of LayerActs' ~15 tensors.
+   * costs N·d floats until its backward instead of LayerActs' 11 tensors.
    */
   forwardTrain(ids: tf.Tensor2D, positions: tf.Tensor2D, segmentIds: tf.Tensor2D, checkpoint = false): { h: tf.Tensor2D; last: tf.Tensor2D; acts: LayerActs[]; positions: tf.Tensor1D } {
     const c = this.config;
