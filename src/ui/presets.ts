@@ -20,6 +20,8 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   evalEvery: 20,
   sampleEvery: 20,
   checkpointEvery: 10,
+  // activation checkpointing only when the run would not fit the GPU budget without it (lib/save_memory.ts)
+  saveMemory: 'auto',
 };
 
 export interface Preset {

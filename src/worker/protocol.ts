@@ -7,6 +7,7 @@
  */
 import type { TrainConfig } from '../engine/train/trainer';
 import type { GpuInfo } from '../engine/gpu/device';
+import type { ModelShape } from '../engine/memory_model';
 import type { DatasetStats, FieldMap, FormatId, RowError, TemplateId } from '../engine/data';
 import type { SamplingOptions } from '../engine/sampling';
 
@@ -31,6 +32,10 @@ export interface ModelSummary {
   context: number;
   /** templates this model's tokenizer can use (model = its own chat template) */
   templates: TemplateId[];
+  /** what the memory model needs (src/engine/memory_model.ts), for models that are not in the catalogue */
+  shape: ModelShape;
+  /** bytes per frozen matrix weight on the GPU: 2 when kept at 16 bits, 4 for f32 */
+  weightBytes: 2 | 4;
 }
 
 /**
@@ -84,14 +89,24 @@ export interface TokenPiece {
   kind: 'prompt' | 'response' | 'eos';
 }
 
-/** Every TrainConfig setting (mirrors src/engine/train/trainer.ts) plus the page's own. */
-/** The engine's training config plus what the page adds around it. */
+/**
+ * "Save memory: recompute activations during backward" (TrainConfig.gradientCheckpointing).
+ * auto: on exactly when the memory model says the run would not fit the GPU budget without it.
+ */
+export type SaveMemory = 'auto' | 'on' | 'off';
+
+/** The engine's training config (src/engine/train/trainer.ts) plus what the page adds around it. */
 export interface TrainSettings extends TrainConfig {
   /** sample the fixed prompts every N steps (0 = never) */
   sampleEvery: number;
   /** checkpoint to IndexedDB every N steps (and on pause/stop) */
   checkpointEvery: number;
+  /** the page's choice; runs saved before it existed have none and read as 'auto' */
+  saveMemory: SaveMemory;
 }
+
+/** What a run starts with: the settings with the Save memory choice resolved (src/ui/lib/save_memory.ts). */
+export type ResolvedTrainSettings = TrainSettings & { gradientCheckpointing: boolean };
 
 export interface StepPoint {
   step: number;
@@ -132,7 +147,7 @@ export type Request =
   | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
   | { type: 'load-dataset'; id: number; name: string; bytes: Uint8Array; options: DatasetOptions }
   | { type: 'sample-tokens'; id: number; index: number; split: 'train' | 'validation' }
-  | { type: 'train-start'; id: number; settings: TrainSettings }
+  | { type: 'train-start'; id: number; settings: ResolvedTrainSettings }
   | { type: 'train-pause'; id: number }
   | { type: 'train-resume'; id: number }
   | { type: 'train-stop'; id: number }
@@ -143,7 +158,7 @@ export type Request =
   | { type: 'heldout-eval'; id: number; limit: number }
   | { type: 'export-adapter'; id: number }
   | { type: 'import-adapter'; id: number; config: string; safetensors: Uint8Array }
-  | { type: 'export-recipe'; id: number; settings: TrainSettings };
+  | { type: 'export-recipe'; id: number; settings: ResolvedTrainSettings };
 
 export type Event =
   | { type: 'gpu'; id: number; info: GpuInfo }

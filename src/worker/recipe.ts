@@ -7,7 +7,7 @@
  */
 import { IGNORE_INDEX, type TokenizedSample } from '../engine/data';
 import type { TextTokenizer } from '../engine/tokenizer';
-import type { TrainSettings } from './protocol';
+import type { ResolvedTrainSettings } from './protocol';
 import type { PreparedSplit } from './session';
 
 function toJsonl(tok: TextTokenizer, samples: TokenizedSample[]): string {
@@ -23,7 +23,7 @@ function toJsonl(tok: TextTokenizer, samples: TokenizedSample[]): string {
 
 const yamlList = (xs: string[]) => `[${xs.join(', ')}]`;
 
-export function buildRecipe(baseModel: string, tok: TextTokenizer, d: PreparedSplit, s: TrainSettings): Record<string, string> {
+export function buildRecipe(baseModel: string, tok: TextTokenizer, d: PreparedSplit, s: ResolvedTrainSettings): Record<string, string> {
   const trl = `# TRL (https://huggingface.co/docs/trl/sft_trainer): trl sft --config trl_sft.yaml
 # Made by the LIMA playground: the same LoRA run as in the browser.
 model_name_or_path: ${baseModel}
@@ -50,6 +50,7 @@ weight_decay: ${s.weightDecay}
 max_grad_norm: ${s.maxGradNorm}
 per_device_train_batch_size: ${s.batchSize}
 gradient_accumulation_steps: ${s.gradAccum}
+gradient_checkpointing: ${s.gradientCheckpointing}   # recompute activations in backward (the page's Save memory: ${s.saveMemory})
 num_train_epochs: ${s.epochs}
 max_steps: ${s.maxSteps > 0 ? s.maxSteps : -1}
 seed: ${s.seed}
@@ -90,6 +91,7 @@ weight_decay: ${s.weightDecay}
 max_grad_norm: ${s.maxGradNorm}
 micro_batch_size: ${s.batchSize}
 gradient_accumulation_steps: ${s.gradAccum}
+gradient_checkpointing: ${s.gradientCheckpointing}   # recompute activations in backward (the page's Save memory: ${s.saveMemory})
 num_epochs: ${s.epochs}
 ${s.maxSteps > 0 ? `max_steps: ${s.maxSteps}\n` : ''}seed: ${s.seed}
 output_dir: ./lima-lora

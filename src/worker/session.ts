@@ -18,6 +18,7 @@ import {
   type TemplateId,
   type TokenizedSample,
 } from '../engine/data';
+import { isPacked } from '../engine/frozen';
 import { generate } from '../engine/generate';
 import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
@@ -130,6 +131,20 @@ export function summary(s: Session): ModelSummary {
     vocab: c.vocabSize,
     context: c.maxPositions,
     templates: s.tokenizer.chatTemplate ? ['plain', 'alpaca', 'chatml', 'model'] : ['plain', 'alpaca', 'chatml'],
+    shape: {
+      hiddenSize: c.hiddenSize,
+      intermediateSize: c.intermediateSize,
+      numLayers: c.numLayers,
+      numHeads: c.numHeads,
+      numKvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      vocabSize: c.vocabSize,
+      maxPositions: c.maxPositions,
+      tieWordEmbeddings: c.tieWordEmbeddings,
+      attentionBias: c.attentionBias,
+    },
+    // frozen.ts packs 16-bit matrices two to a word; a layer's q|k|v says which precision this checkpoint got
+    weightBytes: isPacked(s.model.params.layers[0].qkv) ? 2 : 4,
   };
 }
 

@@ -8,7 +8,7 @@ import { uploadTensors } from '../engine/gpu/memory';
 import type { TemplateId, TokenizedSample } from '../engine/data';
 import { readRunData, saveRun } from './db';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
-import type { DatasetReport, EvalPoint, Event, StepPoint, TrainSettings, TrainState } from './protocol';
+import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, gpuMemoryReport, measureAdapter, requireDataset, requireSession, session } from './session';
 
 type Post = (e: Event) => void;
@@ -60,12 +60,13 @@ function postState(message?: string): void {
   if (session) post({ type: 'gpu-memory', id: 0, memory: gpuMemoryReport() });
 }
 
-function trainConfig(s: TrainSettings, maxLength: number): TrainConfig {
-  const { sampleEvery: _a, checkpointEvery: _b, ...config } = s;
+/** The engine's config: the page's own settings dropped, its Save memory choice already resolved into gradientCheckpointing. */
+function trainConfig(s: ResolvedTrainSettings, maxLength: number): TrainConfig {
+  const { sampleEvery: _a, checkpointEvery: _b, saveMemory: _c, ...config } = s;
   return { ...config, targets: config.targets as TrainConfig['targets'], maxLength };
 }
 
-export async function startTraining(settings: TrainSettings): Promise<void> {
+export async function startTraining(settings: ResolvedTrainSettings): Promise<void> {
   if (isTraining()) throw new Error('A run is already going: pause or stop it first.');
   if (lost) throw new Error('The GPU device was lost: reload the page to get a new one.');
   const s = requireSession();
@@ -86,7 +87,7 @@ export async function restoreTraining(): Promise<{ settings: TrainSettings; repo
   disposeRun();
   const train = data.train as TokenizedSample[];
   const validation = data.validation as TokenizedSample[];
-  const settings = data.settings as TrainSettings;
+  const settings = data.settings as TrainSettings; // a run saved before Save memory existed has no saveMemory: the page reads it as auto
   const trainer = measureAdapter(() => uploaded(Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint)));
   const steps = data.steps as StepPoint[];
   run = { trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? 0 };

@@ -10,6 +10,7 @@
 import catalogue from '../../../models/catalogue.json';
 import { headerLength, parseHeader } from '../../engine/io/safetensors';
 import { predictTrainingMemory, type MemoryEstimate, type MemoryQuery, type ModelShape } from '../../engine/memory_model';
+import type { ModelSummary } from '../../worker/protocol';
 
 export interface CatalogueFile {
   path: string;
@@ -42,6 +43,11 @@ export type MemorySettings = Pick<MemoryQuery, 'rank' | 'batchSize' | 'maxLength
 /** The memory-model query for training an entry with these settings. */
 export function entryQuery(e: CatalogueEntry, s: MemorySettings): MemoryQuery {
   return { config: e.shape, weightBytes: e.dtype === 'F32' ? 4 : 2, rank: s.rank, batchSize: s.batchSize, maxLength: s.maxLength, optimizer: s.optimizer };
+}
+
+/** The memory-model query for training the loaded model (a catalogue entry or the user's own files). */
+export function loadedQuery(m: ModelSummary, s: MemorySettings): MemoryQuery {
+  return { config: m.shape, weightBytes: m.weightBytes, rank: s.rank, batchSize: s.batchSize, maxLength: s.maxLength, optimizer: s.optimizer };
 }
 
 /** GPU memory to train an entry with LoRA at its recommended settings (the figure its row shows). */

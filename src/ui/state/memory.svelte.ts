@@ -4,11 +4,16 @@
  * adapter's buffer limits (from the worker's GPU info) and a GPU-memory
  * budget. No browser API reports how much memory the GPU has, so the budget
  * is the user's to set (kept in localStorage); the default suits a laptop.
+ * Every estimate here is at the Save memory choice resolved for that model
+ * (lib/save_memory.ts): with Auto, a run that fits only with activation
+ * checkpointing shows as fitting, and the run gets checkpointing.
  */
-import { checkFit, predictTrainingMemory, suggestFit, type FitReport, type MemoryEstimate, type MemoryLimits } from '../../engine/memory_model';
-import { entryQuery, type CatalogueEntry } from '../lib/hub';
+import { checkFit, suggestFit, type FitReport, type MemoryEstimate, type MemoryLimits, type MemoryQuery } from '../../engine/memory_model';
+import type { ResolvedTrainSettings, TrainSettings } from '../../worker/protocol';
+import { entryQuery, loadedQuery, type CatalogueEntry } from '../lib/hub';
+import { decideSaveMemory, type SaveMemoryDecision } from '../lib/save_memory';
 import { gpu } from './app.svelte';
-import { train } from './train.svelte';
+import { models } from './model.svelte';
 
 export const DEFAULT_BUDGET_GIB = 4;
 const KEY = 'lima.gpuBudgetGiB';
@@ -42,22 +47,33 @@ export interface EntryFit {
   estimate: MemoryEstimate;
   fit: FitReport;
   limits: MemoryLimits;
+  /** the Save memory choice resolved: whether the estimate is with checkpointing, and why */
+  save: SaveMemoryDecision;
   /** the largest batch size (or, at batch size 1, max length) that fits; null when these settings fit or nothing does */
   suggestion: { batchSize: number; maxLength: number; estimate: MemoryEstimate } | null;
 }
 
-/** The estimate for training `e` with the page's current settings, and whether it fits. */
-export function entryFit(e: CatalogueEntry): EntryFit {
-  const { rank, batchSize, maxLength, optimizer } = train.settings;
-  const query = entryQuery(e, { rank, batchSize, maxLength, optimizer });
+/** The estimate for a memory query at the settings' Save memory choice, and whether it fits. */
+function fitOf(base: MemoryQuery, s: TrainSettings): EntryFit {
   const limits = memoryLimits();
-  const estimate = predictTrainingMemory(query);
+  const save = decideSaveMemory(s.saveMemory, base, limits);
+  const query = { ...base, checkpointing: save.checkpointing };
+  const estimate = save.checkpointing ? save.with : save.without;
   const fit = checkFit(estimate, limits);
-  return { estimate, fit, limits, suggestion: fit.fits ? null : suggestFit(query, limits) };
+  return { estimate, fit, limits, save, suggestion: fit.fits ? null : suggestFit(query, limits) };
 }
 
-/** Takes a suggestion into the training settings. */
-export function applySuggestion(s: { batchSize: number; maxLength: number }): void {
-  train.settings.batchSize = s.batchSize;
-  train.settings.maxLength = s.maxLength;
+/** The estimate for training catalogue entry `e` with these settings (the page's), and whether it fits. */
+export function entryFit(e: CatalogueEntry, s: TrainSettings): EntryFit {
+  return fitOf(entryQuery(e, s), s);
+}
+
+/** The same for the model on the GPU now; null when none is loaded. */
+export function loadedFit(s: TrainSettings): EntryFit | null {
+  return models.loaded ? fitOf(loadedQuery(models.loaded, s), s) : null;
+}
+
+/** The settings a run starts with: Save memory resolved for the loaded model and the budget. */
+export function resolveRunSettings(s: TrainSettings): ResolvedTrainSettings {
+  return { ...s, gradientCheckpointing: loadedFit(s)?.save.checkpointing ?? s.saveMemory === 'on' };
 }

@@ -3,6 +3,7 @@ import type { TrainSettings } from '../../worker/protocol';
 import { download } from '../lib/format';
 import { unzip, zip } from '../lib/zip';
 import { engine } from './app.svelte';
+import { resolveRunSettings } from './memory.svelte';
 import { models } from './model.svelte';
 import { train } from './train.svelte';
 
@@ -65,7 +66,7 @@ export async function exportRecipe(): Promise<void> {
   takeaway.error = null;
   takeaway.busy = 'Writing the recipe…';
   try {
-    const r = await engine().call({ type: 'export-recipe', settings: $state.snapshot(train.settings) as TrainSettings }, 'recipe');
+    const r = await engine().call({ type: 'export-recipe', settings: resolveRunSettings($state.snapshot(train.settings) as TrainSettings) }, 'recipe');
     download(`recipe-${slug(models.loaded?.name ?? 'model')}.zip`, zip(r.files), 'application/zip');
   } catch (e) {
     takeaway.error = (e as Error).message;

@@ -4,10 +4,12 @@
  * samples. A run saved in IndexedDB is offered for resuming after a reload.
  */
 import { deleteRun, readRunInfo } from '../../worker/db';
-import type { EvalPoint, SavedRunInfo, StepPoint, TrainSettings, TrainState } from '../../worker/protocol';
+import type { EvalPoint, SavedRunInfo, SaveMemory, StepPoint, TrainSettings, TrainState } from '../../worker/protocol';
+import { withSaveMemory } from '../lib/save_memory';
 import { PRESETS } from '../presets';
 import { engine, gpu, onPush, restartEngine } from './app.svelte';
 import { dataset, prepare, restoredDataset } from './dataset.svelte';
+import { resolveRunSettings } from './memory.svelte';
 import { loadCachedById, models } from './model.svelte';
 
 export const train = $state({
@@ -29,6 +31,16 @@ export function applyPreset(id: string): void {
   if (!p) return;
   train.preset = id;
   train.settings = { ...train.settings, ...p.settings } as TrainSettings;
+}
+
+/** Takes a memory suggestion (memory.svelte.ts) into the training settings. */
+export function applySuggestion(s: { batchSize: number; maxLength: number }): void {
+  train.settings.batchSize = s.batchSize;
+  train.settings.maxLength = s.maxLength;
+}
+
+export function setSaveMemory(choice: SaveMemory): void {
+  train.settings.saveMemory = choice;
 }
 
 onPush((e) => {
@@ -73,7 +85,8 @@ export async function start(): Promise<void> {
   train.samples = [];
   train.message = null;
   if (dataset.reportMaxLength !== train.settings.maxLength) await prepare();
-  await act({ type: 'train-start', settings: $state.snapshot(train.settings) as TrainSettings });
+  // Save memory resolved now, for the loaded model at the budget: the worker gets a plain gradientCheckpointing
+  await act({ type: 'train-start', settings: resolveRunSettings($state.snapshot(train.settings) as TrainSettings) });
 }
 
 export const pause = () => act({ type: 'train-pause' });
@@ -102,8 +115,9 @@ export async function resumeSaved(): Promise<void> {
       if (!(await loadCachedById(saved.modelId))) throw new Error(`The run's model (${saved.modelName}) is no longer cached: load it again, then press Resume.`);
     }
     const r = await engine().call({ type: 'train-restore' }, 'restored');
-    train.settings = r.settings;
-    train.preset = PRESETS.find((p) => Object.entries(p.settings).every(([k, v]) => JSON.stringify(r.settings[k as keyof TrainSettings]) === JSON.stringify(v)))?.id ?? 'custom';
+    const settings = withSaveMemory(r.settings); // a run saved before the Save memory choice: auto
+    train.settings = settings;
+    train.preset = PRESETS.find((p) => Object.entries(p.settings).every(([k, v]) => JSON.stringify(settings[k as keyof TrainSettings]) === JSON.stringify(v)))?.id ?? 'custom';
     restoredDataset(r.report, r.template, r.settings.maxLength);
     await engine().call({ type: 'train-resume' }, 'done');
   } catch (e) {
