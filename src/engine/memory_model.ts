@@ -50,7 +50,7 @@
  *     autograd keeps far more, and the full (B, H, T, T) attention scores;
  *   - the driver's own rounding of allocations.
  */
-import { defaultChunkRows } from './train/loss';
+import { defaultChunkRows, LOGITS_CHUNK_FLOATS } from './train/loss';
 
 /** The parts of a model's config (config.ts ModelConfig) that decide its memory. */
 export interface ModelShape {
@@ -79,6 +79,8 @@ export interface MemoryQuery {
   targetTokens?: number;
   /** activation checkpointing (TrainConfig.gradientCheckpointing): each layer keeps only its input; one layer's activations are recomputed at a time */
   checkpointing?: boolean;
+  /** floats per (rows, V) logits chunk of the loss (default loss.ts LOGITS_CHUNK_FLOATS; lossChunkFloatsFor picks it from a budget) */
+  lossChunkFloats?: number;
 }
 
 export interface MemoryEstimate {
@@ -181,8 +183,8 @@ export function predictTrainingMemory(m: MemoryQuery): MemoryEstimate {
     : c.numLayers * N * savedFloatsPerToken(c, m.rank) * F32;
   // the first layer's backward takes three (N, d) buffers from the loss's pool
   const backward = N * (backwardFloatsPerToken(c) - 3 * d) * F32;
-  const transient = lossTransientBytes(c, N, Nt) + backward;
-  const rows = defaultChunkRows(Math.max(1, Nt), c.vocabSize);
+  const rows = defaultChunkRows(Math.max(1, Nt), c.vocabSize, m.lossChunkFloats);
+  const transient = lossTransientBytes(c, N, Nt, rows) + backward;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
   const candidates: [number, string][] = [
@@ -197,6 +199,21 @@ export function predictTrainingMemory(m: MemoryQuery): MemoryEstimate {
   if (m.weightBytes === 4) candidates.push([c.vocabSize * d * F32, `the embedding (${c.vocabSize.toLocaleString('en')} × ${d}, f32)`]);
   const [bytes, what] = candidates.reduce((a, b) => (b[0] > a[0] ? b : a));
   return { weights, adapter, gradient, activations, transient, total: weights + adapter + gradient + activations + transient, largestBuffer: { bytes, what } };
+}
+
+/** Logits-chunk sizes the loss may take, largest first: 64 MB down to 4 MB a chunk. */
+export const LOSS_CHUNK_CHOICES = [LOGITS_CHUNK_FLOATS, LOGITS_CHUNK_FLOATS / 2, LOGITS_CHUNK_FLOATS / 4, LOGITS_CHUNK_FLOATS / 8, LOGITS_CHUNK_FLOATS / 16];
+
+/**
+ * The loss's logits chunk for a memory budget: the largest choice whose
+ * predicted total fits `budgetBytes` (the smallest when none does; the
+ * page's fit check says so). Fewer rows a chunk means more, smaller LM-head
+ * matmuls, so without a budget it stays at the largest.
+ */
+export function lossChunkFloatsFor(q: MemoryQuery, budgetBytes?: number): number {
+  if (!(budgetBytes && budgetBytes > 0)) return LOSS_CHUNK_CHOICES[0];
+  for (const f of LOSS_CHUNK_CHOICES) if (predictTrainingMemory({ ...q, lossChunkFloats: f }).total <= budgetBytes) return f;
+  return LOSS_CHUNK_CHOICES[LOSS_CHUNK_CHOICES.length - 1];
 }
 
 /** What a run may use: a memory budget (browsers report no VRAM: the user says) and the device's limits. */

@@ -10,6 +10,8 @@
  * transformers' gradient_checkpointing): one more forward per step for a
  * fraction of the memory.
  *
+ * `chunkRows`: rows per logits chunk of the loss (default: loss.ts's budget).
+ *
  * With accumulate = false the buffer is overwritten (every float of it
  * belongs to exactly one A or B, and every pair is written: non-target pairs
  * get exact zeros), with true the micro-batch's gradients are added: the
@@ -28,7 +30,7 @@ export function fusedTrainingFits(model: LlamaModel, dropout: number): boolean {
 }
 
 /** Sum of the micro-batch's target NLL (a scalar tensor), its gradients written into `grads`. */
-export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.Tensor, accumulate: boolean, checkpoint = false): tf.Scalar {
+export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.Tensor, accumulate: boolean, checkpoint = false, chunkRows?: number): tf.Scalar {
   const ad = model.adapter;
   if (!ad) throw new Error('fusedMicroGrads: the model has no adapter');
   if (grads.size !== ad.layout.size) throw new Error(`fusedMicroGrads: gradient buffer has ${grads.size} values, the adapter ${ad.layout.size}`);
@@ -42,8 +44,8 @@ export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.
   const targetIndex = tf.tensor1d(batch.targetIndex, 'int32');
   const targets = tf.tensor1d(batch.targets, 'int32');
   const hT = tf.gather(fwd.h, targetIndex) as tf.Tensor2D; // (Nt, d): rows that have a label
-  const { value, lse } = crossEntropyForward(hT, model.params.lmHead, targets);
-  const dhT = crossEntropyBackward(hT, model.params.lmHead, targets, lse); // (Nt, d)
+  const { value, lse } = crossEntropyForward(hT, model.params.lmHead, targets, chunkRows);
+  const dhT = crossEntropyBackward(hT, model.params.lmHead, targets, lse, 1, chunkRows); // (Nt, d)
   const dh = tf.tidy(() => (batch.tokens ? tf.scatterND(targetIndex.reshape([batch.tokens, 1]), dhT, [N, c.hiddenSize]) : tf.zeros([N, c.hiddenSize]))) as tf.Tensor2D;
   tf.dispose([hT, lse, dhT, fwd.h]);
   let dx = rmsNormBackward(fwd.last, model.params.finalNorm, c.rmsNormEps, dh);

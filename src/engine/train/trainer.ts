@@ -22,7 +22,9 @@ import { LoraAdapter, type LoraConfig } from '../lora';
 import type { LlamaModel } from '../model';
 import { packBatch, padBatch, type MicroBatch } from './batches';
 import { evaluate, targetHidden, type EvalResult } from './evaluate';
-import { chunkedCrossEntropy } from './loss';
+import { chunkedCrossEntropy, defaultChunkRows } from './loss';
+import { lossChunkFloatsFor } from '../memory_model';
+import { isPacked } from '../frozen';
 import { fusedMicroGrads, fusedTrainingFits } from './fused_grads';
 import { withKernelMode } from '../ops/mode';
 import { poolStep } from '../gpu/pool';
@@ -52,6 +54,8 @@ export interface TrainConfig {
   evalEvery: number; // optimizer steps between validation passes; 0 = only at the end
   /** keep only each layer's input in the forward and recompute the layer in the backward (less memory, one more forward) */
   gradientCheckpointing?: boolean;
+  /** GPU memory the run may use (bytes; the page's budget, the CLI's --memory-budget): the loss's logits chunk is sized to it (memory_model.ts lossChunkFloatsFor) */
+  memoryBudgetBytes?: number;
 }
 
 /** Defaults follow the recipe in ../shared/README.md (LoRA r 8, alpha 16, all 7 linears, AdamW 1e-2, cosine, warmup 20). */
@@ -127,6 +131,8 @@ export class Trainer {
   private stepsTimed = 0;
   /** the fused path's gradient buffer G (layout.size), reused every step */
   private gradBuffer: tf.Tensor1D | null = null;
+  /** floats per logits chunk of the loss, from the memory budget */
+  readonly lossChunkFloats: number;
 
   constructor(
     readonly model: LlamaModel,
@@ -144,6 +150,18 @@ export class Trainer {
       this.adapter.params,
       { kind: config.optimizer, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay },
       this.adapter.segments(),
+    );
+    this.lossChunkFloats = lossChunkFloatsFor(
+      {
+        config: model.config,
+        weightBytes: isPacked(model.params.layers[0]?.qkv ?? model.params.embed) ? 2 : 4,
+        rank: config.rank,
+        batchSize: config.batchSize,
+        maxLength: config.maxLength,
+        optimizer: config.optimizer,
+        checkpointing: !!config.gradientCheckpointing,
+      },
+      config.memoryBudgetBytes,
     );
     const perStep = config.batchSize * config.gradAccum;
     this.stepsPerEpoch = Math.ceil(train.length / perStep);
@@ -195,16 +213,17 @@ export class Trainer {
    * micro-batch. The caller sets model.dropout.
    */
   private microGrads(batch: MicroBatch, acc: tf.Tensor1D | null): { lossSum: tf.Scalar; grads: tf.Tensor1D } {
+    const chunkRows = defaultChunkRows(Math.max(1, batch.tokens), this.model.config.vocabSize, this.lossChunkFloats);
     if (fusedTrainingFits(this.model, this.config.dropout)) {
       this.gradBuffer ??= tf.keep(tf.zeros([this.adapter.layout.size])) as tf.Tensor1D;
-      const lossSum = fusedMicroGrads(this.model, batch, this.gradBuffer, acc !== null, !!this.config.gradientCheckpointing);
+      const lossSum = fusedMicroGrads(this.model, batch, this.gradBuffer, acc !== null, !!this.config.gradientCheckpointing, chunkRows);
       return { lossSum, grads: this.gradBuffer };
     }
     const P = this.adapter.params;
     const { value, grads } = withKernelMode('reference', () =>
       tf.variableGrads(() => {
         const h = targetHidden(this.model, batch);
-        return chunkedCrossEntropy(h, this.model.params.lmHead, tf.tensor1d(batch.targets, 'int32'));
+        return chunkedCrossEntropy(h, this.model.params.lmHead, tf.tensor1d(batch.targets, 'int32'), chunkRows);
       }, [P]),
     );
     const g = grads[P.name] as tf.Tensor1D;
