@@ -105,8 +105,12 @@ export interface TrainSettings extends TrainConfig {
   saveMemory: SaveMemory;
 }
 
-/** What a run starts with: the settings with the Save memory choice resolved (src/ui/lib/save_memory.ts). */
-export type ResolvedTrainSettings = TrainSettings & { gradientCheckpointing: boolean };
+/**
+ * What a run starts with: the settings with the Save memory choice resolved
+ * (src/ui/lib/save_memory.ts), and the page's GPU budget (the loss sizes its
+ * logits chunks to it: TrainConfig.memoryBudgetBytes).
+ */
+export type ResolvedTrainSettings = TrainSettings & { gradientCheckpointing: boolean; memoryBudgetBytes: number };
 
 export interface StepPoint {
   step: number;

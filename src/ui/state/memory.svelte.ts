@@ -75,5 +75,5 @@ export function loadedFit(s: TrainSettings): EntryFit | null {
 
 /** The settings a run starts with: Save memory resolved for the loaded model and the budget. */
 export function resolveRunSettings(s: TrainSettings): ResolvedTrainSettings {
-  return { ...s, gradientCheckpointing: loadedFit(s)?.save.checkpointing ?? s.saveMemory === 'on' };
+  return { ...s, gradientCheckpointing: loadedFit(s)?.save.checkpointing ?? s.saveMemory === 'on', memoryBudgetBytes: memoryLimits().budgetBytes };
 }
