@@ -8,14 +8,19 @@
  *                what exists once the Trainer is made (the CLI's gpu_bytes.adapter)
  *   gradient     the flat gradient G, made at the first step and kept
  *   activations  what the fused path saves per layer for its backward (model.ts
- *                LayerActs), for every layer of one micro-batch
+ *                LayerActs), for every layer of one micro-batch; with activation
+ *                checkpointing, every layer's input (N, d) and one layer's
+ *                LayerActs, recomputed just before its backward
  *   transient    the chunked loss and one layer's backward, as tfjs's pool holds them
+ *                (the loss's logits chunk: lossChunkFloats, picked from the budget
+ *                by lossChunkFloatsFor)
  *
  * The page and the catalogue show these figures (src/ui/lib/hub.ts); the page
  * warns with `checkFit` and `suggestFit`. test/gpu/memory_model.test.ts holds
  * them against what the device counts (gpu/memory.ts): weights and adapter to
- * the byte, a micro-batch's peak within a few per cent at SmolLM2-135M's and
- * Qwen2.5-0.5B's layer shapes.
+ * the byte, a micro-batch's peak within 15% (most within a few per cent) at
+ * SmolLM2-135M's and Qwen2.5-0.5B's layer shapes and real shapes, 2 and 4
+ * layers, with and without checkpointing.
  *
  * Why the transient adds up instead of taking a maximum: tfjs never frees a
  * buffer. A disposed tensor's buffer goes to a pool, keyed by exact byte size,
@@ -30,18 +35,22 @@
  *     chunk of another size; six (Nt, d) row tensors of the Nt trained rows
  *     (gathered h, target rows, products, dh) and four (N, d) (final norm,
  *     last layer's output, dh scattered back, its RMSNorm backward);
- *   - one layer's backward gradients, (N, 3·ff + 4·d + 4·H·D + 4·Hkv·D) —
- *     layerBackward frees them at the layer's end and the layer below takes
- *     them from the pool, and the first layer takes three (N, d) from the loss's.
+ *   - one layer's backward gradients and the inputs it recomputes (N, 4·ff +
+ *     5·d + 5·H·D + 4·Hkv·D) — layerBackward frees them at the layer's end and
+ *     the layer below takes them from the pool, and the first layer takes
+ *     three (N, d) from the loss's.
+ * With checkpointing, the forward runs without saving (its temporaries are
+ * one layer's worth, of the same sizes the recompute then takes from the
+ * pool), so the layers cost L·(N, d) plus one layer's LayerActs.
  * Sizes that happen to coincide (SmolLM2: (N, 2·ff) = one logits chunk at
  * V = 4096) are reused and make the device hold a little less.
  *
  * Not modelled:
  *   - the pool across shapes: padBatch rounds each micro-batch's length up to a
- *     multiple of 32, and every new length allocates its own set of buffers
- *     while the old set stays pooled. A run whose micro-batches vary in length
- *     can hold several times this figure (the test measures a second length);
- *     the estimate is for one micro-batch at maxLength, the longest one;
+ *     multiple of 32, and every new length allocates its own set of buffers.
+ *     gpu/pool.ts evicts the old sets' buffers as a step needs room, so a run
+ *     stays at its largest step's footprint: this estimate at maxLength, the
+ *     longest (bench/memory.ts measures live bytes over steps of varying length);
  *   - evaluation, sampling and generation between steps (their buffers join
  *     the pool too), upload and readback staging, uniform buffers;
  *   - tensors the engine forgets to free (the test prints what a micro-batch
@@ -103,27 +112,27 @@ export function savedFloatsPerToken(c: ModelShape, rank: number): number {
   const kv = c.numKvHeads * c.headDim;
   const ff = c.intermediateSize;
   return (
-    4 * d + // x, h = norm(x), x2, m = norm(x2)
+    2 * d + // x, x2 (the norms' outputs are recomputed in the backward)
     7 * rank + // x·Aᵀ of q|k|v (3r), o (r), gate|up (2r), down (r)
     q + 2 * kv + // rotated q, k and v in head layout
-    c.numHeads * (c.headDim + 1) + // attention's packed (O, L)
-    q + // attention output rows
-    2 * ff + // gate|up
-    ff // silu(gate)·up
+    c.numHeads * (c.headDim + 1) + // attention's packed (O, L); its rows are copied again in the backward
+    2 * ff // gate|up (silu(gate)·up is recomputed in the backward)
   );
 }
 
-/** Floats of one layer's backward gradients, per token (model_backward.ts layerBackward). */
+/** Floats of one layer's backward gradients and recomputed inputs, per token (model_backward.ts layerBackward). */
 export function backwardFloatsPerToken(c: ModelShape): number {
   const d = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
+  const ff = c.intermediateSize;
   return (
-    c.intermediateSize + 2 * c.intermediateSize + // dact, d(gate|up)
+    ff + 2 * ff + // dact, d(gate|up)
     4 * d + // dm, dx2, dh, dx
     3 * q + // da, dO in head layout, dq
     2 * kv + // dk, dv
-    q + 2 * kv // d(q|k|v) rows
+    q + 2 * kv + // d(q|k|v) rows
+    ff + d + q // recomputed silu(gate)·up, rmsnorm output (m, then h), attention rows
   );
 }
 

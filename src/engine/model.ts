@@ -28,6 +28,7 @@ import { LORA_GROUPS, type LoraGroup, type LoraLayout } from './lora_layout';
 import { attentionRows, attentionRowsFused, fusedAttentionFits } from './ops/attention';
 import { fusedProjectionFits, projection, projectionFused, type LoraGroupRef, type ProjectionArgs } from './ops/linear';
 import { kernelMode } from './ops/mode';
+import { submitPending } from './gpu/pool';
 import { rmsNorm } from './ops/norm';
 import { ropeHeads, type RopeArgs } from './ops/rope';
 import { swiglu } from './ops/swiglu';
@@ -367,6 +368,7 @@ export class LlamaModel {
       const a = (checkpoint ? { x } : {}) as LayerActs;
       x = this.layerForward(x, i, ctx, dims, checkpoint ? null : a);
       acts.push(a);
+      if (checkpoint) submitPending(); // the next layer reuses this one's freed temporaries (gpu/pool.ts)
     }
     const h = rmsNorm(x, this.params.finalNorm, c.rmsNormEps);
     return { h, last: x, acts, positions: ctx.rope.positions };

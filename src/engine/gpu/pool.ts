@@ -170,6 +170,21 @@ export function poolStats(): PoolStats {
 }
 
 /**
+ * Submits tfjs's recorded commands now. A tensor disposed after a command
+ * that reads or writes it was recorded keeps its buffer out of the pool until
+ * the next submit (tfjs submits every 15 dispatches), so work that frees a
+ * layer's temporaries and allocates the next layer's at once would get fresh
+ * buffers for part of them, and more the deeper the model. Submitting between
+ * layers hands each layer the buffers of the one before.
+ */
+export function submitPending(): void {
+  const b = tf.backend() as unknown as { ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void };
+  b.ensureCommandEncoderReady(); // submitQueue finishes the current encoder, which may not exist yet
+  b.endComputePassEncoder();
+  b.submitQueue();
+}
+
+/**
  * Destroys every buffer in tfjs's pool: call after disposing a model or
  * adapter to hand that memory back (and to measure the next one's upload as
  * new bytes). The bound is lifted until the next step begins, so a smaller
@@ -178,12 +193,8 @@ export function poolStats(): PoolStats {
  */
 export function releasePooledBuffers(): number {
   const backend = tf.backend() as WebGPUBackend;
-  // buffers released since the last submit only join the pool at the next one, and a
-  // pooled buffer may still be written by a recorded, unsubmitted command: submit first
-  const b = backend as unknown as { ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void };
-  b.ensureCommandEncoderReady(); // submitQueue finishes the current encoder, which may not exist yet
-  b.endComputePassEncoder();
-  b.submitQueue();
+  // a pooled buffer may still be written by a recorded, unsubmitted command: submit first
+  submitPending();
   const m = backend.bufferManager as unknown as BufferManagerInternals;
   let bytes = 0;
   for (const list of m.freeBuffers.values()) {

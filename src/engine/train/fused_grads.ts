@@ -23,6 +23,7 @@ import { disposeActs, layerBackward } from '../model_backward';
 import { rmsNormBackward } from '../../../kernels/rms_norm';
 import type { MicroBatch } from './batches';
 import { crossEntropyBackward, crossEntropyForward } from './loss';
+import { submitPending } from '../gpu/pool';
 
 /** Whether this model and adapter can train on the fused path (else the trainer uses tfjs autograd over the reference ops). */
 export function fusedTrainingFits(model: LlamaModel, dropout: number): boolean {
@@ -57,6 +58,7 @@ export function fusedMicroGrads(model: LlamaModel, batch: MicroBatch, grads: tf.
     // acts[i].x is acts[i-1]'s output: dispose each layer's tensors once, here
     disposeActs(acts);
     dx = prev;
+    submitPending(); // the layer below reuses this one's freed buffers (gpu/pool.ts)
   }
   tf.dispose([dx, ids, positions, segments, targetIndex, targets, fwd.positions]);
   return value;
