@@ -1,5 +1,6 @@
 /**
- * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N] [--vocab V]|real-shapes [--models a,b] [--layers N]]
+ * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N] [--vocab V]|real-shapes [--models a,b] [--layers N]
+ *                 |memory [--models a,b] [--layers 2,4] [--batch B] [--len T] [--steps S] [--live 256,192,...]]
  * (throughput runs only when asked: a SmolLM2-135M-shaped model on SwiftShader takes minutes)
  * Prints each figure with its ratio against a baseline measured in the same
  * process (machines are noisy; absolute numbers only mean something beside
@@ -14,8 +15,11 @@ import { benchKernels } from './kernels';
 import { benchDispatches } from './dispatches';
 import { benchThroughput } from './throughput';
 import { benchRealShapes } from './real_shapes';
+import { benchMemory } from './memory';
+import type { RealModelId } from '../test/helpers/real_checkpoints';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' }, models: { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' }, models: { type: 'string' }, batch: { type: 'string' }, len: { type: 'string' }, steps: { type: 'string' }, live: { type: 'string' } } });
+const list = (v: string | undefined) => v?.split(',').map(Number);
 
 async function main() {
   const info = await initGpu();
@@ -38,6 +42,18 @@ async function main() {
       log(JSON.stringify(r));
       rows.push(r);
     }
+  }
+  if (values.only === 'memory') {
+    const rows_ = await benchMemory({
+      models: values.models?.split(',') as RealModelId[] | undefined,
+      layers: list(values.layers),
+      batch: values.batch ? Number(values.batch) : undefined,
+      len: values.len ? Number(values.len) : undefined,
+      steps: values.steps ? Number(values.steps) : undefined,
+      liveLengths: list(values.live),
+      log,
+    });
+    for (const r of rows_) rows.push({ ...r });
   }
   if (values.only === 'throughput') {
     for (const r of await benchThroughput({ smolLayers: values.layers ? Number(values.layers) : undefined, smolVocab: values.vocab ? Number(values.vocab) : undefined, log })) rows.push({ ...r });
