@@ -225,6 +225,11 @@ export function lossChunkFloatsFor(q: MemoryQuery, budgetBytes?: number): number
   return LOSS_CHUNK_CHOICES[LOSS_CHUNK_CHOICES.length - 1];
 }
 
+/** The estimate of a run that sizes its loss chunk to `budgetBytes`, as the Trainer does (TrainConfig.memoryBudgetBytes). */
+export function predictWithinBudget(q: MemoryQuery, budgetBytes: number): MemoryEstimate {
+  return predictTrainingMemory({ ...q, lossChunkFloats: q.lossChunkFloats ?? lossChunkFloatsFor(q, budgetBytes) });
+}
+
 /** What a run may use: a memory budget (browsers report no VRAM: the user says) and the device's limits. */
 export interface MemoryLimits {
   budgetBytes: number;
@@ -257,7 +262,7 @@ export function checkFit(e: MemoryEstimate, limits: MemoryLimits): FitReport {
  */
 export function suggestFit(q: MemoryQuery, limits: MemoryLimits): { batchSize: number; maxLength: number; estimate: MemoryEstimate } | null {
   const fits = (batchSize: number, maxLength: number) => {
-    const estimate = predictTrainingMemory({ ...q, batchSize, maxLength, targetTokens: undefined });
+    const estimate = predictWithinBudget({ ...q, batchSize, maxLength, targetTokens: undefined }, limits.budgetBytes);
     return checkFit(estimate, limits).fits ? { batchSize, maxLength, estimate } : null;
   };
   if (fits(q.batchSize, q.maxLength)) return null;

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/engine/config';
 import { configFromHF } from '../../src/engine/config';
 import { LoraLayout } from '../../src/engine/lora_layout';
-import { adapterFloats, checkFit, predictTrainingMemory, suggestFit, type ModelShape } from '../../src/engine/memory_model';
+import { adapterFloats, checkFit, LOSS_CHUNK_CHOICES, lossChunkFloatsFor, predictTrainingMemory, predictWithinBudget, suggestFit, type ModelShape } from '../../src/engine/memory_model';
 import { CATALOGUE, entryQuery, recommendedEstimate } from '../../src/ui/lib/hub';
 import { sharedPath } from '../helpers/shared';
 
@@ -88,7 +88,8 @@ describe('memory model, pure parts', () => {
 
   it('checkFit and suggestFit: the largest batch size that fits, then a shorter max length', () => {
     const e = CATALOGUE.find((x) => x.id === 'smollm2-135m')!;
-    const q = entryQuery(e, { rank: 8, batchSize: 8, maxLength: 512, optimizer: 'adamw' });
+    // the loss chunk held at its largest: the budget would otherwise shrink it (checked at the end)
+    const q = { ...entryQuery(e, { rank: 8, batchSize: 8, maxLength: 512, optimizer: 'adamw' }), lossChunkFloats: LOSS_CHUNK_CHOICES[0] };
     const big = { budgetBytes: 2 ** 40, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 31 };
     expect(checkFit(predictTrainingMemory(q), big).fits).toBe(true);
     expect(suggestFit(q, big)).toBeNull();
@@ -110,5 +111,12 @@ describe('memory model, pure parts', () => {
     const narrow = { ...big, maxStorageBufferBindingSize: est.largestBuffer.bytes - 1 };
     expect(checkFit(est, narrow)).toMatchObject({ fits: false, overBudget: false, overBuffer: true });
     expect(suggestFit(q16, narrow)).toMatchObject({ batchSize: 15, maxLength: 512 });
+
+    // a run sizes its loss chunk to the budget (lossChunkFloatsFor): smaller chunks let a bigger batch fit
+    const free = { ...q, lossChunkFloats: undefined };
+    expect(lossChunkFloatsFor(free, budget.budgetBytes)).toBeLessThan(LOSS_CHUNK_CHOICES[0]);
+    expect(predictWithinBudget({ ...free, batchSize: 3 }, budget.budgetBytes).total).toBeLessThanOrEqual(budget.budgetBytes);
+    expect(suggestFit(free, budget)!.batchSize).toBeGreaterThan(3);
+    expect(lossChunkFloatsFor(free, big.budgetBytes)).toBe(LOSS_CHUNK_CHOICES[0]);
   });
 });

@@ -11,7 +11,7 @@
  * would not fit without it and checkpointing makes it smaller.
  * Pure: no Svelte, no GPU, so the unit tests call it as it is.
  */
-import { checkFit, predictTrainingMemory, type FitReport, type MemoryEstimate, type MemoryLimits, type MemoryQuery } from '../../engine/memory_model';
+import { checkFit, predictWithinBudget, type FitReport, type MemoryEstimate, type MemoryLimits, type MemoryQuery } from '../../engine/memory_model';
 import type { SaveMemory, TrainSettings } from '../../worker/protocol';
 
 export const SAVE_MEMORY_DEFAULT: SaveMemory = 'auto';
@@ -38,8 +38,9 @@ export interface SaveMemoryDecision {
 
 /** Decides checkpointing for a memory query (its own `checkpointing` is ignored). */
 export function decideSaveMemory(choice: SaveMemory, query: MemoryQuery, limits: MemoryLimits): SaveMemoryDecision {
-  const without = predictTrainingMemory({ ...query, checkpointing: false });
-  const withCk = predictTrainingMemory({ ...query, checkpointing: true });
+  // as the run will: its loss chunk sized to the budget
+  const without = predictWithinBudget({ ...query, checkpointing: false }, limits.budgetBytes);
+  const withCk = predictWithinBudget({ ...query, checkpointing: true }, limits.budgetBytes);
   const withoutFit = checkFit(without, limits);
   // needed and it helps: a run over the budget gets smaller; one buffer over the device's limit
   // only if checkpointing makes that buffer smaller (it does not today: one layer is still recomputed whole)
