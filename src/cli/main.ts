@@ -1,12 +1,14 @@
 /**
  * Command-line front end to the same engine the page runs:
  *   generate  complete a prompt          score  per-token NLL of a text
- *   train     LoRA instruction tuning    eval   response-token loss / perplexity
+ *   train     LoRA instruction tuning    eval   response-token loss / perplexity,
+ *                                               or (--mc) a multiple-choice benchmark
  * With --json the last stdout line is one JSON object; progress goes to stderr.
  */
 import { UsageError } from './args';
 import { generateCommand, scoreCommand } from './infer';
 import { evalCommand, trainCommand } from './train';
+import { MC_EVAL_HELP, mcEvalCommand } from './eval';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help: string }> = {
   generate: {
@@ -22,7 +24,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help
       '[--max-grad-norm C] [--rank R] [--alpha A] [--dropout P] [--targets q_proj,...] [--rslora] [--max-length L] [--packing] [--gradient-checkpointing] [--memory-budget GiB] [--seed S] ' +
       '[--no-shuffle] [--val-fraction F] [--eval-every N] [--save-every N] [--stop-at-step N] [--init-adapter DIR] [--resume DIR] [--store-bf16] [--json]',
   },
-  eval: { run: evalCommand, help: 'eval --model PATH --data FILE [--adapter DIR] [--template T] [--max-length L] [--dump-tokens] [--json]' },
+  eval: {
+    run: (argv) => (argv.some((a) => a === '--mc' || a.startsWith('--mc=')) ? mcEvalCommand(argv) : evalCommand(argv)),
+    help: `eval --model PATH --data FILE [--adapter DIR] [--template T] [--max-length L] [--dump-tokens] [--json]\n  ${MC_EVAL_HELP}`,
+  },
 };
 
 function usage(): string {

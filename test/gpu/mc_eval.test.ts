@@ -1,0 +1,109 @@
+/**
+ * The multiple-choice benchmark on stories260K with the built-in set
+ * (public/demo/stories-mc.jsonl): per-item scores of the engine and of
+ * `cli eval --mc --json` against a float64 CPU reference of the same formula
+ * (test/helpers/cpu_reference.ts: the model's forward in plain loops; the
+ * log-softmax and the sum in float64 too).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initGpu } from '../../src/engine/gpu/device';
+import { loadHF } from '../../src/engine/io/hf';
+import { folderSource } from '../../src/engine/io/node_source';
+import type { LoadedModel } from '../../src/engine/io/weights';
+import { LlamaModel } from '../../src/engine/model';
+import { TextTokenizer } from '../../src/engine/tokenizer';
+import { parseMultipleChoice, type McItem } from '../../src/engine/eval/mc_formats';
+import { argmax, charLength, choiceRequests, itemContext, scoreMultipleChoice, type McResult } from '../../src/engine/eval/multiple_choice';
+import { createTemplate, type TemplateId } from '../../src/engine/data/templates';
+import { referenceForward } from '../helpers/cpu_reference';
+import { sharedPath } from '../helpers/shared';
+
+const ROOT = path.resolve(__dirname, '../..');
+const DEMO = path.join(ROOT, 'public/demo/stories-mc.jsonl');
+
+let loaded: LoadedModel;
+let model: LlamaModel;
+let tok: TextTokenizer;
+let items: McItem[];
+
+beforeAll(async () => {
+  await initGpu();
+  loaded = await loadHF(folderSource(sharedPath('models/stories260K-hf')));
+  model = LlamaModel.fromLoaded(loaded);
+  tok = new TextTokenizer(loaded.tokenizer);
+  const parsed = await parseMultipleChoice(fs.readFileSync(DEMO));
+  expect(parsed.errors).toEqual([]);
+  items = parsed.items;
+});
+
+/** The formula on the CPU in float64: Σ log softmax(logits(t−1))[ids[t]] over the continuation. */
+function referenceScores(item: McItem, template?: TemplateId): number[] {
+  const tpl = template ? createTemplate(template, tok) : undefined;
+  return choiceRequests(tok, itemContext(item, tpl), item.choices).map(({ ids, start }) => {
+    const positions = Array.from({ length: ids.length - start }, (_, k) => start - 1 + k);
+    const { logits } = referenceForward(loaded.config, loaded.weights, ids, positions);
+    return logits.reduce((sum, row, k) => {
+      const m = Math.max(...row);
+      const lse = m + Math.log(row.reduce((z, v) => z + Math.exp(v - m), 0));
+      return sum + row[ids[start + k]] - lse;
+    }, 0);
+  });
+}
+
+function maxDiff(got: McResult['items'], subset: McItem[], want: number[][]): number {
+  let d = 0;
+  got.forEach((r, i) => {
+    expect(r.scores).toHaveLength(subset[i].choices.length);
+    r.scores.forEach((s, k) => (d = Math.max(d, Math.abs(s - want[i][k]))));
+  });
+  return d;
+}
+
+/** Every third item: all three kinds, a reference that runs in seconds. */
+const subsetOf = (all: McItem[]) => all.filter((_, i) => i % 3 === 0);
+
+describe('multiple choice on stories260K', () => {
+  it('engine scores equal the float64 CPU reference (no template, and the plain template)', async () => {
+    const subset = subsetOf(items);
+    for (const template of [undefined, 'plain'] as const) {
+      const part = template ? subset.slice(0, 6) : subset;
+      const got = await scoreMultipleChoice(model, tok, part, { template });
+      const want = part.map((it) => referenceScores(it, template));
+      const d = maxDiff(got.items, part, want);
+      console.log(`[${template ?? 'no template'}] ${part.length} items, ${part.reduce((n, it) => n + it.choices.length, 0)} choices: max |score - float64 reference| = ${d.toExponential(2)}`);
+      expect(d).toBeLessThan(1e-4);
+      got.items.forEach((r, i) => {
+        expect(r.gold).toBe(part[i].gold);
+        expect(r.pred).toBe(argmax(want[i]));
+        expect(r.pred_norm).toBe(argmax(want[i].map((s, k) => s / charLength(part[i].choices[k]))));
+      });
+    }
+  });
+
+  it('cli eval --mc --json on the built-in set: exactly {acc, acc_norm, n, items}, scores as the reference', () => {
+    const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'eval', '--model', sharedPath('models/stories260K-hf'), '--mc', DEMO, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(Object.keys(out)).toEqual(['acc', 'acc_norm', 'n', 'items']);
+    expect(out.n).toBe(items.length);
+    expect(Object.keys(out.items[0])).toEqual(['scores', 'pred', 'pred_norm', 'gold']);
+    const acc = out.items.filter((x: { pred: number; gold: number }) => x.pred === x.gold).length / out.n;
+    const accNorm = out.items.filter((x: { pred_norm: number; gold: number }) => x.pred_norm === x.gold).length / out.n;
+    expect(out.acc).toBeCloseTo(acc, 12);
+    expect(out.acc_norm).toBeCloseTo(accNorm, 12);
+    const subset = subsetOf(items);
+    const d = maxDiff(subsetOf(out.items), subset, subset.map((it) => referenceScores(it)));
+    console.log(`cli: ${out.n} items, acc ${out.acc.toFixed(3)}, acc_norm ${out.acc_norm.toFixed(3)}; max |score - float64 reference| on ${subset.length} items = ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(1e-4);
+    expect(r.stderr).toMatch(/stories-mc\.jsonl: mmlu format, 60 items, 0 rejected/);
+  });
+
+  it('cli eval: --mc and --data together is a usage error', () => {
+    const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'eval', '--model', 'x', '--mc', DEMO, '--data', 'y'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/give --data .* or --mc .*, not both/);
+  });
+});
