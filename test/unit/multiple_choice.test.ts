@@ -107,15 +107,24 @@ describe('scoreItems', () => {
     expect(argmax([-Infinity, -Infinity])).toBe(0);
   });
 
-  test('all choices of an item come in one call; progress after each item', async () => {
+  test('whole items share a call while their rows fit; progress after each call', async () => {
     const { fn, calls } = fakeScorer(pieces, {});
     const seen: [number, number][] = [];
-    await scoreItems(fn, tok, [item('Q?', ['cat', 'dog'], 0), item('Q?', ['cat', 'dog', 'ant'], 0)], { onProgress: (d, t) => seen.push([d, t]) });
-    expect(calls.map((c) => c.length)).toEqual([2, 3]);
+    const three = [item('Q?', ['cat', 'dog'], 0), item('Q?', ['cat', 'dog', 'ant'], 0), item('Q?', ['cat', 'dog'], 0)];
+    const r = await scoreItems(fn, tok, three, { batchRows: 5, onProgress: (d, t) => seen.push([d, t]) });
+    expect(calls.map((c) => c.length)).toEqual([5, 2]); // 2 + 3 rows, then 2 (2 + 3 + 2 > 5)
     expect(seen).toEqual([
-      [1, 2],
-      [2, 2],
+      [2, 3],
+      [3, 3],
     ]);
+    expect(r.items.map((x) => x.scores.length)).toEqual([2, 3, 2]);
+    await scoreItems(fn, tok, three); // default: one item per call
+    expect(calls.slice(2).map((c) => c.length)).toEqual([2, 3, 2]);
+    calls.length = 2;
+    // an item with more rows than batchRows still goes whole; batchTokens bounds rows × padded length (32 here)
+    await scoreItems(fn, tok, three, { batchRows: 1 });
+    await scoreItems(fn, tok, three, { batchRows: 32, batchTokens: 4 * 32 });
+    expect(calls.slice(2).map((c) => c.length)).toEqual([2, 3, 2, 2, 3, 2]);
   });
 
   test('a template renders the context; plain: "Instruction: {q}\\nResponse:" + " choice"', async () => {
