@@ -1,0 +1,75 @@
+/**
+ * The results table's rows and CSV (src/ui/lib/runs.ts): final losses from
+ * each run's history, win rates from the votes a run took part in (either
+ * side, ties excluded, Wilson interval), and a CSV that quotes what needs it.
+ */
+import { describe, expect, it } from 'vitest';
+import { CSV_HEADER, runRows, runsCsv } from '../../src/ui/lib/runs';
+import { PRESETS } from '../../src/ui/presets';
+import type { RunRecord, TrainSettings, Vote } from '../../src/worker/protocol';
+
+function record(id: number, over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id,
+    name: `Run ${id}`,
+    modelId: 'local:stories',
+    modelName: 'stories260K',
+    datasetName: 'tiny.jsonl',
+    dataset: { format: 'instruction-response', train: 900, validation: 100, mixed: 0, template: 'plain' },
+    settings: PRESETS[0].settings as TrainSettings,
+    state: 'done',
+    step: 4,
+    totalSteps: 4,
+    steps: [1, 2, 3, 4].map((step) => ({ step, totalSteps: 4, epoch: step / 450, loss: 3 - step / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, etaSec: 0 })),
+    evals: [
+      { step: 0, loss: 2.9, perplexity: Math.exp(2.9) },
+      { step: 4, loss: 2.5, perplexity: Math.exp(2.5) },
+    ],
+    saved: true,
+    createdAt: 0,
+    savedAt: 0,
+    ...over,
+  };
+}
+
+const vote = (a: Vote['a'], b: Vote['b'], winner: Vote['winner']): Vote => ({ a, b, winner, at: 0 });
+
+describe('runRows', () => {
+  it('takes the last step and the last evaluation, sorts by id', () => {
+    const rows = runRows([record(2, { steps: [], evals: [], state: 'running', step: 0 }), record(1)], []);
+    expect(rows.map((r) => r.id)).toEqual([1, 2]);
+    expect(rows[0]).toMatchObject({ name: 'Run 1', samples: 900, steps: 4, trainLoss: 2.6, heldoutLoss: 2.5, winRate: null });
+    expect(rows[0].perplexity).toBeCloseTo(Math.exp(2.5), 12);
+    expect(rows[1]).toMatchObject({ trainLoss: null, heldoutLoss: null, perplexity: null, state: 'running' });
+  });
+
+  it('counts a run on either side of a vote, ties apart', () => {
+    const votes = [vote(1, 2, 'a'), vote(2, 1, 'a'), vote('base', 1, 'b'), vote(1, 'base', 'tie'), vote('base', 'base', 'a')];
+    const [one, two] = runRows([record(1), record(2)], votes);
+    expect(one.votes).toEqual({ wins: 2, losses: 1, ties: 1 });
+    expect(two.votes).toEqual({ wins: 1, losses: 1, ties: 0 });
+    expect(one.winRate!.p).toBeCloseTo(2 / 3, 12);
+    // Wilson 95% for 2 of 3: centre (p + z²/2n)/(1 + z²/n)
+    const z2 = 1.96 ** 2;
+    const centre = (2 / 3 + z2 / 6) / (1 + z2 / 3);
+    expect((one.winRate!.lo + one.winRate!.hi) / 2).toBeCloseTo(centre, 12);
+  });
+});
+
+describe('runsCsv', () => {
+  it('writes a header and one line per run, quoting commas and quotes', () => {
+    const rows = runRows([record(1, { name: 'LIMA, "short"' }), record(2, { datasetName: 'mix\nnew' })], [vote(1, 2, 'a')]);
+    const csv = runsCsv(rows);
+    expect(csv.endsWith('\r\n')).toBe(true);
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe(CSV_HEADER.join(','));
+    expect(lines[1]).toBe('1,"LIMA, ""short""",stories260K,tiny.jsonl,900,4,4,done,2.60000,2.50000,12.1825,1,0,0,1,' + rows[0].winRate!.lo.toPrecision(6) + ',1');
+    expect(lines[2].startsWith('2,Run 2,stories260K,"mix\nnew",900,')).toBe(true);
+    expect(lines[2]).toContain(',0,1,0,0,');
+  });
+
+  it('leaves missing metrics empty', () => {
+    const csv = runsCsv(runRows([record(3, { steps: [], evals: [] })], []));
+    expect(csv.split('\r\n')[1]).toBe('3,Run 3,stories260K,tiny.jsonl,900,4,4,done,,,,0,0,0,,,');
+  });
+});
