@@ -1,13 +1,19 @@
 /**
- * The playground's IndexedDB (via `idb`), used by the page (model file cache)
- * and by the worker (training checkpoints). One schema, one place.
+ * The playground's IndexedDB (via `idb`), used by the page (model file cache,
+ * run names, votes) and by the worker (training runs). One schema, one place.
  *
- *   files   key `${modelId}/${file}` → { modelId, file, bytes }     model files
- *   models  key modelId → CachedModel                                 what is cached
- *   runs    key 'meta' → SavedRunInfo, key 'data' → SavedRunData      the last training run
+ *   files    key `${modelId}/${file}` → { modelId, file, bytes }   model files
+ *   models   key modelId → CachedModel                               what is cached
+ *   runs     key run id → RunRecord                                  every training run: settings, dataset summary, loss history, name
+ *   runData  key run id → SavedRunData                               its samples and checkpoint (adapter + optimizer), to resume or compare
+ *   votes    auto key → Vote                                         blind votes between base and runs
+ *
+ * Version 1 kept one run, in a store `runs` under the keys 'meta' and 'data';
+ * version 2's upgrade turns that run into run 1 (migrateV1Run).
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { SavedRunInfo } from './protocol';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { TemplateId } from '../engine/data';
+import type { DatasetReport, EvalPoint, RunRecord, StepPoint, TrainSettings, TrainState, Vote } from './protocol';
 
 export interface CachedModel {
   id: string;
@@ -18,7 +24,7 @@ export interface CachedModel {
   savedAt: number;
 }
 
-/** Everything needed to go on training after a reload (structured-clonable). */
+/** Everything needed to go on training after a reload, or to load the run's adapter (structured-clonable). */
 export interface SavedRunData {
   settings: unknown;
   datasetName: string;
@@ -32,23 +38,80 @@ export interface SavedRunData {
   evals: unknown[];
 }
 
+/** What version 1 kept beside its one run's data (key 'meta'). */
+interface V1RunInfo {
+  modelId: string;
+  modelName: string;
+  datasetName: string;
+  step: number;
+  totalSteps: number;
+  savedAt: number;
+}
+
 interface Schema extends DBSchema {
   files: { key: string; value: { modelId: string; file: string; bytes: Uint8Array } };
   models: { key: string; value: CachedModel };
-  runs: { key: string; value: SavedRunInfo | SavedRunData };
+  runs: { key: number; value: RunRecord };
+  runData: { key: number; value: SavedRunData };
+  votes: { key: number; value: Vote };
 }
 
 let db: Promise<IDBPDatabase<Schema>> | null = null;
 
 export function openStore(): Promise<IDBPDatabase<Schema>> {
-  db ??= openDB<Schema>('lima-playground', 1, {
-    upgrade(d) {
-      d.createObjectStore('files');
-      d.createObjectStore('models');
+  db ??= openDB<Schema>('lima-playground', 2, {
+    async upgrade(d, oldVersion, _newVersion, tx) {
+      if (oldVersion < 1) {
+        d.createObjectStore('files');
+        d.createObjectStore('models');
+      }
+      let v1: { meta?: V1RunInfo; data?: SavedRunData } = {};
+      if (oldVersion === 1) {
+        // version 1's `runs` held one run under string keys: read it, then remake the store keyed by run id
+        const old = (tx as unknown as IDBPTransaction<unknown, string[], 'versionchange'>).objectStore('runs');
+        v1 = { meta: (await old.get('meta')) as V1RunInfo | undefined, data: (await old.get('data')) as SavedRunData | undefined };
+        d.deleteObjectStore('runs' as StoreNames<Schema>);
+      }
       d.createObjectStore('runs');
+      d.createObjectStore('runData');
+      d.createObjectStore('votes', { autoIncrement: true });
+      if (v1.meta && v1.data) {
+        await tx.objectStore('runs').put(migrateV1Run(v1.meta, v1.data), 1);
+        await tx.objectStore('runData').put(v1.data, 1);
+      }
+    },
+    blocking() {
+      // another tab (or a test) wants a newer version or to delete the database: let it
+      const open = db;
+      db = null;
+      void open?.then((d) => d.close());
     },
   });
   return db;
+}
+
+/** Version 1's one saved run as run 1. */
+export function migrateV1Run(meta: V1RunInfo, data: SavedRunData): RunRecord {
+  const report = data.report as DatasetReport;
+  const steps = data.steps as StepPoint[];
+  const done = meta.totalSteps > 0 && meta.step >= meta.totalSteps;
+  return {
+    id: 1,
+    name: 'Run 1',
+    modelId: meta.modelId,
+    modelName: meta.modelName,
+    datasetName: meta.datasetName,
+    dataset: { format: report?.format ?? null, train: data.train.length, validation: data.validation.length, mixed: report?.mixed ?? 0, template: data.template as TemplateId },
+    settings: data.settings as TrainSettings,
+    state: (done ? 'done' : 'paused') as TrainState,
+    step: meta.step,
+    totalSteps: meta.totalSteps,
+    steps,
+    evals: data.evals as EvalPoint[],
+    saved: true,
+    createdAt: meta.savedAt,
+    savedAt: meta.savedAt,
+  };
 }
 
 /** Whether an error is the browser saying the storage quota is full. */
@@ -94,23 +157,66 @@ export async function deleteCachedModel(id: string): Promise<void> {
   await tx.done;
 }
 
-export async function saveRun(meta: SavedRunInfo, data: SavedRunData): Promise<void> {
+/**
+ * Writes a run's record (and, with `data`, its checkpoint). The name is the
+ * stored one when there is one: the page renames runs while the worker saves them.
+ */
+export async function saveRun(record: RunRecord, data?: SavedRunData): Promise<RunRecord> {
+  const d = await openStore();
+  const tx = d.transaction(['runs', 'runData'], 'readwrite');
+  const before = await tx.objectStore('runs').get(record.id);
+  const merged = { ...record, name: before?.name ?? record.name, createdAt: before?.createdAt ?? record.createdAt, saved: record.saved || !!data || !!before?.saved };
+  if (data) await tx.objectStore('runData').put(data, record.id);
+  await tx.objectStore('runs').put(merged, record.id);
+  await tx.done;
+  return merged;
+}
+
+/** Every run, oldest first. */
+export async function listRuns(): Promise<RunRecord[]> {
+  return (await openStore()).getAll('runs');
+}
+
+export async function readRun(id: number): Promise<RunRecord | null> {
+  return (await (await openStore()).get('runs', id)) ?? null;
+}
+
+export async function readRunData(id: number): Promise<SavedRunData | null> {
+  return (await (await openStore()).get('runData', id)) ?? null;
+}
+
+/** The id the next run gets: one above every id ever listed (ids of deleted runs are not reused while a later one exists). */
+export async function nextRunId(): Promise<number> {
+  const keys = await (await openStore()).getAllKeys('runs');
+  return keys.reduce((m, k) => Math.max(m, k), 0) + 1;
+}
+
+export async function renameRun(id: number, name: string): Promise<void> {
   const d = await openStore();
   const tx = d.transaction('runs', 'readwrite');
-  await tx.store.put(data, 'data');
-  await tx.store.put(meta, 'meta');
+  const r = await tx.store.get(id);
+  if (r) await tx.store.put({ ...r, name }, id);
   await tx.done;
 }
 
-export async function readRunInfo(): Promise<SavedRunInfo | null> {
-  return ((await (await openStore()).get('runs', 'meta')) as SavedRunInfo | undefined) ?? null;
-}
-
-export async function readRunData(): Promise<SavedRunData | null> {
-  return ((await (await openStore()).get('runs', 'data')) as SavedRunData | undefined) ?? null;
-}
-
-export async function deleteRun(): Promise<void> {
+/** Deletes a run, its checkpoint and the votes it took part in. */
+export async function deleteRun(id: number): Promise<void> {
   const d = await openStore();
-  await d.clear('runs');
+  const tx = d.transaction(['runs', 'runData', 'votes'], 'readwrite');
+  await tx.objectStore('runs').delete(id);
+  await tx.objectStore('runData').delete(id);
+  let c = await tx.objectStore('votes').openCursor();
+  while (c) {
+    if (c.value.a === id || c.value.b === id) await c.delete();
+    c = await c.continue();
+  }
+  await tx.done;
+}
+
+export async function addVote(v: Vote): Promise<void> {
+  await (await openStore()).add('votes', v);
+}
+
+export async function listVotes(): Promise<Vote[]> {
+  return (await openStore()).getAll('votes');
 }

@@ -8,10 +8,12 @@ import { NoWebGPUError, getDevice, initGpu } from '../engine/gpu/device';
 import { uploadTensors } from '../engine/gpu/memory';
 import { exportPeft, importPeft } from '../engine/lora_io';
 import type { Event, Request } from './protocol';
+import { forgetAllRunAdapters, forgetRunAdapter, withAdapter } from './adapters';
+import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { generateText, gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
-import { currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
+import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (e: Event, transfer: Transferable[] = []) => scope.postMessage(e, transfer);
@@ -45,6 +47,7 @@ async function handle(req: Request): Promise<void> {
       notWhileTraining('load another model');
       await gpu();
       disposeRun();
+      forgetAllRunAdapters();
       post({ type: 'progress', id, label: 'Uploading weights to the GPU', done: 0, total: 1 });
       post({ type: 'model', id, model: await loadModel(req.files, req.cacheId) });
       return;
@@ -71,11 +74,23 @@ async function handle(req: Request): Promise<void> {
       stopTraining();
       break;
     case 'train-restore':
-      post({ type: 'restored', id, ...(await restoreTraining()) });
+      post({ type: 'restored', id, ...(await restoreTraining(req.runId)) });
       return;
+    case 'run-delete': {
+      const active = activeRun();
+      if (active?.id === req.runId) {
+        notWhileTraining('delete this run');
+        disposeRun();
+      }
+      forgetRunAdapter(req.runId);
+      await deleteRun(req.runId);
+      post({ type: 'runs-changed', id: 0 });
+      break;
+    }
     case 'generate': {
       notWhileTraining('generate');
-      const r = await generateText(req.prompt, req.raw, req.adapter, req.settings, (text) => post({ type: 'token', id, text }));
+      const progress = (label: string) => post({ type: 'progress', id, label, done: 0, total: 1 });
+      const r = await withAdapter(req.use, (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => post({ type: 'token', id, text })), progress);
       post({ type: 'generated', id, ...r });
       return;
     }
@@ -84,9 +99,12 @@ async function handle(req: Request): Promise<void> {
       break;
     case 'heldout-eval': {
       notWhileTraining('evaluate');
-      const base = await heldOutLoss(false, req.limit);
-      const tuned = requireSession().model.adapter ? await heldOutLoss(true, req.limit) : null;
-      post({ type: 'heldout', id, base, tuned, rows: base.rows });
+      const points = [];
+      for (const [i, use] of req.uses.entries()) {
+        post({ type: 'progress', id, label: 'Scoring held-out rows', done: i, total: req.uses.length });
+        points.push(await withAdapter(use, (on) => heldOutLoss(on, req.limit)));
+      }
+      post({ type: 'heldout', id, points: points.map(({ step, loss, perplexity }) => ({ step, loss, perplexity })), rows: points[0]?.rows ?? 0 });
       return;
     }
     case 'export-adapter': {

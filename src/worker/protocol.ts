@@ -136,14 +136,41 @@ export interface GenerateSettings extends SamplingOptions {
   seed: number;
 }
 
-/** A saved run the page can offer to resume (from IndexedDB). */
-export interface SavedRunInfo {
+/**
+ * One training run as kept in IndexedDB (db.ts `runs`; the heavy part, the
+ * samples and the checkpoint, is in `runData` under the same id). Light
+ * enough to list them all: settings, what was trained on, the loss history.
+ */
+export interface RunRecord {
+  id: number;
+  /** "Run 1", … until the user renames it */
+  name: string;
   modelId: string;
   modelName: string;
   datasetName: string;
+  dataset: { format: FormatId | null; train: number; validation: number; mixed: number; template: TemplateId };
+  settings: TrainSettings;
+  state: TrainState;
   step: number;
   totalSteps: number;
+  steps: StepPoint[];
+  /** held-out (validation split) loss at its evaluations; the last one is the run's held-out loss */
+  evals: EvalPoint[];
+  /** whether runData holds its checkpoint yet (a run is listed from its start, saved at its first checkpoint) */
+  saved: boolean;
+  createdAt: number;
   savedAt: number;
+}
+
+/** Which adapter rides on the base weights for a completion or a held-out score: none, the one on the model now (a training run's or an imported one), or a saved run's. */
+export type AdapterUse = 'base' | 'current' | { run: number };
+
+/** One blind vote between two sides (as the page showed them: a = left's pick). */
+export interface Vote {
+  a: 'base' | number;
+  b: 'base' | number;
+  winner: 'a' | 'b' | 'tie';
+  at: number;
 }
 
 export type Request =
@@ -155,11 +182,14 @@ export type Request =
   | { type: 'train-pause'; id: number }
   | { type: 'train-resume'; id: number }
   | { type: 'train-stop'; id: number }
-  /** restore the run saved in IndexedDB (the model must be loaded first) */
-  | { type: 'train-restore'; id: number }
-  | { type: 'generate'; id: number; prompt: string; raw: boolean; adapter: boolean; settings: GenerateSettings }
+  /** restore a run saved in IndexedDB to go on training it (the model must be loaded first) */
+  | { type: 'train-restore'; id: number; runId: number }
+  /** deletes a run (not the one training): its IndexedDB records and, if resident, its adapter's GPU buffers */
+  | { type: 'run-delete'; id: number; runId: number }
+  | { type: 'generate'; id: number; prompt: string; raw: boolean; use: AdapterUse; settings: GenerateSettings }
   | { type: 'generate-stop'; id: number }
-  | { type: 'heldout-eval'; id: number; limit: number }
+  /** held-out loss of each adapter choice, on the loaded dataset's validation rows */
+  | { type: 'heldout-eval'; id: number; limit: number; uses: AdapterUse[] }
   | { type: 'export-adapter'; id: number }
   | { type: 'import-adapter'; id: number; config: string; safetensors: Uint8Array }
   | { type: 'export-recipe'; id: number; settings: ResolvedTrainSettings };
@@ -171,7 +201,10 @@ export type Event =
   | { type: 'model'; id: number; model: ModelSummary }
   | { type: 'dataset'; id: number; report: DatasetReport }
   | { type: 'tokens'; id: number; pieces: TokenPiece[]; line: number; truncated: boolean }
-  | { type: 'train-state'; id: number; state: TrainState; message?: string; step: number; totalSteps: number; adapterParams: number }
+  /** runId: the run training or last trained in this worker (null before any) */
+  | { type: 'train-state'; id: number; state: TrainState; message?: string; step: number; totalSteps: number; adapterParams: number; runId: number | null }
+  /** pushed when the worker wrote a run to IndexedDB (started, checkpointed, finished, deleted): the page re-reads the list */
+  | { type: 'runs-changed'; id: number }
   | { type: 'train-step'; id: number; point: StepPoint }
   /** pushed after every request while a model is loaded, and after every training step */
   | { type: 'gpu-memory'; id: number; memory: GpuMemoryReport }
@@ -182,7 +215,8 @@ export type Event =
   | { type: 'train-samples'; id: number; step: number; samples: { prompt: string; text: string }[] }
   | { type: 'token'; id: number; text: string }
   | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }
-  | { type: 'heldout'; id: number; base: EvalPoint; tuned: EvalPoint | null; rows: number }
+  /** one point per requested use, in order */
+  | { type: 'heldout'; id: number; points: EvalPoint[]; rows: number }
   | { type: 'adapter-files'; id: number; config: string; safetensors: Uint8Array }
   | { type: 'adapter-imported'; id: number; rank: number; params: number }
   | { type: 'recipe'; id: number; files: Record<string, string> }

@@ -1,19 +1,25 @@
 /**
  * The training run in the worker: start, pause, resume, stop; one optimizer
- * step at a time so control messages are handled between steps. Checkpoints
- * go to IndexedDB (db.ts) every `checkpointEvery` steps and on pause/stop, so
- * a reload (or a lost GPU) can restore the run.
+ * step at a time so control messages are handled between steps. Every run is
+ * kept in IndexedDB (db.ts): its record from the start, its checkpoint every
+ * `checkpointEvery` steps and on pause/stop, so a reload (or a lost GPU) can
+ * restore it and Compare can load its adapter. Starting a run makes a new one
+ * (the previous stays saved); one run trains at a time.
  */
 import { uploadTensors } from '../engine/gpu/memory';
 import type { TemplateId, TokenizedSample } from '../engine/data';
-import { readRunData, saveRun } from './db';
+import { nextRunId, readRun, readRunData, saveRun } from './db';
+import { forgetRunAdapter } from './adapters';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
-import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, StepPoint, TrainSettings, TrainState } from './protocol';
+import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, gpuMemoryReport, measureAdapter, requireDataset, requireSession, session } from './session';
 
 type Post = (e: Event) => void;
 
 interface Run {
+  /** its key in IndexedDB and the page's name for it until renamed ("Run 1") */
+  id: number;
+  record: RunRecord;
   trainer: Trainer;
   settings: TrainSettings;
   state: TrainState;
@@ -33,6 +39,11 @@ export function setPoster(p: Post): void {
 
 export function isTraining(): boolean {
   return run?.state === 'running' || run?.state === 'pausing';
+}
+
+/** The run this worker trains (or last trained), for Compare: its adapter is on the GPU already. */
+export function activeRun(): { id: number; adapter: Trainer['adapter'] } | null {
+  return run ? { id: run.id, adapter: run.trainer.adapter } : null;
 }
 
 /** The adapter on the model: the run's, or an imported one. */
@@ -56,6 +67,7 @@ function postState(message?: string): void {
     step: run?.lastStep ?? 0,
     totalSteps: run?.totalSteps ?? 0,
     adapterParams: run?.trainer.adapter.numParams() ?? 0,
+    runId: run?.id ?? null,
   });
   if (session) post({ type: 'gpu-memory', id: 0, memory: gpuMemoryReport() });
 }
@@ -74,26 +86,48 @@ export async function startTraining(settings: ResolvedTrainSettings): Promise<vo
   if (d.train.length === 0) throw new Error('The training split is empty.');
   disposeRun();
   const trainer = measureAdapter(() => uploaded(new Trainer(s.model, d.train, d.validation, trainConfig(settings, d.maxLength))));
-  run = { trainer, settings, state: 'running', steps: [], evals: [], lastStep: 0, totalSteps: 0 };
+  const id = await nextRunId();
+  const now = Date.now();
+  const record: RunRecord = {
+    id,
+    name: `Run ${id}`,
+    modelId: s.cacheId,
+    modelName: s.name,
+    datasetName: d.name,
+    dataset: { format: d.report.format, train: d.train.length, validation: d.validation.length, mixed: d.report.mixed, template: d.template },
+    settings,
+    state: 'running',
+    step: 0,
+    totalSteps: trainer.totalSteps,
+    steps: [],
+    evals: [],
+    saved: false,
+    createdAt: now,
+    savedAt: now,
+  };
+  run = { id, record: await saveRun(record), trainer, settings, state: 'running', steps: [], evals: [], lastStep: 0, totalSteps: trainer.totalSteps };
+  post({ type: 'runs-changed', id: 0 });
   post({ type: 'train-history', id: 0, steps: [], evals: [] });
   void loop(run);
 }
 
-export async function restoreTraining(): Promise<{ settings: TrainSettings; report: DatasetReport; template: TemplateId }> {
+export async function restoreTraining(runId: number): Promise<{ settings: TrainSettings; report: DatasetReport; template: TemplateId }> {
   if (isTraining()) throw new Error('A run is already going.');
   const s = requireSession();
-  const data = await readRunData();
-  if (!data) throw new Error('No saved run was found in this browser.');
+  const [record, data] = await Promise.all([readRun(runId), readRunData(runId)]);
+  if (!record || !data) throw new Error(`Run ${runId} has no saved checkpoint in this browser.`);
+  if (record.modelId !== s.cacheId) throw new Error(`${record.name} was trained on ${record.modelName}: load that model first.`);
   disposeRun();
+  forgetRunAdapter(runId); // Compare may hold a copy of this run's adapter, which training is about to change
   const train = data.train as TokenizedSample[];
   const validation = data.validation as TokenizedSample[];
   const settings = data.settings as TrainSettings; // a run saved before Save memory existed has no saveMemory: the page reads it as auto
   const trainer = measureAdapter(() => uploaded(Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint)));
   const steps = data.steps as StepPoint[];
-  run = { trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? 0 };
+  run = { id: runId, record, trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? trainer.totalSteps };
   s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts, report: data.report as DatasetReport };
   post({ type: 'train-history', id: 0, steps: run.steps, evals: run.evals });
-  postState(trainer.done ? undefined : `Restored the run at step ${run.lastStep}.`);
+  postState(trainer.done ? undefined : `Restored ${record.name} at step ${run.lastStep}.`);
   if (trainer.done) (run.state = 'done'), postState();
   return { settings, report: data.report as DatasetReport, template: data.template as TemplateId };
 }
@@ -147,13 +181,22 @@ export function stopTraining(): void {
 }
 
 async function save(r: Run): Promise<void> {
-  const s = requireSession();
   const d = requireDataset();
   const checkpoint = await r.trainer.checkpoint();
-  await saveRun(
-    { modelId: s.cacheId, modelName: s.name, datasetName: d.name, step: r.lastStep, totalSteps: r.totalSteps, savedAt: Date.now() },
-    { settings: r.settings, train: d.train, validation: d.validation, heldOutPrompts: d.heldOutPrompts, checkpoint, steps: r.steps, evals: r.evals, datasetName: d.name, template: d.template, report: d.report },
-  );
+  const record: RunRecord = { ...r.record, state: r.state, step: r.lastStep, totalSteps: r.totalSteps, steps: r.steps, evals: r.evals, saved: true, savedAt: Date.now() };
+  r.record = await saveRun(record, {
+    settings: r.settings,
+    train: d.train,
+    validation: d.validation,
+    heldOutPrompts: d.heldOutPrompts,
+    checkpoint,
+    steps: r.steps,
+    evals: r.evals,
+    datasetName: d.name,
+    template: d.template,
+    report: d.report,
+  });
+  post({ type: 'runs-changed', id: 0 });
 }
 
 async function sampleFixedPrompts(step: number): Promise<void> {
@@ -175,6 +218,10 @@ async function evaluateNow(r: Run): Promise<void> {
 }
 
 async function loop(r: Run): Promise<void> {
+  // Compare swaps adapters on the model and puts this one back, but training must ride on its own
+  const model = requireSession().model;
+  model.adapter = r.trainer.adapter;
+  model.adapterEnabled = true;
   postState();
   try {
     if (r.steps.length === 0 && r.settings.evalEvery > 0) await evaluateNow(r); // the base model's validation loss, at step 0

@@ -122,9 +122,9 @@ describe('playground: model, dataset, compare', () => {
     await s.page.getByTestId('compare-prompt').fill('Write a story about a girl named Amy.');
     await s.page.getByLabel('Max new tokens').fill('24');
     await s.page.getByTestId('compare-run').click();
-    await expect.poll(async () => ((await s.page.getByTestId('output-base').textContent()) ?? '').length, { timeout: 120_000 }).toBeGreaterThan(10);
+    await expect.poll(async () => ((await s.page.getByTestId('output-a').textContent()) ?? '').length, { timeout: 120_000 }).toBeGreaterThan(10);
     await expect.poll(() => s.page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
-    console.log('base output:', await s.page.getByTestId('output-base').textContent());
+    console.log('base output:', await s.page.getByTestId('output-a').textContent());
     await expect.poll(() => s.page.getByText('No adapter yet').count()).toBeGreaterThan(0);
     // generating raised the peak above the weights (activations, KV cache, tfjs's pool)
     await expect.poll(async () => Number(await s.page.getByTestId('gpu-memory').getAttribute('data-peak')), { timeout: 30_000 }).toBeGreaterThan(0);
@@ -160,7 +160,7 @@ describe('playground: model, dataset, compare', () => {
       expect(rings[w]).not.toMatch(/^none|0px$/);
     }
     // and a focused button works from the keyboard: Enter on "Run both" starts a comparison
-    const before = (await page.getByTestId('output-base').textContent()) ?? '';
+    const before = (await page.getByTestId('output-a').textContent()) ?? '';
     await page.getByTestId('compare-prompt').fill('');
     await page.getByTestId('compare-prompt').focus();
     await page.keyboard.type('Tom had a red ball.');
@@ -168,7 +168,7 @@ describe('playground: model, dataset, compare', () => {
     await page.keyboard.press('Enter');
     await expect
       .poll(async () => {
-        const t = (await page.getByTestId('output-base').textContent()) ?? '';
+        const t = (await page.getByTestId('output-a').textContent()) ?? '';
         return t !== before && t.length > 10;
       }, { timeout: 120_000 })
       .toBe(true);

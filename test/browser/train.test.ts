@@ -97,21 +97,24 @@ describe('training in the page', () => {
     await screenshot(page, 'train-done');
   });
 
-  it('compares base and tuned with the adapter toggled', async () => {
+  it('compares base and the run, the adapter swapped on the same weights', async () => {
     const page = s.page;
+    // the defaults: the base model vs the newest run
+    expect(await page.getByTestId('compare-a').inputValue()).toBe('base');
+    expect(await page.getByTestId('compare-b').locator('option:checked').textContent()).toBe('Run 1');
     await page.getByTestId('compare-prompt').fill('Write a story about a boy named Tom.');
     await page.getByLabel('Max new tokens').fill('20');
     await page.getByTestId('compare-run').click();
-    await expect.poll(async () => ((await page.getByTestId('output-tuned').textContent()) ?? '').length, { timeout: 120_000 }).toBeGreaterThan(5);
+    await expect.poll(async () => ((await page.getByTestId('output-b').textContent()) ?? '').length, { timeout: 120_000 }).toBeGreaterThan(5);
     await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 60_000 }).toBe(true);
-    const base = (await page.getByTestId('output-base').textContent()) ?? '';
-    const tuned = (await page.getByTestId('output-tuned').textContent()) ?? '';
+    const base = (await page.getByTestId('output-a').textContent()) ?? '';
+    const tuned = (await page.getByTestId('output-b').textContent()) ?? '';
     console.log('base :', base, '\ntuned:', tuned);
     expect(base.length).toBeGreaterThan(5);
     await screenshot(page, 'compare');
   });
 
-  it('blind mode hides the sides until a vote and keeps a win rate; held-out loss base vs tuned', async () => {
+  it('blind mode hides the sides until a vote and keeps a win rate; held-out loss of base and the run', async () => {
     const page = s.page;
     await page.getByLabel('Blind mode').check();
     await page.getByLabel('Max new tokens').fill('8');
@@ -121,16 +124,16 @@ describe('training in the page', () => {
     await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'A', exact: true }).click();
     const rate = (await page.getByTestId('win-rate').textContent()) ?? '';
     console.log(rate);
-    expect(rate).toMatch(/Tuned won [01] of 1 decided votes \(0 ties\): win rate (0|100)%, 95% interval/);
+    expect(rate).toMatch(/Run 1 won [01] of 1 decided votes against Base model \(adapter off\) \(0 ties\): win rate (0|100)%, 95% interval/);
     expect(await page.locator('#compare h3', { hasText: 'Model A' }).count()).toBe(0); // revealed
     await page.getByLabel('Held-out rows to score').selectOption('8');
     const t0 = Date.now();
-    await page.getByRole('button', { name: 'Held-out loss: base vs tuned' }).click();
+    await page.getByTestId('heldout-run').click();
     const held = page.getByTestId('heldout');
     await held.waitFor({ timeout: 120_000 });
     const text = (await held.textContent()) ?? '';
     console.log(text.replace(/\s+/g, ' '), `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    expect(text).toMatch(/base loss \d\.\d{3}.*tuned loss \d\.\d{3}/s);
+    expect(text).toMatch(/Base model \(adapter off\) loss \d\.\d{3}.*Run 1 loss \d\.\d{3}/s);
   });
 
   it('downloads the adapter in PEFT format', async () => {

@@ -1,12 +1,15 @@
 /**
- * Base vs tuned: the same prompt, seed and sampling, the adapter switched off
- * and on over the same base weights (model.adapterEnabled in the worker).
- * Blind mode hides which side is which until a vote, and keeps a tally with
- * a Wilson 95% interval on the tuned model's win rate (ties excluded).
+ * Any two of {base, run 1, run 2, …}: the same prompt, seed and sampling,
+ * each side's adapter swapped onto the same base weights in the worker
+ * (worker/adapters.ts; base = adapter off). Blind mode shuffles which pick
+ * is on the left and hides the names until a vote; votes are kept in
+ * IndexedDB (runs.svelte.ts) and tallied for the pair shown, with a Wilson
+ * 95% interval (ties excluded).
  */
-import type { EvalPoint, GenerateSettings } from '../../worker/protocol';
+import type { AdapterUse, EvalPoint, GenerateSettings, Vote } from '../../worker/protocol';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
+import { recordVote, runs } from './runs.svelte';
 
 interface Output {
   text: string;
@@ -14,36 +17,65 @@ interface Output {
   info: string;
 }
 
+/** A select's value: 'base', 'current' (the adapter on the model: an imported one) or `run:<id>`. */
+export type Pick = string;
+
+export interface PickOption {
+  value: Pick;
+  label: string;
+}
+
 export const compare = $state({
   prompt: '',
   raw: false,
   settings: { temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1, maxNewTokens: 120, seed: 1 } as GenerateSettings,
-  base: { text: '', running: false, info: '' } as Output,
-  tuned: { text: '', running: false, info: '' } as Output,
+  a: 'base' as Pick,
+  b: 'base' as Pick,
+  outA: { text: '', running: false, info: '' } as Output,
+  outB: { text: '', running: false, info: '' } as Output,
   error: null as string | null,
   running: false,
   stopping: false,
   blind: false,
-  /** in blind mode: whether the tuned output is on the left this round */
-  tunedLeft: false,
+  /** in blind mode: whether pick B is on the left this round */
+  swapped: false,
+  /** the picks the shown outputs came from (the selects may have changed since) */
+  shown: { a: 'base' as Pick, b: 'base' as Pick },
   voted: true,
-  votes: { tuned: 0, base: 0, tie: 0 },
-  heldout: null as { base: EvalPoint; tuned: EvalPoint | null; rows: number } | null,
-  heldoutBusy: false,
+  heldout: null as { labels: string[]; points: EvalPoint[]; rows: number } | null,
+  heldoutBusy: null as string | null,
   /** held-out rows to score (0 = all) */
   heldoutRows: 32,
 });
 
-async function one(which: 'base' | 'tuned'): Promise<void> {
-  const out = compare[which];
+export function useOf(p: Pick): AdapterUse {
+  if (p === 'base' || p === 'current') return p;
+  return { run: Number(p.slice(4)) };
+}
+
+const voteSide = (p: Pick): Vote['a'] | null => (p === 'base' ? 'base' : p.startsWith('run:') ? Number(p.slice(4)) : null);
+
+/** Keeps both picks among the options: A defaults to base, B to the newest run (or the imported adapter). */
+export function ensurePicks(options: PickOption[]): void {
+  const has = (p: Pick) => options.some((o) => o.value === p);
+  if (!has(compare.a)) compare.a = 'base';
+  if (!has(compare.b) || (compare.b === 'base' && compare.a === 'base' && options.length > 1)) compare.b = options.at(-1)?.value ?? 'base';
+}
+
+async function one(out: Output, pick: Pick): Promise<void> {
   out.text = '';
   out.info = '';
   out.running = true;
   try {
     const r = await engine().call(
-      { type: 'generate', prompt: compare.prompt, raw: compare.raw, adapter: which === 'tuned', settings: $state.snapshot(compare.settings) as GenerateSettings },
+      { type: 'generate', prompt: compare.prompt, raw: compare.raw, use: useOf(pick), settings: $state.snapshot(compare.settings) as GenerateSettings },
       'generated',
-      { onEvent: (e) => e.type === 'token' && (out.text = e.text) },
+      {
+        onEvent: (e) => {
+          if (e.type === 'token') out.text = e.text;
+          if (e.type === 'progress') out.info = `${e.label}…`;
+        },
+      },
     );
     out.text = r.text;
     out.info = `${r.tokens} tokens · ${(r.tokens / Math.max(0.001, r.ms / 1000)).toFixed(1)} tok/s · ${r.stopReason}`;
@@ -52,18 +84,20 @@ async function one(which: 'base' | 'tuned'): Promise<void> {
   }
 }
 
-export async function run(hasAdapter: boolean): Promise<void> {
+/** Generates A then B; with `onlyBase` (nothing to compare against yet) just A, and B says why. */
+export async function run(onlyBase: boolean): Promise<void> {
   compare.error = null;
   compare.running = true;
   compare.stopping = false;
-  compare.tunedLeft = compare.blind ? Math.random() < 0.5 : false;
+  compare.swapped = compare.blind ? Math.random() < 0.5 : false;
   compare.voted = !compare.blind;
-  compare.tuned.text = '';
-  compare.tuned.info = '';
+  compare.shown = { a: compare.a, b: compare.b };
+  compare.outB.text = '';
+  compare.outB.info = '';
   try {
-    await one('base');
-    if (hasAdapter && !compare.stopping) await one('tuned');
-    else if (!hasAdapter) compare.tuned.info = 'No adapter yet: train one or import one.';
+    await one(compare.outA, compare.a);
+    if (!onlyBase && !compare.stopping) await one(compare.outB, compare.b);
+    else if (onlyBase) compare.outB.info = 'No adapter yet: train one or import one.';
   } catch (e) {
     compare.error = (e as Error).message;
   } finally {
@@ -76,28 +110,50 @@ export async function stopRun(): Promise<void> {
   await engine().request({ type: 'generate-stop' });
 }
 
-export function vote(v: 'left' | 'right' | 'tie'): void {
+/** A vote by position (left/right as shown), kept as a vote between the two picks. */
+export async function vote(v: 'left' | 'right' | 'tie'): Promise<void> {
   if (compare.voted) return;
-  if (v === 'tie') compare.votes.tie++;
-  else if ((v === 'left') === compare.tunedLeft) compare.votes.tuned++;
-  else compare.votes.base++;
   compare.voted = true;
+  const a = voteSide(compare.shown.a);
+  const b = voteSide(compare.shown.b);
+  if (a === null || b === null) return; // the imported adapter is not a run: its votes are not kept
+  const leftIsA = !compare.swapped;
+  const winner = v === 'tie' ? 'tie' : (v === 'left') === leftIsA ? 'a' : 'b';
+  await recordVote({ a, b, winner, at: Date.now() });
 }
 
-export function winRate() {
-  const n = compare.votes.tuned + compare.votes.base;
-  return { n, ...wilson(compare.votes.tuned, n) };
+/** The kept votes between the two picks shown: how often B beat A. */
+export function tally(): { aWins: number; bWins: number; ties: number; n: number; p: number; lo: number; hi: number } {
+  const a = voteSide(compare.shown.a);
+  const b = voteSide(compare.shown.b);
+  let aWins = 0;
+  let bWins = 0;
+  let ties = 0;
+  for (const v of runs.votes) {
+    const same = v.a === a && v.b === b;
+    const flipped = v.a === b && v.b === a;
+    if (a === b || (!same && !flipped)) continue;
+    if (v.winner === 'tie') ties++;
+    else if ((v.winner === 'b') === same) bWins++;
+    else aWins++;
+  }
+  const n = aWins + bWins;
+  return { aWins, bWins, ties, n, ...wilson(bWins, n) };
 }
 
-export async function heldout(): Promise<void> {
+/** Held-out loss of the two picks (or of A alone when there is nothing else) on the loaded dataset's validation rows. */
+export async function heldout(labels: { a: string; b: string }, onlyBase: boolean): Promise<void> {
   compare.error = null;
-  compare.heldoutBusy = true;
+  compare.heldoutBusy = 'Scoring held-out rows…';
+  const picks = onlyBase ? [compare.a] : [compare.a, compare.b];
   try {
-    const r = await engine().call({ type: 'heldout-eval', limit: compare.heldoutRows }, 'heldout');
-    compare.heldout = { base: r.base, tuned: r.tuned, rows: r.rows };
+    const r = await engine().call({ type: 'heldout-eval', limit: compare.heldoutRows, uses: picks.map(useOf) }, 'heldout', {
+      onEvent: (e) => e.type === 'progress' && (compare.heldoutBusy = `Scoring held-out rows: ${e.done + 1} of ${e.total}…`),
+    });
+    compare.heldout = { labels: onlyBase ? [labels.a] : [labels.a, labels.b], points: r.points, rows: r.rows };
   } catch (e) {
     compare.error = (e as Error).message;
   } finally {
-    compare.heldoutBusy = false;
+    compare.heldoutBusy = null;
   }
 }

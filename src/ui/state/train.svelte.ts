@@ -1,16 +1,18 @@
 /**
  * The training run as the page sees it: settings (from a preset plus the
  * advanced fold), the worker's state, the loss history and the fixed-prompt
- * samples. A run saved in IndexedDB is offered for resuming after a reload.
+ * samples. Each start makes a new run (runs.svelte.ts lists them all); the
+ * latest unfinished one is offered for resuming after a reload, and any
+ * unfinished one can be resumed from the runs table.
  */
-import { deleteRun, readRunInfo } from '../../worker/db';
-import type { EvalPoint, SavedRunInfo, SaveMemory, StepPoint, TrainSettings, TrainState } from '../../worker/protocol';
+import type { EvalPoint, RunRecord, SaveMemory, StepPoint, TrainSettings, TrainState } from '../../worker/protocol';
 import { withSaveMemory } from '../lib/save_memory';
 import { PRESETS } from '../presets';
 import { engine, gpu, onPush, restartEngine } from './app.svelte';
 import { dataset, prepare, restoredDataset } from './dataset.svelte';
 import { resolveRunSettings } from './memory.svelte';
 import { loadCachedById, models } from './model.svelte';
+import { refreshRuns, runs } from './runs.svelte';
 
 export const train = $state({
   preset: 'quick',
@@ -22,7 +24,12 @@ export const train = $state({
   evals: [] as EvalPoint[],
   samples: [] as { step: number; samples: { prompt: string; text: string }[] }[],
   adapterParams: 0,
-  saved: null as SavedRunInfo | null,
+  /** the run training, or last trained, in the worker */
+  runId: null as number | null,
+  /** the run offered for resuming (the latest unfinished saved one) */
+  saved: null as RunRecord | null,
+  /** a run whose offer the user dismissed */
+  dismissed: null as number | null,
   busy: null as string | null,
 });
 
@@ -48,6 +55,7 @@ onPush((e) => {
     case 'train-state':
       train.state = e.state;
       train.adapterParams = e.adapterParams || train.adapterParams;
+      train.runId = e.runId;
       if (e.message) train.message = e.message;
       else if (e.state === 'running') train.message = null;
       if (e.state !== 'running' && e.state !== 'pausing') void refreshSaved();
@@ -93,19 +101,24 @@ export const pause = () => act({ type: 'train-pause' });
 export const resume = () => act({ type: 'train-resume' });
 export const stop = () => act({ type: 'train-stop' });
 
+/** Re-reads the runs and picks the one to offer for resuming: the worker's own after an error, else the latest unfinished one. */
 export async function refreshSaved(): Promise<void> {
-  train.saved = await readRunInfo().catch(() => null);
+  await refreshRuns();
+  const resumable = runs.list.filter((r) => r.saved && r.state !== 'done' && r.id !== train.dismissed);
+  train.saved = resumable.find((r) => r.id === train.runId) ?? resumable.sort((a, b) => b.savedAt - a.savedAt)[0] ?? null;
 }
 
 /**
- * Goes on with the run saved in IndexedDB: after a reload, an error or a lost
- * device (which needs a new worker). Loads the run's model from the cache first.
+ * Goes on with a run saved in IndexedDB (the offered one by default): after a
+ * reload, an error or a lost device (which needs a new worker). Loads the
+ * run's model from the cache first.
  */
-export async function resumeSaved(): Promise<void> {
-  const saved = train.saved ?? (await readRunInfo());
+export async function resumeSaved(id?: number): Promise<void> {
+  if (id === undefined) await refreshSaved();
+  const saved = id === undefined ? train.saved : runs.list.find((r) => r.id === id);
   if (!saved) return;
   train.error = null;
-  train.busy = `Restoring the run at step ${saved.step}…`;
+  train.busy = `Restoring ${saved.name} at step ${saved.step}…`;
   try {
     if (gpu.lost || train.state === 'error') {
       if (!(await restartEngine())) throw new Error(gpu.error ?? 'no GPU');
@@ -114,11 +127,12 @@ export async function resumeSaved(): Promise<void> {
     if (!models.loaded || models.loadedId !== saved.modelId) {
       if (!(await loadCachedById(saved.modelId))) throw new Error(`The run's model (${saved.modelName}) is no longer cached: load it again, then press Resume.`);
     }
-    const r = await engine().call({ type: 'train-restore' }, 'restored');
+    const r = await engine().call({ type: 'train-restore', runId: saved.id }, 'restored');
     const settings = withSaveMemory(r.settings); // a run saved before the Save memory choice: auto
     train.settings = settings;
     train.preset = PRESETS.find((p) => Object.entries(p.settings).every(([k, v]) => JSON.stringify(settings[k as keyof TrainSettings]) === JSON.stringify(v)))?.id ?? 'custom';
     restoredDataset(r.report, r.template, r.settings.maxLength);
+    train.samples = [];
     await engine().call({ type: 'train-resume' }, 'done');
   } catch (e) {
     train.error = `Could not resume: ${(e as Error).message}`;
@@ -127,7 +141,8 @@ export async function resumeSaved(): Promise<void> {
   }
 }
 
-export async function discardSaved(): Promise<void> {
-  await deleteRun();
+/** Hides the resume offer (the run stays in the runs table). */
+export function dismissSaved(): void {
+  train.dismissed = train.saved?.id ?? null;
   train.saved = null;
 }
