@@ -5,7 +5,7 @@
  * Rows that are not usable items are listed on stderr by line and skipped.
  */
 import fs from 'node:fs';
-import { measureResident, uploadTensors } from '../engine/gpu/memory';
+import { uploadTensors } from '../engine/gpu/memory';
 import { parseMultipleChoice, MC_FORMAT_IDS, type McFormatId } from '../engine/eval/mc_formats';
 import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
 import { parseFlags, required, UsageError } from './args';
@@ -33,7 +33,7 @@ export async function mcEvalCommand(argv: string[]): Promise<void> {
   const template = f.template !== undefined ? pickTemplate(f.template, tokenizer) : undefined;
   if (f.adapter) {
     const imp = readAdapterDir(f.adapter, model);
-    measureResident(() => uploadTensors(imp.adapter));
+    uploadTensors(imp.adapter);
     model.adapter = imp.adapter;
     console.error(`adapter ${f.adapter}: r=${imp.adapter.config.rank} (trained with template ${imp.template ?? 'unknown'}; scoring with ${template ?? 'no template'})`);
   }
