@@ -24,7 +24,7 @@
  *
  * On SwiftShader a step at real vocabularies is slow (the LM head alone is
  * Nt × V × d × 6 flops: Qwen2.5's V = 151,936), so the defaults are small
- * batches; pass --batch/--len/--steps for more.
+ * batches; pass --batch/--len/--steps for more (--steps 0 skips the peak rows).
  */
 import type { TokenizedSample } from '../src/engine/data/tokenize';
 import { gpuMemory, resetGpuPeak, uploadTensors } from '../src/engine/gpu/memory';
@@ -69,6 +69,10 @@ export interface LiveRow {
   lengths: number[];
   ours: number[];
   baseline: number[];
+  /** device peak over the run, weights included */
+  ours_peak: number;
+  baseline_peak: number;
+  weights: number;
 }
 
 export interface FullDepthRow {
@@ -166,8 +170,8 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<(MemoryRow | L
       uploadTensors(model);
       const weights = gpuMemory().live - before;
       const data = samples(batch * steps, len, ck.config.vocabSize);
-      const base = await run(model, data, batch, len, { checkpointing: false, bounded: false, budget: undefined });
-      for (const checkpointing of [false, true]) {
+      const base = steps > 0 ? await run(model, data, batch, len, { checkpointing: false, bounded: false, budget: undefined }) : null;
+      for (const checkpointing of base ? [false, true] : []) {
         const ours = await run(model, data, batch, len, { checkpointing, bounded: true, budget: target?.budget });
         const chunk = lossChunkFloatsFor(query(id, layers, batch, len, checkpointing), target?.budget);
         const predicted = predictTrainingMemory({ ...query(id, layers, batch, len, checkpointing, chunk), targetTokens: data[0].responseTokens * batch }).total;
@@ -179,16 +183,16 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<(MemoryRow | L
           len,
           checkpointing,
           ours: ours.peak,
-          baseline: base.peak,
+          baseline: base!.peak,
           weights,
           predicted,
           ours_tokens_per_s: ours.tokensPerSec,
-          baseline_tokens_per_s: base.tokensPerSec,
+          baseline_tokens_per_s: base!.tokensPerSec,
         };
         o.log(
-          `${id} L${layers} ${batch}×${len} checkpointing ${checkpointing ? 'on ' : 'off'}: device peak ${MB(ours.peak)} (baseline ${MB(base.peak)}, ${(ours.peak / base.peak).toFixed(2)}x), ` +
-            `above weights ${MB(ours.peak - weights)} vs ${MB(base.peak - weights)}; memory model ${MB(predicted)} (${((ours.peak / predicted - 1) * 100).toFixed(1)}%); ` +
-            `${ours.tokensPerSec.toFixed(1)} vs ${base.tokensPerSec.toFixed(1)} tok/s`,
+          `${id} L${layers} ${batch}×${len} checkpointing ${checkpointing ? 'on ' : 'off'}: device peak ${MB(ours.peak)} (baseline ${MB(base!.peak)}, ${(ours.peak / base!.peak).toFixed(2)}x), ` +
+            `above weights ${MB(ours.peak - weights)} vs ${MB(base!.peak - weights)}; memory model ${MB(predicted)} (${((ours.peak / predicted - 1) * 100).toFixed(1)}%); ` +
+            `${ours.tokensPerSec.toFixed(1)} vs ${base!.tokensPerSec.toFixed(1)} tok/s`,
         );
         rows.push(row);
       }
@@ -198,8 +202,11 @@ export async function benchMemory(o: MemoryBenchOptions): Promise<(MemoryRow | L
         const maxLen = Math.max(...o.liveLengths);
         const b = await run(model, data, batch, maxLen, { checkpointing: false, bounded: false });
         const ours = await run(model, data, batch, maxLen, { checkpointing: true, bounded: true, budget: target?.budget });
-        const row: LiveRow = { name: 'train_live_after_step', model: id, layers, batch, lengths: o.liveLengths, ours: ours.lives, baseline: b.lives };
-        o.log(`${id} L${layers} live after each step (lengths ${o.liveLengths.join(', ')}): ours ${ours.lives.map(MB).join(', ')}; baseline ${b.lives.map(MB).join(', ')}`);
+        const row: LiveRow = { name: 'train_live_after_step', model: id, layers, batch, lengths: o.liveLengths, ours: ours.lives, baseline: b.lives, ours_peak: ours.peak, baseline_peak: b.peak, weights };
+        o.log(
+          `${id} L${layers} ${batch} rows, live after each step (lengths ${o.liveLengths.join(', ')}): ours ${ours.lives.map(MB).join(', ')}; baseline ${b.lives.map(MB).join(', ')}; ` +
+            `peak above weights ${MB(ours.peak - weights)} vs ${MB(b.peak - weights)}`,
+        );
         rows.push(row);
       }
       model.dispose();
