@@ -13,7 +13,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { TemplateId } from '../engine/data';
-import type { DatasetReport, EvalPoint, RunRecord, StepPoint, TrainSettings, TrainState, Vote } from './protocol';
+import type { DatasetReport, EvalPoint, McScore, RunRecord, StepPoint, TrainSettings, TrainState, Vote } from './protocol';
 
 export interface CachedModel {
   id: string;
@@ -165,7 +165,11 @@ export async function saveRun(record: RunRecord, data?: SavedRunData): Promise<R
   const d = await openStore();
   const tx = d.transaction(['runs', 'runData'], 'readwrite');
   const before = await tx.objectStore('runs').get(record.id);
-  const merged = { ...record, name: before?.name ?? record.name, createdAt: before?.createdAt ?? record.createdAt, saved: record.saved || !!data || !!before?.saved };
+  const merged: RunRecord = { ...record, name: before?.name ?? record.name, createdAt: before?.createdAt ?? record.createdAt, saved: record.saved || !!data || !!before?.saved };
+  // a benchmark score the page stored holds until the run trains on from the step it was scored at
+  const mc = record.mc ?? before?.mc;
+  if (mc && before?.step === record.step) merged.mc = mc;
+  else delete merged.mc;
   if (data) await tx.objectStore('runData').put(data, record.id);
   await tx.objectStore('runs').put(merged, record.id);
   await tx.done;
@@ -196,6 +200,14 @@ export async function renameRun(id: number, name: string): Promise<void> {
   const tx = d.transaction('runs', 'readwrite');
   const r = await tx.store.get(id);
   if (r) await tx.store.put({ ...r, name }, id);
+  await tx.done;
+}
+
+export async function setRunMc(id: number, mc: McScore): Promise<void> {
+  const d = await openStore();
+  const tx = d.transaction('runs', 'readwrite');
+  const r = await tx.store.get(id);
+  if (r) await tx.store.put({ ...r, mc }, id);
   await tx.done;
 }
 

@@ -6,6 +6,8 @@
  */
 import { NoWebGPUError, getDevice, initGpu } from '../engine/gpu/device';
 import { uploadTensors } from '../engine/gpu/memory';
+import { parseMultipleChoice } from '../engine/eval/mc_formats';
+import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
 import { exportPeft, importPeft } from '../engine/lora_io';
 import type { Event, Request } from './protocol';
 import { forgetAllRunAdapters, forgetRunAdapter, withAdapter } from './adapters';
@@ -97,6 +99,25 @@ async function handle(req: Request): Promise<void> {
     case 'generate-stop':
       stopGeneration();
       break;
+    case 'mc-eval': {
+      notWhileTraining('score a benchmark');
+      const s = requireSession();
+      const parsed = await parseMultipleChoice(req.bytes);
+      if (parsed.items.length === 0) throw new Error(`${req.name}: no usable multiple-choice rows (${parsed.errors[0] ? `line ${parsed.errors[0].line}: ${parsed.errors[0].reason}` : 'empty'}).`);
+      const total = parsed.items.length * req.uses.length;
+      const scores = [];
+      for (const [i, use] of req.uses.entries()) {
+        const r = await withAdapter(use, () =>
+          scoreMultipleChoice(s.model, s.tokenizer, parsed.items, {
+            ...(req.template && s.dataset ? { template: s.dataset.template } : {}),
+            onProgress: (done) => post({ type: 'progress', id, label: 'Scoring multiple-choice items', done: i * parsed.items.length + done, total }),
+          }),
+        );
+        scores.push({ set: req.name, n: r.n, acc: r.acc, accNorm: r.acc_norm });
+      }
+      post({ type: 'mc', id, scores, skipped: parsed.errors.length });
+      return;
+    }
     case 'heldout-eval': {
       notWhileTraining('evaluate');
       const points = [];

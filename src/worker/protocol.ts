@@ -156,10 +156,20 @@ export interface RunRecord {
   steps: StepPoint[];
   /** held-out (validation split) loss at its evaluations; the last one is the run's held-out loss */
   evals: EvalPoint[];
+  /** its multiple-choice accuracy (lm-eval-harness style, src/engine/eval/multiple_choice.ts), last scored */
+  mc?: McScore;
   /** whether runData holds its checkpoint yet (a run is listed from its start, saved at its first checkpoint) */
   saved: boolean;
   createdAt: number;
   savedAt: number;
+}
+
+/** A multiple-choice benchmark's result for one model: acc and acc_norm over n items of the set `set`. */
+export interface McScore {
+  set: string;
+  n: number;
+  acc: number;
+  accNorm: number;
 }
 
 /** Which adapter rides on the base weights for a completion or a held-out score: none, the one on the model now (a training run's or an imported one), or a saved run's. */
@@ -188,6 +198,8 @@ export type Request =
   | { type: 'run-delete'; id: number; runId: number }
   | { type: 'generate'; id: number; prompt: string; raw: boolean; use: AdapterUse; settings: GenerateSettings }
   | { type: 'generate-stop'; id: number }
+  /** multiple-choice accuracy of each adapter choice on a benchmark file (JSONL/JSON: MMLU, ARC or HellaSwag rows); template: render questions with the dataset's template */
+  | { type: 'mc-eval'; id: number; name: string; bytes: Uint8Array; uses: AdapterUse[]; template: boolean }
   /** held-out loss of each adapter choice, on the loaded dataset's validation rows */
   | { type: 'heldout-eval'; id: number; limit: number; uses: AdapterUse[] }
   | { type: 'export-adapter'; id: number }
@@ -215,6 +227,8 @@ export type Event =
   | { type: 'train-samples'; id: number; step: number; samples: { prompt: string; text: string }[] }
   | { type: 'token'; id: number; text: string }
   | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }
+  /** reply to mc-eval: one score per requested use, in order; skipped = rows of the file that were not usable */
+  | { type: 'mc'; id: number; scores: McScore[]; skipped: number }
   /** one point per requested use, in order */
   | { type: 'heldout'; id: number; points: EvalPoint[]; rows: number }
   | { type: 'adapter-files'; id: number; config: string; safetensors: Uint8Array }

@@ -3,13 +3,14 @@
  * version-1 database kept becomes run 1 (and is deleted, with confirmation);
  * two short runs with different learning rates are both listed with their
  * held-out loss; one is renamed; run 1 vs run 2 in blind mode takes one vote
- * (each side's adapter swapped onto the same base weights); the results table
- * exports as CSV. Screenshots of the runs table and the compare panel.
+ * (each side's adapter swapped onto the same base weights); base and runs are scored on a small multiple-choice file (src/engine/eval);
+ * the results table exports as CSV. Screenshots of the runs table and the
+ * compare panel.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openReadyApp, SCREENSHOTS, type Session } from './harness';
+import { openReadyApp, ROOT, SCREENSHOTS, type Session } from './harness';
 import { loadDataset, loadModelFiles, TINYSTORIES } from './helpers';
 
 const STEPS = 2;
@@ -73,7 +74,7 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
     await row.waitFor({ timeout: 30_000 });
     const text = await cells(row);
     console.log('migrated row:', text);
-    expect(text).toMatch(/^Run 1 old\.jsonl 3 3 \/ 3 2\.700 2\.250 9\.49 – Rename Delete$/);
+    expect(text).toMatch(/^Run 1 old\.jsonl 3 3 \/ 3 2\.700 2\.250 9\.49 – – Rename Delete$/);
     await page.getByRole('button', { name: 'Delete Run 1' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete Run 1?' });
     await dialog.waitFor();
@@ -110,7 +111,7 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
     expect(await table().locator('tbody tr').count()).toBe(2);
     const rows = [await cells(page.getByTestId('run-row-1')), await cells(page.getByTestId('run-row-2'))];
     console.log('table:', rows);
-    for (const r of rows) expect(r).toMatch(new RegExp(`^Run \\d tinystories-instruct-1k\\.jsonl 950 ${STEPS} / ${STEPS} \\d\\.\\d{3} \\d\\.\\d{3} \\d+\\.\\d{2} – Rename Delete$`));
+    for (const r of rows) expect(r).toMatch(new RegExp(`^Run \\d tinystories-instruct-1k\\.jsonl 950 ${STEPS} / ${STEPS} \\d\\.\\d{3} \\d\\.\\d{3} \\d+\\.\\d{2} – – Rename Delete$`));
     // one bar chart per metric (no votes yet: no win-rate chart)
     for (const m of ['trainLoss', 'heldoutLoss', 'perplexity']) expect(await page.getByTestId(`chart-${m}`).locator('rect').count()).toBe(2);
     expect(await page.getByTestId('chart-winRate').count()).toBe(0);
@@ -149,12 +150,35 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
     await expect.poll(async () => (await rate.textContent()) ?? '').toMatch(/Hot LR 0\.02 won [01] of 1 decided votes against Run 1 \(0 ties\): win rate (0|100)%, 95% interval/);
     expect(await page.locator('#compare h3', { hasText: 'Model A' }).count()).toBe(0); // revealed
     // the table counts the vote for both runs, one won and one lost
-    const wins = await Promise.all([1, 2].map(async (i) => ((await page.getByTestId(`run-row-${i}`).locator('td').nth(6).textContent()) ?? '').replace(/\s+/g, ' ').trim()));
+    const wins = await Promise.all([1, 2].map(async (i) => ((await page.getByTestId(`run-row-${i}`).locator('td').nth(7).textContent()) ?? '').replace(/\s+/g, ' ').trim()));
     console.log('win rates:', wins);
     expect(wins.sort()).toEqual(['0% of 1', '100% of 1']);
     expect(await page.getByTestId('chart-winRate').locator('rect').count()).toBe(2);
     await page.locator('#compare').screenshot({ path: path.join(SCREENSHOTS, 'runs-compare-voted.png') });
     await page.locator('#runs').screenshot({ path: path.join(SCREENSHOTS, 'runs-table.png') });
+  });
+
+  it('scores the base model and both runs on a multiple-choice file', async () => {
+    const page = s.page;
+    const file = path.join(ROOT, 'test-results', 'mc-3.jsonl');
+    const items = [
+      { question: 'Once upon a time, there was a little girl named Lily.', choices: ['Tom', 'Lily', 'Max'], answer: 1 },
+      { question: 'Tom had a red ball. He liked to play with his', choices: ['ball', 'car'], answer: 'A' },
+      { question: 'The sun was', choices: ['hot', 'blue', 'sad'], answer: 0 },
+      { question: 'broken row' },
+    ];
+    fs.writeFileSync(file, items.map((i) => JSON.stringify(i)).join('\n'));
+    await page.getByTestId('mc-input').setInputFiles(file);
+    await expect.poll(async () => (await page.locator('#runs').textContent()) ?? '').toContain('mc-3.jsonl');
+    const t0 = Date.now();
+    await page.getByTestId('mc-run').click();
+    const base = page.getByTestId('mc-base');
+    await base.waitFor({ timeout: 150_000 });
+    console.log(((await base.textContent()) ?? '').replace(/\s+/g, ' '), `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    expect((await base.textContent()) ?? '').toMatch(/Base model on mc-3\.jsonl: acc \d+\.\d% ?, acc_norm \d+\.\d% over 3 items \(1 row of the file not usable\)\./);
+    for (const i of [1, 2]) await expect.poll(async () => ((await page.getByTestId(`run-row-${i}`).getByTestId('run-mc').textContent()) ?? '').trim()).toMatch(/^\d+% \(\d+%\)$/);
+    expect(await page.getByTestId('chart-mcAcc').locator('rect').count()).toBeGreaterThanOrEqual(0);
+    await page.locator('#runs').screenshot({ path: path.join(SCREENSHOTS, 'runs-table-mc.png') });
   });
 
   it('exports the table as CSV', async () => {
@@ -175,5 +199,10 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
       expect(Number(r.heldout_perplexity)).toBeCloseTo(Math.exp(Number(r.heldout_loss)), 2);
     }
     expect(rows.map((r) => Number(r.votes_won) + Number(r.votes_lost))).toEqual([1, 1]);
+    expect(rows.map((r) => [r.mc_set, r.mc_items])).toEqual([
+      ['mc-3.jsonl', '3'],
+      ['mc-3.jsonl', '3'],
+    ]);
+    for (const r of rows) expect(Number(r.mc_acc)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -58,18 +58,18 @@ describe('runRows', () => {
 
 describe('runsCsv', () => {
   it('writes a header and one line per run, quoting commas and quotes', () => {
-    const rows = runRows([record(1, { name: 'LIMA, "short"' }), record(2, { datasetName: 'mix\nnew' })], [vote(1, 2, 'a')]);
+    const rows = runRows([record(1, { name: 'LIMA, "short"', mc: { set: 'stories-mc.jsonl', n: 60, acc: 0.5, accNorm: 0.45 } }), record(2, { datasetName: 'mix\nnew' })], [vote(1, 2, 'a')]);
     const csv = runsCsv(rows);
     expect(csv.endsWith('\r\n')).toBe(true);
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe(CSV_HEADER.join(','));
-    expect(lines[1]).toBe('1,"LIMA, ""short""",stories260K,tiny.jsonl,900,4,4,done,2.60000,2.50000,12.1825,1,0,0,1,' + rows[0].winRate!.lo.toPrecision(6) + ',1');
+    expect(lines[1]).toBe('1,"LIMA, ""short""",stories260K,tiny.jsonl,900,4,4,done,2.60000,2.50000,12.1825,1,0,0,1,' + rows[0].winRate!.lo.toPrecision(6) + ',1,stories-mc.jsonl,60,0.500000,0.450000');
     expect(lines[2].startsWith('2,Run 2,stories260K,"mix\nnew",900,')).toBe(true);
     expect(lines[2]).toContain(',0,1,0,0,');
   });
 
   it('leaves missing metrics empty', () => {
     const csv = runsCsv(runRows([record(3, { steps: [], evals: [] })], []));
-    expect(csv.split('\r\n')[1]).toBe('3,Run 3,stories260K,tiny.jsonl,900,4,4,done,,,,0,0,0,,,');
+    expect(csv.split('\r\n')[1]).toBe('3,Run 3,stories260K,tiny.jsonl,900,4,4,done,,,,0,0,0,,,,,,,');
   });
 });

@@ -23,6 +23,8 @@ export interface RunRow {
   perplexity: number | null;
   /** blind votes this run took part in (against base or another run); ties excluded from the rate */
   votes: { wins: number; losses: number; ties: number };
+  /** multiple-choice benchmark (set name, items, acc, acc_norm), when scored */
+  mc: { set: string; n: number; acc: number; accNorm: number } | null;
   /** wins / decided votes, with a Wilson 95% interval; null without a decided vote */
   winRate: { p: number; lo: number; hi: number } | null;
 }
@@ -58,6 +60,7 @@ export function runRows(records: RunRecord[], votes: Vote[]): RunRow[] {
         heldoutLoss: e?.loss ?? null,
         perplexity: e?.perplexity ?? null,
         votes: v,
+        mc: r.mc ?? null,
         winRate: n > 0 ? wilson(v.wins, n) : null,
       };
     });
@@ -68,13 +71,16 @@ export const METRICS = [
   { key: 'trainLoss', label: 'Final train loss', lowerIsBetter: true },
   { key: 'heldoutLoss', label: 'Held-out loss', lowerIsBetter: true },
   { key: 'perplexity', label: 'Held-out perplexity', lowerIsBetter: true },
+  { key: 'mcAcc', label: 'Multiple-choice accuracy', lowerIsBetter: false },
   { key: 'winRate', label: 'Blind-vote win rate', lowerIsBetter: false },
 ] as const;
 
 export type MetricKey = (typeof METRICS)[number]['key'];
 
 export function metricValue(row: RunRow, key: MetricKey): number | null {
-  return key === 'winRate' ? (row.winRate?.p ?? null) : row[key];
+  if (key === 'winRate') return row.winRate?.p ?? null;
+  if (key === 'mcAcc') return row.mc?.acc ?? null;
+  return row[key];
 }
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
@@ -102,6 +108,10 @@ export const CSV_HEADER = [
   'win_rate',
   'win_rate_lo',
   'win_rate_hi',
+  'mc_set',
+  'mc_items',
+  'mc_acc',
+  'mc_acc_norm',
 ];
 
 /** The table as CSV, one line per run (CRLF line ends, as RFC 4180 writes them). */
@@ -127,6 +137,10 @@ export function runsCsv(rows: RunRow[]): string {
         r.winRate?.p ?? null,
         r.winRate?.lo ?? null,
         r.winRate?.hi ?? null,
+        r.mc?.set ?? null,
+        r.mc?.n ?? null,
+        r.mc?.acc ?? null,
+        r.mc?.accNorm ?? null,
       ]
         .map(field)
         .join(','),

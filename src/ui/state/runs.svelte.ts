@@ -5,8 +5,8 @@
  * (it may hold a run's adapter on the GPU). The worker pushes `runs-changed`
  * after each write.
  */
-import { addVote, listRuns, listVotes, renameRun } from '../../worker/db';
-import type { RunRecord, Vote } from '../../worker/protocol';
+import { addVote, listRuns, listVotes, renameRun, setRunMc } from '../../worker/db';
+import type { McScore, RunRecord, Vote } from '../../worker/protocol';
 import { download } from '../lib/format';
 import { runRows, runsCsv } from '../lib/runs';
 import { engine, onPush } from './app.svelte';
@@ -17,7 +17,48 @@ export const runs = $state({
   error: null as string | null,
   /** a run being deleted (its row's buttons wait) */
   deleting: null as number | null,
+  /** the multiple-choice benchmark: a picked file (null: the built-in stories set), its base-model score, progress */
+  mc: {
+    file: null as { name: string; bytes: Uint8Array } | null,
+    template: false,
+    busy: null as { label: string; done: number; total: number } | null,
+    base: null as McScore | null,
+    skipped: 0,
+  },
 });
+
+export const BUILTIN_MC = { name: 'stories-mc.jsonl (built-in, 60 items)', url: '/demo/stories-mc.jsonl' };
+
+export async function setMcFile(f: File | null): Promise<void> {
+  runs.mc.file = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : null;
+}
+
+/** Scores the base model and the given runs on the benchmark, one after the other on the same weights; keeps each run's score in IndexedDB. */
+export async function scoreMc(runIds: number[]): Promise<void> {
+  runs.error = null;
+  runs.mc.busy = { label: 'Reading the benchmark', done: 0, total: 1 };
+  try {
+    let file = runs.mc.file;
+    if (!file) {
+      const res = await fetch(BUILTIN_MC.url);
+      if (!res.ok) throw new Error(`${BUILTIN_MC.url}: ${res.status}`);
+      file = { name: BUILTIN_MC.name, bytes: new Uint8Array(await res.arrayBuffer()) };
+    }
+    const r = await engine().call(
+      { type: 'mc-eval', name: file.name, bytes: file.bytes.slice(), uses: ['base', ...runIds.map((id) => ({ run: id }))], template: runs.mc.template },
+      'mc',
+      { onEvent: (e) => e.type === 'progress' && (runs.mc.busy = { label: e.label, done: e.done, total: e.total }) },
+    );
+    runs.mc.base = r.scores[0];
+    runs.mc.skipped = r.skipped;
+    for (const [i, id] of runIds.entries()) await setRunMc(id, r.scores[i + 1]);
+  } catch (e) {
+    runs.error = `Multiple-choice benchmark: ${(e as Error).message}`;
+  } finally {
+    runs.mc.busy = null;
+  }
+  await refreshRuns();
+}
 
 export async function refreshRuns(): Promise<void> {
   try {
