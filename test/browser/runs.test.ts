@@ -122,6 +122,12 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
     await page.getByRole('button', { name: 'Rename Run 2' }).click();
     const input = page.getByLabel('New name for Run 2');
     await expect.poll(() => input.evaluate((el) => el === document.activeElement)).toBe(true);
+    // Escape leaves the name as it was
+    await input.fill('never mind');
+    await input.press('Escape');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Rename Run 2');
+    await page.keyboard.press('Enter'); // the focused Rename button, from the keyboard
+    await expect.poll(() => input.evaluate((el) => el === document.activeElement)).toBe(true);
     await input.fill('Hot LR 0.02');
     await input.press('Enter');
     await expect.poll(async () => (await page.getByTestId('run-row-2').locator('th').textContent()) ?? '').toContain('Hot LR 0.02');
