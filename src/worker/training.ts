@@ -10,6 +10,7 @@ import { uploadTensors } from '../engine/gpu/memory';
 import type { TemplateId, TokenizedSample } from '../engine/data';
 import { nextRunId, readRun, readRunData, saveRun } from './db';
 import { forgetRunAdapter } from './adapters';
+import { LoraAdapter } from '../engine/lora';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
 import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, gpuMemoryReport, measureAdapter, requireDataset, requireSession, session } from './session';
@@ -85,6 +86,7 @@ export async function startTraining(settings: ResolvedTrainSettings): Promise<vo
   const d = requireDataset();
   if (d.train.length === 0) throw new Error('The training split is empty.');
   disposeRun();
+  disposeImported();
   const trainer = measureAdapter(() => uploaded(new Trainer(s.model, d.train, d.validation, trainConfig(settings, d.maxLength))));
   const id = await nextRunId();
   const now = Date.now();
@@ -118,6 +120,7 @@ export async function restoreTraining(runId: number): Promise<{ settings: TrainS
   if (!record || !data) throw new Error(`Run ${runId} has no saved checkpoint in this browser.`);
   if (record.modelId !== s.cacheId) throw new Error(`${record.name} was trained on ${record.modelName}: load that model first.`);
   disposeRun();
+  disposeImported();
   forgetRunAdapter(runId); // Compare may hold a copy of this run's adapter, which training is about to change
   const train = data.train as TokenizedSample[];
   const validation = data.validation as TokenizedSample[];
@@ -136,6 +139,13 @@ export async function restoreTraining(runId: number): Promise<{ settings: TrainS
 function uploaded(t: Trainer): Trainer {
   uploadTensors(t.adapter, t.optimizer);
   return t;
+}
+
+/** Frees an imported adapter a new run is about to replace on the model (the Trainer sets its own without freeing the old). */
+function disposeImported(): void {
+  const s = requireSession();
+  if (s.model.adapter instanceof LoraAdapter) s.model.adapter.dispose();
+  s.model.adapter = null;
 }
 
 /** Frees the previous run's adapter and optimizer state (the model keeps an imported adapter until a run replaces it). */

@@ -2,7 +2,7 @@
 import type { TrainSettings } from '../../worker/protocol';
 import { download } from '../lib/format';
 import { unzip, zip } from '../lib/zip';
-import { engine } from './app.svelte';
+import { engine, onPush } from './app.svelte';
 import { resolveRunSettings } from './memory.svelte';
 import { models } from './model.svelte';
 import { train } from './train.svelte';
@@ -74,3 +74,8 @@ export async function exportRecipe(): Promise<void> {
     takeaway.busy = null;
   }
 }
+
+// a run started or restored puts its own adapter on the model, and the worker frees an imported one
+onPush((e) => {
+  if (e.type === 'train-history') takeaway.imported = null;
+});
