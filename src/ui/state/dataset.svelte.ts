@@ -41,17 +41,20 @@ export async function setMix(f: File | null): Promise<void> {
   if (dataset.file) await prepare();
 }
 
-export async function loadDemo(): Promise<void> {
+export const loadDemo = () => loadBuiltin(DEMO);
+
+/** Fetches one of the page's own datasets (public/demo) and prepares it as if it had been picked. */
+export async function loadBuiltin(b: { name: string; url: string }): Promise<void> {
   dataset.error = null;
   try {
-    const res = await fetch(DEMO.url);
-    if (!res.ok) throw new Error(`${DEMO.url}: ${res.status}`);
-    dataset.file = { name: DEMO.name, bytes: new Uint8Array(await res.arrayBuffer()) };
+    const res = await fetch(b.url);
+    if (!res.ok) throw new Error(`${b.url}: ${res.status}`);
+    dataset.file = { name: b.name, bytes: new Uint8Array(await res.arrayBuffer()) };
     dataset.format = null;
     dataset.fieldMap = {};
     await prepare();
   } catch (e) {
-    dataset.error = `Could not load the demo dataset: ${(e as Error).message}`;
+    dataset.error = `Could not load ${b.name}: ${(e as Error).message}`;
   }
 }
 
