@@ -61,9 +61,11 @@ function qaRow(r: Pair, k: number): Pair | null {
 export function makeSets(rows: Pair[]): Record<string, Pair[]> {
   const open = rows.slice(0, ROWS).map((r) => ({ instruction: r.instruction, response: r.response }));
   const qa: Pair[] = [];
+  const seen = new Set<string>(); // stories open alike ("…a little girl named Lily."): keep each question once
   for (let i = ROWS, k = 0; qa.length < ROWS && i < 600; i++) {
     const q = qaRow(rows[i], k);
-    if (q) {
+    if (q && !seen.has(q.instruction)) {
+      seen.add(q.instruction);
       qa.push(q);
       k++;
     }
