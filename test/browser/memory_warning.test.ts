@@ -148,17 +148,17 @@ describe('memory warning before a download', () => {
     await expect.poll(status, { timeout: 300_000 }).toMatch(/step 1 of 3/);
     await page.getByTestId('train-pause').click();
     await expect.poll(status, { timeout: 120_000 }).toMatch(/^paused/);
-    // the run's checkpoint (worker/db.ts: runs/data): the page's choice in its settings, the boolean in the Trainer's config
+    // the run's checkpoint (worker/db.ts: runData, by run id): the page's choice in its settings, the boolean in the Trainer's config
     const saved = await page.evaluate(
       () =>
         new Promise<{ saveMemory: unknown; settings: unknown; trainer: unknown; keys: string[] }>((resolve, reject) => {
-          const open = indexedDB.open('lima-playground', 1);
+          const open = indexedDB.open('lima-playground', 2);
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
-            const get = open.result.transaction('runs').objectStore('runs').get('data');
+            const get = open.result.transaction('runData').objectStore('runData').getAll();
             get.onerror = () => reject(get.error);
             get.onsuccess = () => {
-              const d = get.result;
+              const d = get.result[get.result.length - 1]; // the run just started (keys are run ids, ascending)
               open.result.close();
               resolve({ saveMemory: d.settings.saveMemory, settings: d.settings.gradientCheckpointing, trainer: d.checkpoint.config.gradientCheckpointing, keys: Object.keys(d.checkpoint.config) });
             };
