@@ -195,21 +195,18 @@ export async function nextRunId(): Promise<number> {
   return keys.reduce((m, k) => Math.max(m, k), 0) + 1;
 }
 
-export async function renameRun(id: number, name: string): Promise<void> {
+/** Changes fields of a run's record in one transaction (nothing when the run is gone). */
+async function updateRun(id: number, patch: Partial<RunRecord>): Promise<void> {
   const d = await openStore();
   const tx = d.transaction('runs', 'readwrite');
   const r = await tx.store.get(id);
-  if (r) await tx.store.put({ ...r, name }, id);
+  if (r) await tx.store.put({ ...r, ...patch }, id);
   await tx.done;
 }
 
-export async function setRunMc(id: number, mc: McScore): Promise<void> {
-  const d = await openStore();
-  const tx = d.transaction('runs', 'readwrite');
-  const r = await tx.store.get(id);
-  if (r) await tx.store.put({ ...r, mc }, id);
-  await tx.done;
-}
+export const renameRun = (id: number, name: string): Promise<void> => updateRun(id, { name });
+
+export const setRunMc = (id: number, mc: McScore): Promise<void> => updateRun(id, { mc });
 
 /** Deletes a run, its checkpoint and the votes it took part in. */
 export async function deleteRun(id: number): Promise<void> {

@@ -27,3 +27,18 @@ export async function loadDataset(page: Page, file: string, rows: string): Promi
   await page.getByTestId('dataset-input').setInputFiles(file);
   await page.getByTestId('dataset-report').getByText(`${rows} usable rows`, { exact: false }).waitFor({ timeout: 120_000 });
 }
+
+/**
+ * stories260K and the 1,000 TinyStories rows (5% held out), the 3-step smoke
+ * preset cut to `steps` steps with validation only at the end, and the
+ * Advanced settings left open: ready for Train.
+ */
+export async function setUpSmokeRun(page: Page, steps: number): Promise<void> {
+  await loadModelFiles(page);
+  await page.getByLabel('Held out for validation').selectOption('0.05');
+  await loadDataset(page, TINYSTORIES, '1,000');
+  await page.getByText('Smoke test: 3 steps').click();
+  await page.getByText('Advanced settings').click();
+  await page.getByLabel('Max steps (0: epochs decide)').fill(String(steps));
+  await page.getByLabel('Validation loss every N steps').fill('0'); // still scored once, at the end
+}

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, ROOT, SCREENSHOTS, type Session } from './harness';
-import { loadDataset, loadModelFiles, TINYSTORIES } from './helpers';
+import { setUpSmokeRun } from './helpers';
 
 const STEPS = 2;
 
@@ -87,13 +87,7 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
 
   it('trains two short runs; both are listed with their held-out loss', async () => {
     const page = s.page;
-    await loadModelFiles(page);
-    await page.getByLabel('Held out for validation').selectOption('0.05');
-    await loadDataset(page, TINYSTORIES, '1,000');
-    await page.getByText('Smoke test: 3 steps').click();
-    await page.getByText('Advanced settings').click();
-    await page.getByLabel('Max steps (0: epochs decide)').fill(String(STEPS));
-    await page.getByLabel('Validation loss every N steps').fill('0'); // still scored once, at the end
+    await setUpSmokeRun(page, STEPS);
     const t0 = Date.now();
     for (const [i, lr] of [
       [1, '0.002'],

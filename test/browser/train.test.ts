@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, screenshot, type Session } from './harness';
-import { loadDataset, loadModelFiles, TINYSTORIES } from './helpers';
+import { setUpSmokeRun } from './helpers';
 
 const STEPS = 4;
 
@@ -43,13 +43,7 @@ describe('training in the page', () => {
 
   it('trains a few tiny steps, pauses, and resumes after a reload', async () => {
     const page = s.page;
-    await loadModelFiles(page);
-    await page.getByLabel('Held out for validation').selectOption('0.05');
-    await loadDataset(page, TINYSTORIES, '1,000');
-    await page.getByText('Smoke test: 3 steps').click();
-    await page.getByText('Advanced settings').click();
-    await page.getByLabel('Max steps (0: epochs decide)').fill(String(STEPS));
-    await page.getByLabel('Validation loss every N steps').fill('0');
+    await setUpSmokeRun(page, STEPS);
     await page.getByLabel('Sample the fixed prompts every N steps').fill('2');
     expect(await page.getByLabel('Batch size', { exact: true }).inputValue()).toBe('2');
     expect(await page.getByLabel('Max length (tokens)').first().inputValue()).toBe('128');

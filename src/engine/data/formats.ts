@@ -121,20 +121,26 @@ export interface Detection {
   warnings: string[];
 }
 
+/** The label most rows get from `classify` (the first to reach the top count wins a tie), and how many got it; null when none got one. */
+export function majorityVote<F>(rows: Record<string, unknown>[], classify: (row: Record<string, unknown>) => F | null): { best: F | null; count: number } {
+  const votes = new Map<F, number>();
+  for (const r of rows) {
+    const f = classify(r);
+    if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
+  }
+  let best: F | null = null;
+  let count = 0;
+  for (const [f, n] of votes) if (n > count) [best, count] = [f, n];
+  return { best, count };
+}
+
 /**
  * Detect the format from the first `limit` rows by majority vote. Rows of a
  * minority format are not dropped here; they fail mapping later with a reason.
  */
 export function detectFormat(rows: Record<string, unknown>[], limit = 100): Detection {
   const sample = rows.slice(0, limit);
-  const votes = new Map<FormatId, number>();
-  for (const r of sample) {
-    const f = classifyRow(r);
-    if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
-  }
-  let best: FormatId | null = null;
-  let bestN = 0;
-  for (const [f, n] of votes) if (n > bestN) [best, bestN] = [f, n];
+  const { best, count: bestN } = majorityVote(sample, classifyRow);
   const warnings: string[] = [];
   if (best === null) {
     const keys = [...new Set(sample.flatMap((r) => Object.keys(r)))].slice(0, 12);

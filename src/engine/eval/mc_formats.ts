@@ -18,7 +18,7 @@
  * what was wrong, and is skipped; the rest of the file still loads.
  */
 import { parseRows, type ByteSource, type RowError } from '../data/jsonl';
-import { RowFormatError } from '../data/formats';
+import { majorityVote, RowFormatError } from '../data/formats';
 
 export type McFormatId = 'mmlu' | 'arc' | 'hellaswag';
 export const MC_FORMAT_IDS: McFormatId[] = ['mmlu', 'arc', 'hellaswag'];
@@ -55,15 +55,8 @@ export function classifyMcRow(row: Record<string, unknown>): McFormatId | null {
 /** The majority format of the first `limit` rows, or null when none has one. */
 export function detectMcFormat(rows: Record<string, unknown>[], limit = 100): { format: McFormatId | null; matched: number; examined: number } {
   const sample = rows.slice(0, limit);
-  const votes = new Map<McFormatId, number>();
-  for (const r of sample) {
-    const f = classifyMcRow(r);
-    if (f) votes.set(f, (votes.get(f) ?? 0) + 1);
-  }
-  let format: McFormatId | null = null;
-  let matched = 0;
-  for (const [f, n] of votes) if (n > matched) [format, matched] = [f, n];
-  return { format, matched, examined: sample.length };
+  const { best, count } = majorityVote(sample, classifyMcRow);
+  return { format: best, matched: count, examined: sample.length };
 }
 
 function typeName(v: unknown): string {

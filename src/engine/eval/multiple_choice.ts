@@ -32,7 +32,7 @@ import type { LlamaModel } from '../model';
 import { promptIds, type SegmentTokenizer } from '../data/tokenize';
 import { createTemplate, type PromptTemplate, type TemplateId, type TemplateTokens } from '../data/templates';
 import { batchTokenNll } from '../train/evaluate';
-import type { MicroBatch } from '../train/batches';
+import { IGNORE, padBatch, roundUp, type MicroBatch } from '../train/batches';
 import type { McItem } from './mc_formats';
 
 /** One choice as a token sequence: ids[start..] are the continuation, scored given ids[..t]. */
@@ -95,9 +95,8 @@ export function argmax(xs: number[]): number {
 /** Length in characters as Python's len counts them (code points, not UTF-16 units). */
 export const charLength = (s: string): number => [...s].length;
 
-/** Bucket for the padded length, so tfjs compiles few shader variants (as train/batches.ts does). */
+/** Bucket for the padded length, so tfjs compiles few shader variants (padBatch's default). */
 const LENGTH_BUCKET = 32;
-const paddedLength = (n: number) => Math.ceil(n / LENGTH_BUCKET) * LENGTH_BUCKET;
 
 /** Scores every item with `logLikelihoods` (the engine's model-backed one, or a fake in tests). */
 export async function scoreItems(logLikelihoods: LogLikelihoodFn, tok: McTokenizer, items: McItem[], opts: McOptions = {}, maxTokens = Infinity): Promise<McResult> {
@@ -124,7 +123,7 @@ export async function scoreItems(logLikelihoods: LogLikelihoodFn, tok: McTokeniz
     while (end < items.length) {
       const nextRows = rows + requests[end].length;
       const nextLongest = Math.max(longest, ...requests[end].map((r) => r.ids.length));
-      if (nextRows > maxRows || nextRows * paddedLength(nextLongest) > maxPadded) break;
+      if (nextRows > maxRows || nextRows * roundUp(nextLongest, LENGTH_BUCKET) > maxPadded) break;
       [rows, longest, end] = [nextRows, nextLongest, end + 1];
     }
     const all = await logLikelihoods(requests.slice(i, end).flat());
@@ -152,26 +151,8 @@ export async function scoreItems(logLikelihoods: LogLikelihoodFn, tok: McTokeniz
  * position t ≥ start−1 targeting ids[t+1]. Positions restart at 0 in every row.
  */
 export function requestBatch(requests: ChoiceRequest[], maxLength: number): MicroBatch {
-  const longest = Math.max(...requests.map((r) => r.ids.length));
-  const T = Math.min(maxLength, paddedLength(longest));
-  const B = requests.length;
-  const ids = new Int32Array(B * T);
-  const positions = new Int32Array(B * T);
-  const segments = new Int32Array(B * T);
-  const targetIndex: number[] = [];
-  const targets: number[] = [];
-  requests.forEach((r, b) => {
-    r.ids.forEach((id, t) => {
-      ids[b * T + t] = id;
-      positions[b * T + t] = t;
-      segments[b * T + t] = 1;
-    });
-    for (let t = r.start; t < r.ids.length; t++) {
-      targetIndex.push(b * T + t - 1);
-      targets.push(r.ids[t]);
-    }
-  });
-  return { rows: B, length: T, ids, positions, segments, targetIndex: Int32Array.from(targetIndex), targets: Int32Array.from(targets), tokens: targets.length };
+  const rows = requests.map((r) => ({ ids: r.ids, labels: r.ids.map((id, t) => (t >= r.start ? id : IGNORE)) }));
+  return padBatch(rows, maxLength, LENGTH_BUCKET);
 }
 
 /** The model's log-likelihoods of a batch of requests in one forward (dropout off). */

@@ -32,7 +32,10 @@ export function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
-function fill(rows: TokenizedSample[][], length: number): MicroBatch {
+/** What a batch reads of a sample: its ids and labels (labels[t] is position t−1's target, or IGNORE). */
+export type BatchRow = Pick<TokenizedSample, 'ids' | 'labels'>;
+
+function fill(rows: BatchRow[][], length: number): MicroBatch {
   const B = rows.length;
   const ids = new Int32Array(B * length);
   const positions = new Int32Array(B * length);
@@ -61,7 +64,7 @@ function fill(rows: TokenizedSample[][], length: number): MicroBatch {
 }
 
 /** One row per sample, padded to a multiple of `bucket` (at most maxLength). */
-export function padBatch(samples: TokenizedSample[], maxLength: number, bucket = 32): MicroBatch {
+export function padBatch(samples: BatchRow[], maxLength: number, bucket = 32): MicroBatch {
   const longest = Math.max(...samples.map((s) => s.ids.length));
   return fill(samples.map((s) => [s]), Math.min(maxLength, roundUp(longest, bucket)));
 }
