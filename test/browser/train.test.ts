@@ -116,9 +116,11 @@ describe('training in the page', () => {
     await expect.poll(() => page.locator('#compare h3', { hasText: 'Model A' }).count(), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
     await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'A', exact: true }).click();
-    const rate = (await page.getByTestId('win-rate').textContent()) ?? '';
-    console.log(rate);
-    expect(rate).toMatch(/Run 1 won [01] of 1 decided votes against Base model \(adapter off\) \(0 ties\): win rate (0|100)%, 95% interval/);
+    // the vote is kept in IndexedDB first; the tally follows it
+    const rate = page.getByTestId('win-rate');
+    await expect.poll(async () => (await rate.textContent()) ?? '', { timeout: 10_000 }).toMatch(/of 1 decided vote/);
+    console.log(await rate.textContent());
+    expect((await rate.textContent()) ?? '').toMatch(/Run 1 won [01] of 1 decided votes against Base model \(adapter off\) \(0 ties\): win rate (0|100)%, 95% interval/);
     expect(await page.locator('#compare h3', { hasText: 'Model A' }).count()).toBe(0); // revealed
     await page.getByLabel('Held-out rows to score').selectOption('8');
     const t0 = Date.now();
