@@ -9,7 +9,7 @@
 import type { AdapterUse, EvalPoint, GenerateSettings, Vote } from '../../worker/protocol';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
-import { recordVote, runs } from './runs.svelte';
+import { recordVote, runName, runs } from './runs.svelte';
 
 interface Output {
   text: string;
@@ -23,6 +23,20 @@ export type Pick = string;
 export interface PickOption {
   value: Pick;
   label: string;
+}
+
+/** One comparison made on this page, for the experiment report (state/report.svelte.ts): what was asked, what each side wrote, the vote. */
+export interface ComparisonRecord {
+  at: number;
+  prompt: string;
+  raw: boolean;
+  blind: boolean;
+  settings: GenerateSettings;
+  a: { pick: Pick; name: string; text: string };
+  /** null when only the base model answered */
+  b: { pick: Pick; name: string; text: string } | null;
+  /** by pick (a/b), not by side shown; null until voted (only blind mode votes) */
+  vote: 'a' | 'b' | 'tie' | null;
 }
 
 export const compare = $state({
@@ -46,7 +60,33 @@ export const compare = $state({
   heldoutBusy: null as string | null,
   /** held-out rows to score (0 = all) */
   heldoutRows: 32,
+  /** comparisons made on this page, oldest first */
+  history: [] as ComparisonRecord[],
 });
+
+const pickName = (p: Pick) => (p === 'base' ? 'Base model (adapter off)' : p === 'current' ? 'Imported adapter' : runName(Number(p.slice(4))));
+
+/** Appends the comparison just shown to the history (called once its outputs are done). */
+function noteComparison(onlyBase: boolean): void {
+  if (compare.error || (!compare.outA.text && !compare.outB.text)) return;
+  const { a, b } = compare.shown;
+  compare.history.push({
+    at: Date.now(),
+    prompt: compare.prompt,
+    raw: compare.raw,
+    blind: compare.blind,
+    settings: $state.snapshot(compare.settings) as GenerateSettings,
+    a: { pick: a, name: pickName(a), text: compare.outA.text },
+    b: onlyBase ? null : { pick: b, name: pickName(b), text: compare.outB.text },
+    vote: null,
+  });
+}
+
+/** Keeps a vote by position on the last comparison of the history, as a vote between its picks. */
+function noteVote(v: 'left' | 'right' | 'tie'): void {
+  const last = compare.history.at(-1);
+  if (last) last.vote = v === 'tie' ? 'tie' : (v === 'left') === !compare.swapped ? 'a' : 'b';
+}
 
 export function useOf(p: Pick): AdapterUse {
   if (p === 'base' || p === 'current') return p;
@@ -102,6 +142,7 @@ export async function run(onlyBase: boolean): Promise<void> {
     compare.error = (e as Error).message;
   } finally {
     compare.running = false;
+    noteComparison(onlyBase);
   }
 }
 
@@ -114,6 +155,7 @@ export async function stopRun(): Promise<void> {
 export async function vote(v: 'left' | 'right' | 'tie'): Promise<void> {
   if (compare.voted) return;
   compare.voted = true;
+  noteVote(v);
   const a = voteSide(compare.shown.a);
   const b = voteSide(compare.shown.b);
   if (a === null || b === null) return; // the imported adapter is not a run: its votes are not kept
