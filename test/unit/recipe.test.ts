@@ -1,0 +1,52 @@
+/**
+ * The run recipe's YAML files, read back by the `yaml` parser: every setting
+ * lands under its TRL/Axolotl key, and a model name with a colon, quotes and
+ * a `#` (which broke the old string templates) stays one value.
+ */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEFAULT_SETTINGS } from '../../src/ui/presets';
+import { buildRecipe } from '../../src/worker/recipe';
+import type { PreparedSplit } from '../../src/worker/session';
+import type { TextTokenizer } from '../../src/engine/tokenizer';
+import type { ResolvedTrainSettings } from '../../src/worker/protocol';
+
+const settings: ResolvedTrainSettings = { ...DEFAULT_SETTINGS, lr: 3e-4, maxSteps: 40, gradientCheckpointing: true, memoryBudgetBytes: 2 ** 30 };
+const split = { name: 'my: data', template: 'alpaca', maxLength: 256, train: [], validation: [], heldOutPrompts: [] } as unknown as PreparedSplit;
+const tok = { decode: () => '' } as unknown as TextTokenizer;
+
+describe('run recipe', () => {
+  it('writes the settings under the keys TRL and Axolotl read', () => {
+    const files = buildRecipe('HuggingFaceTB/SmolLM2-135M', tok, split, settings);
+    const trl = parse(files['trl_sft.yaml']);
+    expect(trl).toMatchObject({
+      model_name_or_path: 'HuggingFaceTB/SmolLM2-135M',
+      use_peft: true,
+      lora_r: settings.rank,
+      lora_alpha: settings.alpha,
+      lora_target_modules: settings.targets,
+      completion_only_loss: true,
+      max_length: 256,
+      learning_rate: 3e-4,
+      gradient_checkpointing: true,
+      max_steps: 40,
+      seed: settings.seed,
+      datasets: [{ path: 'json', data_files: { train: 'train.jsonl' }, split: 'train' }],
+    });
+    const ax = parse(files['axolotl.yaml']);
+    expect(ax).toMatchObject({ base_model: 'HuggingFaceTB/SmolLM2-135M', adapter: 'lora', train_on_inputs: false, sequence_len: 256, max_steps: 40 });
+    expect(ax.datasets[0].type).toEqual({ field_instruction: 'prompt', field_output: 'completion', format: '{instruction}', no_input_format: '{instruction}' });
+    // the comments a reader relies on are still there
+    expect(files['trl_sft.yaml']).toMatch(/^# TRL \(https:\/\/huggingface\.co\/docs\/trl\/sft_trainer\)/);
+    expect(files['trl_sft.yaml']).toMatch(/completion_only_loss: true # prompt\/completion rows: loss on the response only/);
+  });
+
+  it('keeps a model name with a colon, quotes and a hash as one value', () => {
+    const name = `my-org/model: "v2" #best 'one'`;
+    const files = buildRecipe(name, tok, split, { ...settings, maxSteps: 0 });
+    expect(parse(files['trl_sft.yaml']).model_name_or_path).toBe(name);
+    expect(parse(files['trl_sft.yaml']).max_steps).toBe(-1);
+    expect(parse(files['axolotl.yaml']).base_model).toBe(name);
+    expect('max_steps' in parse(files['axolotl.yaml'])).toBe(false);
+  });
+});
