@@ -3,6 +3,9 @@ import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 export default defineConfig({
+  // Relative base: the built page, its worker and its assets are addressed from
+  // wherever index.html is, so dist/ works under any path on any static host.
+  base: './',
   plugins: [svelte()],
   // WGSL sources are imported as text (`import src from './x.wgsl?raw'`).
   assetsInclude: ['**/*.wgsl'],

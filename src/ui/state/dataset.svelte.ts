@@ -10,7 +10,7 @@ import { engine } from './app.svelte';
 import { models, onModelLoaded } from './model.svelte';
 import { train } from './train.svelte';
 
-export const DEMO = { name: 'TinyStories instructions (demo, 400 rows)', url: '/demo/tinystories-instruct-400.jsonl' };
+export const DEMO = { name: 'TinyStories instructions (demo, 400 rows)', url: `${import.meta.env.BASE_URL}demo/tinystories-instruct-400.jsonl` };
 
 export const dataset = $state({
   file: null as { name: string; bytes: Uint8Array } | null,

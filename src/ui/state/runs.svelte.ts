@@ -27,7 +27,7 @@ export const runs = $state({
   },
 });
 
-export const BUILTIN_MC = { name: 'stories-mc.jsonl (built-in, 60 items)', url: '/demo/stories-mc.jsonl' };
+export const BUILTIN_MC = { name: 'stories-mc.jsonl (built-in, 60 items)', url: `${import.meta.env.BASE_URL}demo/stories-mc.jsonl` };
 
 export async function setMcFile(f: File | null): Promise<void> {
   runs.mc.file = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : null;

@@ -1,0 +1,64 @@
+/**
+ * Host it anywhere: `vite build` served by a plain static server under a
+ * sub-path (/course/lima/, as on a university page or a GitHub Pages project
+ * site). The page, its engine worker, the kernels and the demo dataset must
+ * all resolve from there; nothing may be asked for at the site's root.
+ * Then the quick demo trains two steps on the served page.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launch, screenshot } from './harness';
+import { loadModelFiles } from './helpers';
+import { buildSite, serveStatic, type StaticSite } from './static_site';
+
+const PREFIX = '/course/lima/';
+
+describe('the built page, hosted under a sub-path', () => {
+  let dist: string;
+  let site: StaticSite;
+  let browser: BrowserContext;
+  let page: Page;
+  const errors: string[] = [];
+  beforeAll(async () => {
+    dist = await buildSite();
+    site = await serveStatic(dist, PREFIX);
+    browser = await launch();
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && console.log('[browser error]', m.text()));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+    if (dist) fs.rmSync(dist, { recursive: true, force: true });
+  });
+
+  const status = () => page.getByTestId('train-status').textContent().then((t) => t ?? '');
+
+  it('loads from the sub-path and runs the quick demo there', async () => {
+    await page.goto(site.url);
+    // the engine worker started from the sub-path and found the GPU
+    await page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    await loadModelFiles(page);
+    await page.getByRole('button', { name: 'Use the demo dataset' }).click();
+    await page.getByTestId('dataset-report').getByText('400 usable rows').waitFor({ timeout: 120_000 });
+    await page.getByText('Quick demo: stories260K, 60 steps').click();
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Max steps (0: epochs decide)').fill('2');
+    await page.getByLabel('Validation loss every N steps').fill('0');
+    await page.getByLabel('Sample the fixed prompts every N steps').fill('0');
+    await page.getByTestId('train-start').click();
+    await expect.poll(status, { timeout: 240_000 }).toMatch(/done · step 2 of 2/);
+    console.log('train status:', (await status()).replace(/\s+/g, ' ').trim());
+    expect(await status()).toMatch(/loss \d+\.\d+/);
+
+    // everything the page asked for came from under the sub-path
+    console.log('requests:', [...new Set(site.requests)].join(' '));
+    expect(site.requests.filter((p) => !p.startsWith(PREFIX))).toEqual([]);
+    expect(site.requests).toContain(`${PREFIX}demo/tinystories-instruct-400.jsonl`);
+    expect(site.requests.some((p) => /^\/course\/lima\/assets\/engine\.worker-[\w-]+\.js$/.test(p))).toBe(true);
+    expect(errors).toEqual([]);
+    await screenshot(page, 'hosting-subpath-trained');
+  });
+});
