@@ -13,6 +13,7 @@ import type { Event, Request } from './protocol';
 import { forgetAllRunAdapters, forgetRunAdapter, withAdapter } from './adapters';
 import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
+import { loadJudge, runJudge, stopJudge } from './judge';
 import { generateText, gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
@@ -156,6 +157,22 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'recipe', id, files: buildRecipe(s.name, s.tokenizer, requireDataset(), req.settings) });
       return;
     }
+    case 'judge-load': {
+      notWhileTraining('load a judge');
+      await gpu();
+      post({ type: 'progress', id, label: "Uploading the judge's weights to the GPU", done: 0, total: 1 });
+      post({ type: 'judge-model', id, judge: await loadJudge(req.files) });
+      return;
+    }
+    case 'judge-run': {
+      notWhileTraining('judge');
+      const report = await runJudge(req.instructions, req.a, req.b, req.settings, (label, done, total) => post({ type: 'progress', id, label, done, total }));
+      post({ type: 'judged', id, report });
+      return;
+    }
+    case 'judge-stop':
+      stopJudge();
+      break;
   }
   post({ type: 'done', id });
 }

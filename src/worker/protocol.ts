@@ -10,6 +10,7 @@ import type { GpuInfo } from '../engine/gpu/device';
 import type { ModelShape } from '../engine/memory_model';
 import type { DatasetStats, FieldMap, FormatId, RowError, TemplateId } from '../engine/data';
 import type { SamplingOptions } from '../engine/sampling';
+import type { Verdict } from '../engine/eval/judge';
 
 /** A file handed to the worker (bytes are transferred, not copied). */
 export interface FileBytes {
@@ -183,6 +184,46 @@ export interface Vote {
   at: number;
 }
 
+/** The judge model (issue 11 part 3), loaded beside the model under test (worker/judge.ts). */
+export interface JudgeSummary {
+  name: string;
+  params: number;
+  layers: number;
+  context: number;
+  /** whether its tokenizer has a chat template (instruct checkpoints do; the judge prompt goes through it) */
+  chatTemplate: boolean;
+  /** device bytes its weights took at upload */
+  weightBytes: number;
+}
+
+/** One instruction's answers from pick A and pick B and the judge's verdict in both orders. */
+export interface JudgedPair {
+  instruction: string;
+  a: string;
+  b: string;
+  /** A's answer shown as assistant A, B's as assistant B; verdict = the position chosen */
+  ab: { raw: string; verdict: Verdict };
+  /** B's answer shown as assistant A */
+  ba: { raw: string; verdict: Verdict };
+  /** the same pick in both orders wins; a tie or disagreement is a tie; an unparsed order makes the pair unparsed */
+  winner: 'a' | 'b' | 'tie' | 'unparsed';
+}
+
+/** Reply to judge-run: counts from pick B's side, as Compare's blind-vote tally. */
+export interface JudgeReport {
+  a: AdapterUse;
+  b: AdapterUse;
+  pairs: JudgedPair[];
+  bWins: number;
+  aWins: number;
+  ties: number;
+  unparsed: number;
+  /** judge replies (two per pair) that held no single verdict mark */
+  unparsedReplies: number;
+  /** bWins / (bWins + aWins) with a 95% Wilson interval; null without a decided pair */
+  rate: { p: number; lo: number; hi: number } | null;
+}
+
 export type Request =
   | { type: 'probe'; id: number }
   | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
@@ -204,7 +245,12 @@ export type Request =
   | { type: 'heldout-eval'; id: number; limit: number; uses: AdapterUse[] }
   | { type: 'export-adapter'; id: number }
   | { type: 'import-adapter'; id: number; config: string; safetensors: Uint8Array }
-  | { type: 'export-recipe'; id: number; settings: ResolvedTrainSettings };
+  | { type: 'export-recipe'; id: number; settings: ResolvedTrainSettings }
+  /** loads the judge model beside the model under test (a previous judge is freed) */
+  | { type: 'judge-load'; id: number; files: ModelFiles }
+  /** answers each instruction with pick a and pick b (the dataset's template, these sampling settings), then the judge compares each pair in both orders */
+  | { type: 'judge-run'; id: number; instructions: string[]; a: AdapterUse; b: AdapterUse; settings: GenerateSettings }
+  | { type: 'judge-stop'; id: number };
 
 export type Event =
   | { type: 'gpu'; id: number; info: GpuInfo }
@@ -235,6 +281,8 @@ export type Event =
   | { type: 'adapter-imported'; id: number; rank: number; params: number }
   | { type: 'recipe'; id: number; files: Record<string, string> }
   | { type: 'device-lost'; id: number; message: string }
+  | { type: 'judge-model'; id: number; judge: JudgeSummary }
+  | { type: 'judged'; id: number; report: JudgeReport }
   | { type: 'done'; id: number };
 
 export type RequestOf<T extends Request['type']> = Extract<Request, { type: T }>;

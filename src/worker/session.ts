@@ -65,7 +65,7 @@ export function requireDataset(): PreparedSplit {
   return d;
 }
 
-function filesSource(name: string, files: { name: string; bytes: Uint8Array }[]): FileSource {
+export function filesSource(name: string, files: { name: string; bytes: Uint8Array }[]): FileSource {
   // a folder picker gives paths like "stories260K-hf/config.json": match on the base name
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f.bytes]));
   return { name, read: async (file) => byName.get(file) ?? null };
