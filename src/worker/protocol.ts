@@ -8,7 +8,7 @@
 import type { TrainConfig } from '../engine/train/trainer';
 import type { GpuInfo } from '../engine/gpu/device';
 import type { ModelShape } from '../engine/memory_model';
-import type { DatasetStats, FieldMap, FormatId, RowError, TemplateId } from '../engine/data';
+import type { DatasetStats, FieldMap, FormatId, RowError, RowLocation, TemplateId } from '../engine/data';
 import type { SamplingOptions } from '../engine/sampling';
 import type { Verdict } from '../engine/eval/judge';
 
@@ -258,7 +258,7 @@ export type Event =
   | { type: 'progress'; id: number; label: string; done: number; total: number }
   | { type: 'model'; id: number; model: ModelSummary }
   | { type: 'dataset'; id: number; report: DatasetReport }
-  | { type: 'tokens'; id: number; pieces: TokenPiece[]; line: number; truncated: boolean }
+  | { type: 'tokens'; id: number; pieces: TokenPiece[]; at: RowLocation; truncated: boolean }
   /** runId: the run training or last trained in this worker (null before any) */
   | { type: 'train-state'; id: number; state: TrainState; message?: string; step: number; totalSteps: number; adapterParams: number; runId: number | null }
   /** pushed when the worker wrote a run to IndexedDB (started, checkpointed, finished, deleted): the page re-reads the list */

@@ -7,6 +7,7 @@
 import {
   IGNORE_INDEX,
   createTemplate,
+  locationOf,
   mapRow,
   parseRows,
   prepareDataset,
@@ -15,6 +16,7 @@ import {
   splitTrainValidation,
   type Conversation,
   type PromptTemplate,
+  type RowLocation,
   type TemplateId,
   type TokenizedSample,
 } from '../engine/data';
@@ -205,7 +207,7 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
 }
 
 /** A sample's tokens, each with what it counts for in the loss (labels are not shifted: see data/tokenize.ts). */
-export function sampleTokens(index: number, split: 'train' | 'validation'): { pieces: TokenPiece[]; line: number; truncated: boolean } {
+export function sampleTokens(index: number, split: 'train' | 'validation'): { pieces: TokenPiece[]; at: RowLocation; truncated: boolean } {
   const s = requireSession();
   const d = requireDataset();
   const list = split === 'train' ? d.train : d.validation;
@@ -222,7 +224,7 @@ export function sampleTokens(index: number, split: 'train' | 'validation'): { pi
     const trained = sample.labels[i] !== IGNORE_INDEX;
     pieces.push({ text: piece, kind: !trained ? 'prompt' : eos.has(sample.ids[i]) ? 'eos' : 'response' });
   }
-  return { pieces, line: sample.line, truncated: sample.truncated };
+  return { pieces, at: locationOf(sample), truncated: sample.truncated };
 }
 
 function template(s: Session): PromptTemplate {

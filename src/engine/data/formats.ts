@@ -18,6 +18,7 @@
  * "empty" means empty after trimming whitespace.
  */
 import type { ParsedRow, RowError } from './jsonl';
+import { locationOf, type RowLocation } from './location';
 
 export type Role = 'user' | 'assistant';
 
@@ -302,22 +303,20 @@ export function mapRow(row: Record<string, unknown>, spec: FormatSpec): Sample {
   }
 }
 
-export interface MappedRow {
-  line: number;
-  index?: number;
+export interface MappedRow extends RowLocation {
   sample: Sample;
 }
 
-/** Map all rows; the ones that fail become errors with their line and reason. */
+/** Map all rows; the ones that fail become errors with their location and reason. */
 export function mapRows(rows: ParsedRow[], spec: FormatSpec): { samples: MappedRow[]; errors: RowError[] } {
   const samples: MappedRow[] = [];
   const errors: RowError[] = [];
   for (const r of rows) {
     try {
-      samples.push({ line: r.line, index: r.index, sample: mapRow(r.value, spec) });
+      samples.push({ ...locationOf(r), sample: mapRow(r.value, spec) });
     } catch (e) {
       if (!(e instanceof RowFormatError)) throw e;
-      errors.push({ line: r.line, ...(r.index !== undefined ? { index: r.index } : {}), reason: e.message });
+      errors.push({ ...locationOf(r), reason: e.message });
     }
   }
   return { samples, errors };

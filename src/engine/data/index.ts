@@ -4,15 +4,18 @@
  * (tokenize.ts) → statistics (stats.ts). Splitting is left to the caller
  * (split.ts) so the UI can re-split without re-tokenizing.
  *
- * Every row that does not become a sample is in `errors` with its line and
- * reason; nothing is dropped silently.
+ * Every row that does not become a sample is in `errors` with its location
+ * (location.ts: a line, or an element of a JSON array) and reason; nothing is
+ * dropped silently.
  */
 import { parseRows, type ByteSource, type RowError } from './jsonl';
 import { detectFormat, mapRows, RowFormatError, type FieldMap, type FormatId } from './formats';
 import { createTemplate, type PromptTemplate, type TemplateId, type TemplateTokens } from './templates';
 import { tokenizeSample, type SegmentTokenizer, type TokenizedSample } from './tokenize';
-import { computeStats, duplicateLines, type DatasetStats } from './stats';
+import { computeStats, duplicateRows, type DatasetStats } from './stats';
+import { compareLocations, locationOf, rowsLabel, type RowLocation } from './location';
 
+export * from './location';
 export * from './jsonl';
 export * from './formats';
 export * from './templates';
@@ -39,14 +42,14 @@ export interface PreparedDataset {
   format: FormatId | null;
   fields: FieldMap;
   warnings: string[];
-  /** sorted by line */
+  /** in file order */
   errors: RowError[];
   samples: TokenizedSample[];
   stats: DatasetStats;
 }
 
-const listLines = (lines: number[], max = 10) =>
-  lines.slice(0, max).join(', ') + (lines.length > max ? `, … (${lines.length - max} more)` : '');
+/** "1 row" / "12 rows" (with the verb that agrees: "1 row repeats" / "2 rows repeat"). */
+const rowCount = (n: number, verb = '') => `${n} ${n === 1 ? 'row' : 'rows'}${verb ? ` ${n === 1 ? `${verb}s` : verb}` : ''}`;
 
 export async function prepareDataset(input: ByteSource, opts: PrepareOptions): Promise<PreparedDataset> {
   const parsed = await parseRows(input);
@@ -68,12 +71,12 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
   const samples: TokenizedSample[] = [];
   let duplicates = 0;
   if (format === null) {
-    for (const r of parsed.rows) errors.push({ line: r.line, ...(r.index !== undefined ? { index: r.index } : {}), reason: 'row is not in a known training format' });
+    for (const r of parsed.rows) errors.push({ ...locationOf(r), reason: 'row is not in a known training format' });
   } else {
     const template = typeof opts.template === 'string' ? createTemplate(opts.template, opts.tokenizer) : opts.template;
     const mapped = mapRows(parsed.rows, { format, fields });
     errors.push(...mapped.errors);
-    let multiTurnRejected = 0;
+    const multiTurnRejected: RowLocation[] = [];
     const every = opts.progressEvery ?? 100;
     for (const [i, m] of mapped.samples.entries()) {
       if (opts.onProgress && i % every === 0) opts.onProgress(i, mapped.samples.length);
@@ -81,25 +84,26 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
         samples.push(tokenizeSample(opts.tokenizer, m.sample, template, opts.maxLength, m));
       } catch (e) {
         if (!(e instanceof RowFormatError)) throw e;
-        if (m.sample.kind === 'conversation' && m.sample.turns.length > 2) multiTurnRejected++;
-        errors.push({ line: m.line, ...(m.index !== undefined ? { index: m.index } : {}), reason: e.message });
+        if (m.sample.kind === 'conversation' && m.sample.turns.length > 2) multiTurnRejected.push(locationOf(m));
+        errors.push({ ...locationOf(m), reason: e.message });
       }
     }
     opts.onProgress?.(mapped.samples.length, mapped.samples.length);
-    if (multiTurnRejected > 0 && (template.id === 'plain' || template.id === 'alpaca')) {
-      warnings.push(`${multiTurnRejected} multi-turn rows rejected: the ${template.id} template is single-turn; choose chatml or model to train them`);
+    if (multiTurnRejected.length > 0 && (template.id === 'plain' || template.id === 'alpaca')) {
+      const n = multiTurnRejected.length;
+      warnings.push(`${n} multi-turn ${n === 1 ? 'row' : 'rows'} rejected (${rowsLabel(multiTurnRejected)}): the ${template.id} template is single-turn; choose chatml or model to train them`);
     }
-    const dups = duplicateLines(mapped.samples);
+    const dups = duplicateRows(mapped.samples);
     duplicates = dups.length;
-    if (dups.length > 0) warnings.push(`${dups.length} rows repeat an earlier row exactly (lines ${listLines(dups)}); they are kept`);
-    const cut = samples.filter((s) => s.truncated).map((s) => s.line);
-    if (cut.length > 0) warnings.push(`${cut.length} rows truncated at maxLength ${opts.maxLength} (lines ${listLines(cut)}); their replies lose the end and the EOS`);
-    const merged = samples.filter((s) => s.boundaryMerges > 0).map((s) => s.line);
+    if (dups.length > 0) warnings.push(`${rowCount(dups.length, 'repeat')} an earlier row exactly (${rowsLabel(dups)}); ${dups.length === 1 ? 'it is' : 'they are'} kept`);
+    const cut = samples.filter((s) => s.truncated);
+    if (cut.length > 0) warnings.push(`${rowCount(cut.length)} truncated at maxLength ${opts.maxLength} (${rowsLabel(cut)}); ${cut.length === 1 ? 'its reply loses' : 'their replies lose'} the end and the EOS`);
+    const merged = samples.filter((s) => s.boundaryMerges > 0);
     if (merged.length > 0) {
-      warnings.push(`${merged.length} rows had tokens merging across the prompt/reply boundary (lines ${listLines(merged)}); their replies were tokenized on their own`);
+      warnings.push(`${rowCount(merged.length)} had tokens merging across the prompt/reply boundary (${rowsLabel(merged)}); ${merged.length === 1 ? 'its reply was' : 'their replies were'} tokenized on their own`);
     }
   }
-  errors.sort((a, b) => a.line - b.line || (a.index ?? 0) - (b.index ?? 0));
+  errors.sort(compareLocations);
   const stats = computeStats(samples, { rowsRejected: errors.length, duplicates, maxLength: opts.maxLength });
   return { container: parsed.container, format, fields, warnings, errors, samples, stats };
 }

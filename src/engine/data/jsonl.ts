@@ -4,8 +4,9 @@
  * is a string, a Uint8Array, a ReadableStream or any async iterable of
  * Uint8Array chunks (a `File.stream()`, a `fetch` body, a Node read stream).
  *
- * No row is dropped silently: every line that holds something other than a
- * JSON object is reported with its 1-based line number and the reason
+ * No row is dropped silently: every line (or array element) that holds
+ * something other than a JSON object is reported with its location
+ * (location.ts) and the reason
  * (invalid JSON with the parser's message, not an object, invalid UTF-8).
  * Blank lines, a UTF-8 byte-order mark and CRLF line ends are accepted.
  *
@@ -13,17 +14,15 @@
  * costs that line only, not the file.
  */
 
-/** One row that parsed to a JSON object. `index` is its position in a JSON array file. */
-export interface ParsedRow {
-  line: number;
-  index?: number;
+import type { RowLocation } from './location';
+
+/** One row that parsed to a JSON object, and where it is (a line, or an element of a JSON array). */
+export interface ParsedRow extends RowLocation {
   value: Record<string, unknown>;
 }
 
-/** One row (or whole file, line of the failure) that could not be used. */
-export interface RowError {
-  line: number;
-  index?: number;
+/** One row (or the whole file, at the line of the failure) that could not be used. */
+export interface RowError extends RowLocation {
   reason: string;
 }
 
@@ -285,7 +284,7 @@ export function parseJsonArrayBytes(bytes: Uint8Array): ParseResult {
         return;
       }
     }
-    if (!isPlainObject(el)) errors.push({ line, index, reason: `element ${index} is not a JSON object (got ${describe(el)})` });
+    if (!isPlainObject(el)) errors.push({ line, index, reason: `not a JSON object (got ${describe(el)})` });
     else rows.push({ line, index, value: el });
   });
   return { container: 'json-array', rows, errors };

@@ -4,6 +4,7 @@
  * how many repeat, and how many tokens actually carry loss.
  */
 import type { Sample } from './formats';
+import { locationOf, type RowLocation } from './location';
 import type { TokenizedSample } from './tokenize';
 
 export interface LengthSummary {
@@ -66,13 +67,13 @@ export function histogram(values: number[], upTo: number, count = 16): Histogram
   return buckets;
 }
 
-/** Lines of rows whose normalized sample equals an earlier row's (exact match). */
-export function duplicateLines(rows: { line: number; sample: Sample }[]): number[] {
+/** Where the rows are whose normalized sample equals an earlier row's (exact match). */
+export function duplicateRows(rows: (RowLocation & { sample: Sample })[]): RowLocation[] {
   const seen = new Set<string>();
-  const dups: number[] = [];
+  const dups: RowLocation[] = [];
   for (const r of rows) {
     const key = JSON.stringify(r.sample);
-    if (seen.has(key)) dups.push(r.line);
+    if (seen.has(key)) dups.push(locationOf(r));
     else seen.add(key);
   }
   return dups;

@@ -24,6 +24,7 @@
  * room for a single trained token is rejected instead.
  */
 import { RowFormatError, type Sample } from './formats';
+import { locationOf, type RowLocation } from './location';
 import type { PromptTemplate, Segment } from './templates';
 
 export const IGNORE_INDEX = -100;
@@ -36,12 +37,10 @@ export interface SegmentTokenizer {
   eosIds: number[];
 }
 
-export interface TokenizedSample {
+/** A row's ids and labels; its location is the source row's (a line, or an element of a JSON array). */
+export interface TokenizedSample extends RowLocation {
   ids: number[];
   labels: number[];
-  /** 1-based line (and array index) of the source row */
-  line: number;
-  index?: number;
   /** cut at maxLength; the reply's end (and EOS) are missing */
   truncated: boolean;
   /** tokens with a label (reply tokens + EOS) */
@@ -152,7 +151,7 @@ export function tokenizeSample(
   sample: Sample,
   template: PromptTemplate,
   maxLength: number,
-  where: { line: number; index?: number } = { line: 0 },
+  where: RowLocation = { line: 0 },
 ): TokenizedSample {
   const { ids, labels, boundaryMerges } = tokenizeSegments(tok, sampleSegments(sample, template));
   const firstTrained = labels.findIndex((l) => l !== IGNORE_INDEX);
@@ -168,8 +167,7 @@ export function tokenizeSample(
   return {
     ids,
     labels,
-    line: where.line,
-    ...(where.index !== undefined ? { index: where.index } : {}),
+    ...locationOf(where),
     truncated,
     responseTokens: labels.reduce((n, l) => n + (l !== IGNORE_INDEX ? 1 : 0), 0),
     boundaryMerges,

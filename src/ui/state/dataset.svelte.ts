@@ -4,7 +4,7 @@
  * viewer. Files are kept on the page so a new model or new options re-run
  * the preparation without picking them again.
  */
-import type { FieldMap, FormatId, TemplateId } from '../../engine/data';
+import type { FieldMap, FormatId, RowLocation, TemplateId } from '../../engine/data';
 import type { DatasetReport, TokenPiece } from '../../worker/protocol';
 import { engine } from './app.svelte';
 import { models, onModelLoaded } from './model.svelte';
@@ -26,7 +26,7 @@ export const dataset = $state({
   reportMaxLength: 0,
   busy: null as { label: string; done: number; total: number } | null,
   error: null as string | null,
-  sample: { index: 0, split: 'train' as 'train' | 'validation', pieces: [] as TokenPiece[], line: 0, truncated: false },
+  sample: { index: 0, split: 'train' as 'train' | 'validation', pieces: [] as TokenPiece[], at: { line: 0 } as RowLocation, truncated: false },
 });
 
 export async function setFile(f: File): Promise<void> {
@@ -115,7 +115,7 @@ export function restoredDataset(report: DatasetReport, template: TemplateId, max
 export async function showSample(index: number, split: 'train' | 'validation'): Promise<void> {
   try {
     const r = await engine().call({ type: 'sample-tokens', index, split }, 'tokens');
-    dataset.sample = { index, split, pieces: r.pieces, line: r.line, truncated: r.truncated };
+    dataset.sample = { index, split, pieces: r.pieces, at: r.at, truncated: r.truncated };
   } catch (e) {
     dataset.error = (e as Error).message;
   }

@@ -88,7 +88,7 @@ describe('JSON array', () => {
       { line: 4, index: 1, value: { a: 'x,]}"y' } },
       { line: 5, index: 3, value: { a: 3 } },
     ]);
-    expect(r.errors).toEqual([{ line: 4, index: 2, reason: 'element 2 is not a JSON object (got a number)' }]);
+    expect(r.errors).toEqual([{ line: 4, index: 2, reason: 'not a JSON object (got a number)' }]);
   });
 
   test('invalid array is one error with the parser message and a line', async () => {

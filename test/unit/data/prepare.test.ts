@@ -1,7 +1,7 @@
 /** prepareDataset end to end, on inline fixtures and on ../shared/data. */
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { prepareDataset } from '../../../src/engine/data';
+import { prepareDataset, rowLabel } from '../../../src/engine/data';
 import { IGNORE_INDEX } from '../../../src/engine/data/tokenize';
 import { bytes, CHATML_JINJA, chunked, sharedFile, storiesTokenizer } from './helpers';
 
@@ -36,6 +36,34 @@ describe('../shared/data', () => {
     expect(d.stats.truncated).toBe(d.samples.filter((s) => s.truncated).length);
     if (d.stats.truncated > 0) expect(d.warnings.join('\n')).toMatch(/rows truncated at maxLength 512/);
     console.log('alpaca stats', JSON.stringify({ ...d.stats, histogram: undefined }), d.warnings);
+  });
+
+  test('alpaca-1k as one JSON array (the layout of alpaca_data.json): rows are named by their place in the array, not "line 1"', async () => {
+    const text = fs.readFileSync(sharedFile('data/alpaca-1k.jsonl'), 'utf8');
+    const rows = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // rows 1001 and 1002 repeat rows 1 and 17; row 1003 is no object
+    const array = JSON.stringify([...rows, rows[0], rows[16], 42]);
+    const opts = { tokenizer: tok, template: 'alpaca' as const, maxLength: 512 };
+    const arr = await prepareDataset(array, opts);
+    const jsonl = await prepareDataset(text + [rows[0], rows[16], 42].map((r) => JSON.stringify(r)).join('\n'), opts);
+    expect(arr.container).toBe('json-array');
+    expect(arr.samples.every((s) => s.line === 1)).toBe(true); // one line: the line says nothing
+    // the array's row numbers are the JSONL file's line numbers (it has no blank lines)
+    expect(arr.samples.map((s) => s.index! + 1)).toEqual(jsonl.samples.map((s) => s.line));
+    const cutArr = arr.samples.filter((s) => s.truncated).map((s) => s.index! + 1);
+    expect(cutArr.length).toBeGreaterThan(10);
+    expect(cutArr).toEqual(jsonl.samples.filter((s) => s.truncated).map((s) => s.line));
+    const truncated = arr.warnings.find((w) => w.includes('truncated'))!;
+    expect(truncated).toBe(
+      `${cutArr.length} rows truncated at maxLength 512 (rows ${cutArr.slice(0, 10).join(', ')}, … (${cutArr.length - 10} more) of the array); their replies lose the end and the EOS`,
+    );
+    expect(jsonl.warnings.find((w) => w.includes('truncated'))).toBe(truncated.replace(/\(rows (.*) of the array\)/, '(lines $1)'));
+    expect(arr.warnings.join('\n')).toMatch(/2 rows repeat an earlier row exactly \(rows 1001, 1002 of the array\); they are kept/);
+    expect(jsonl.warnings.join('\n')).toMatch(/2 rows repeat an earlier row exactly \(lines 1001, 1002\); they are kept/);
+    expect(arr.errors).toEqual([{ line: 1, index: 1002, reason: 'not a JSON object (got a number)' }]);
+    expect(rowLabel(arr.errors[0])).toBe('row 1003 of the array');
+    expect(jsonl.errors.map((e) => rowLabel(e))).toEqual(['line 1003']);
+    expect(arr.warnings.join('\n')).not.toMatch(/\bline/);
   });
 
   test('mt_bench_questions: reported as an evaluation prompt set, not training data; every row accounted for', async () => {
@@ -94,7 +122,7 @@ describe('inline fixtures', () => {
       [10, 'invalid UTF-8 bytes'],
     ]);
     expect(d.stats).toMatchObject({ rowsUsable: 3, rowsRejected: 6, duplicates: 1 });
-    expect(d.warnings.join('\n')).toMatch(/1 rows repeat an earlier row exactly \(lines 8\)/);
+    expect(d.warnings.join('\n')).toMatch(/1 row repeats an earlier row exactly \(line 8\); it is kept/);
     // HTML passes through untouched
     const html = d.samples[2];
     expect(tok.decode(html.ids)).toBe('Instruction: <b>bold</b> &lt;tag&gt;\nInput: <i>x</i>\nResponse: <p>ok</p>');
@@ -152,6 +180,6 @@ describe('inline fixtures', () => {
     expect(d2.samples[0].truncated).toBe(true);
     expect(d2.samples[0].responseTokens).toBe(2);
     expect(d2.stats.truncated).toBe(1);
-    expect(d2.warnings.join()).toMatch(new RegExp(`1 rows truncated at maxLength ${promptLen + 2} \\(lines 1\\)`));
+    expect(d2.warnings.join()).toMatch(new RegExp(`1 row truncated at maxLength ${promptLen + 2} \\(line 1\\); its reply loses`));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { computeStats, duplicateLines, histogram, percentile, summarize } from '../../../src/engine/data/stats';
+import { computeStats, duplicateRows, histogram, percentile, summarize } from '../../../src/engine/data/stats';
 import { shuffled, splitTrainValidation } from '../../../src/engine/data/split';
 import type { TokenizedSample } from '../../../src/engine/data/tokenize';
 
@@ -20,7 +20,7 @@ describe('stats', () => {
 
   test('duplicates are exact repeats of the normalized sample', () => {
     const a = { kind: 'text' as const, text: 'a' };
-    expect(duplicateLines([{ line: 1, sample: a }, { line: 2, sample: { kind: 'text', text: 'b' } }, { line: 5, sample: { ...a } }])).toEqual([5]);
+    expect(duplicateRows([{ line: 1, sample: a }, { line: 2, sample: { kind: "text", text: "b" } }, { line: 5, sample: { ...a } }])).toEqual([{ line: 5 }]);
   });
 
   test('computeStats', () => {
