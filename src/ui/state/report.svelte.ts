@@ -1,0 +1,81 @@
+/**
+ * Gathers the experiment report's snapshot from the page's state (model,
+ * dataset, train, compare, runs) and downloads it as one HTML file
+ * (lib/report.ts builds it; nothing here formats).
+ */
+import type { TrainSettings } from '../../worker/protocol';
+import { download } from '../lib/format';
+import { reportHtml, type ReportRun, type ReportSnapshot } from '../lib/report';
+import { runRows } from '../lib/runs';
+import { PRESETS } from '../presets';
+import { compare } from './compare.svelte';
+import { dataset } from './dataset.svelte';
+import { models } from './model.svelte';
+import { runs } from './runs.svelte';
+import { train } from './train.svelte';
+
+/** Why there is nothing to report yet, or null when the button can work. */
+export function reportBlocker(): string | null {
+  if (!models.loaded && runs.list.length === 0) return 'Load a model and train a run first: the report keeps its settings, losses and comparisons.';
+  if (train.steps.length === 0 && runs.list.length === 0 && compare.history.length === 0) return 'Train a run or compare two models first: there is nothing to report yet.';
+  if (train.state === 'running' || train.state === 'pausing') return 'Pause or wait for the run to end: the report is made from a finished step.';
+  return null;
+}
+
+/** The run the report is about: the one trained (or restored) on the page, else the newest kept one. */
+function currentRun(): ReportRun | null {
+  const record = runs.list.find((r) => r.id === train.runId) ?? [...runs.list].sort((a, b) => b.id - a.id)[0];
+  const live = train.steps.length > 0 && (record === undefined || record.id === train.runId);
+  if (!record && !live) return null;
+  const settings = (live || !record ? $state.snapshot(train.settings) : record.settings) as TrainSettings;
+  const preset = live ? (PRESETS.find((p) => p.id === train.preset)?.title ?? train.preset) : 'as kept with the run';
+  const steps = live ? train.steps : record!.steps;
+  const evals = live ? train.evals : record!.evals;
+  return {
+    id: record?.id ?? null,
+    name: record?.name ?? 'Current run',
+    state: live ? train.state : record!.state,
+    preset,
+    settings: { ...settings },
+    adapterParams: live ? train.adapterParams : 0,
+    steps: steps.map((s) => ({ step: s.step, loss: s.loss })),
+    totalSteps: steps.at(-1)?.totalSteps ?? record?.totalSteps ?? 0,
+    evals: evals.map((e) => ({ ...e })),
+  };
+}
+
+export function reportSnapshot(now = Date.now()): ReportSnapshot {
+  const m = models.loaded;
+  const d = dataset.report;
+  return {
+    createdAt: now,
+    model: m && { name: m.name, format: m.format, params: m.params, layers: m.layers, hidden: m.hidden, heads: m.heads, kvHeads: m.kvHeads, vocab: m.vocab, context: m.context, weightBytes: m.weightBytes },
+    dataset: d && {
+      name: d.name,
+      format: d.format,
+      template: dataset.template,
+      train: d.train,
+      validation: d.validation,
+      mixed: d.mixed,
+      rowsUsable: d.stats.rowsUsable,
+      rowsRejected: d.stats.rowsRejected,
+      length: { ...d.stats.length },
+      truncated: d.stats.truncated,
+      duplicates: d.stats.duplicates,
+      responseTokens: d.stats.responseTokens,
+      responseTokensMean: d.stats.responseTokensMean,
+      warnings: [...d.warnings],
+    },
+    run: currentRun(),
+    heldout: compare.heldout && $state.snapshot(compare.heldout),
+    comparisons: compare.history.map((c) => ({ at: c.at, prompt: c.prompt, raw: c.raw, blind: c.blind, settings: { ...c.settings }, a: { ...c.a }, b: c.b && { ...c.b }, vote: c.vote })),
+    runs: runRows($state.snapshot(runs.list), $state.snapshot(runs.votes)),
+    mcBase: runs.mc.base && { ...runs.mc.base },
+  };
+}
+
+export function downloadReport(): void {
+  const now = Date.now();
+  const stamp = new Date(now).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  download(`lima-report-${stamp}.html`, reportHtml(reportSnapshot(now)), 'text/html');
+}
