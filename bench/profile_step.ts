@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { openModel } from '../src/cli/infer';
+import { openModel } from '../src/cli/common';
 import { loadData } from '../src/cli/train';
 import { splitTrainValidation } from '../src/engine/data';
 import { getBackend } from '../src/engine/gpu/device';

@@ -14,8 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openModel } from '../src/cli/infer';
-import { readAdapterDir } from '../src/cli/train';
+import { openModel, readAdapterDir } from '../src/cli/common';
 import { createTemplate, prepareDataset, promptIds } from '../src/engine/data';
 import { generateGreedyBatch } from '../src/engine/generate_batch';
 import { evaluate } from '../src/engine/train/evaluate';

@@ -9,8 +9,7 @@ import { uploadTensors } from '../engine/gpu/memory';
 import { parseMultipleChoice, MC_FORMAT_IDS, type McFormatId } from '../engine/eval/mc_formats';
 import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
 import { parseFlags, required, UsageError } from './args';
-import { MODEL_FLAGS, openModel, printResult } from './infer';
-import { pickTemplate, readAdapterDir } from './train';
+import { MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
 
 export const MC_EVAL_HELP = 'eval --model PATH [--tokenizer PATH] --mc FILE [--mc-format auto|mmlu|arc|hellaswag] [--adapter DIR] [--template T] [--store-bf16] [--json]';
 

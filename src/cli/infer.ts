@@ -1,67 +1,11 @@
 /** CLI commands that run a model forward: generate and score. */
 import * as tf from '@tensorflow/tfjs';
-import { initGpu } from '../engine/gpu/device';
-import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
-import { loadModelPath } from '../engine/io/node_load';
-import { LlamaModel } from '../engine/model';
-import { TextTokenizer } from '../engine/tokenizer';
+import { gpuSpan, measureResident, uploadTensors } from '../engine/gpu/memory';
 import { generate } from '../engine/generate';
 import { scoreIds } from '../engine/score';
 import { num, parseFlags, required, UsageError } from './args';
 import { createTemplate, promptIds as promptIdsOf } from '../engine/data';
-import { pickTemplate, readAdapterDir } from './train';
-
-export const MODEL_FLAGS = {
-  model: { type: 'string' },
-  tokenizer: { type: 'string' },
-  json: { type: 'boolean' },
-  // f32 checkpoints: keep the matrices as bf16 on the GPU (half the memory; rounds every weight)
-  'store-bf16': { type: 'boolean' },
-} as const;
-
-export async function openModel(modelPath: string, tokenizerPath?: string, opts: { storeBf16?: boolean } = {}) {
-  const info = await initGpu();
-  const t0 = performance.now();
-  const loaded = await loadModelPath(modelPath, tokenizerPath);
-  // tfjs uploads a tensor at its first use: upload now so the weights' bytes are measured here
-  const { value: model, bytes: weightBytes } = measureResident(() => {
-    const m = LlamaModel.fromLoaded(loaded, { storeBf16: opts.storeBf16 });
-    uploadTensors(m);
-    return m;
-  });
-  const tokenizer = new TextTokenizer(loaded.tokenizer);
-  tokenizer.eosIds = [...new Set([...tokenizer.eosIds, ...model.config.eosTokenIds])];
-  console.error(
-    `loaded ${loaded.source.name} (${(model.numParams() / 1e6).toFixed(2)}M params) in ${(performance.now() - t0).toFixed(0)} ms on ${info.vendor} ${info.architecture}`,
-  );
-  return { loaded, model, tokenizer, weightBytes };
-}
-
-/** The `gpu_bytes` of a command's JSON: device-accounted bytes (src/engine/gpu/memory.ts). */
-export interface GpuBytes {
-  /** resident after the model's upload minus before it: the frozen weights */
-  weights: number;
-  /** resident for the LoRA adapter and its optimizer state (0 without an adapter) */
-  adapter: number;
-  /** highest live bytes above what was resident when the work began (weights + adapter): activations, temporaries, tfjs's pool */
-  peak: number;
-  /** highest live bytes of the whole device in this process */
-  device_peak: number;
-}
-
-/** Ends `work` (a span opened when the command's work began), prints a summary on stderr and returns the figures. */
-export function gpuBytes(weights: number, adapter: number, work: GpuSpan): GpuBytes {
-  const g: GpuBytes = { weights, adapter, peak: work.peakAbove(), device_peak: gpuMemory().devicePeak };
-  work.end();
-  const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
-  console.error(`GPU memory: weights ${mib(g.weights)} · adapter ${mib(g.adapter)} · peak ${mib(g.peak)} above them · device peak ${mib(g.device_peak)}`);
-  return g;
-}
-
-export function printResult(json: boolean | undefined, obj: Record<string, unknown>, human: string): void {
-  if (json) console.log(JSON.stringify(obj));
-  else console.log(human);
-}
+import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, {

@@ -2,16 +2,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LINEAR_NAMES, type LinearName } from '../engine/config';
-import { prepareDataset, splitTrainValidation, TEMPLATE_IDS, type FormatId, type PreparedDataset, type TemplateId } from '../engine/data';
-import { exportPeft, importPeft } from '../engine/lora_io';
-import type { LlamaModel } from '../engine/model';
+import { prepareDataset, splitTrainValidation, type FormatId, type PreparedDataset, type TemplateId } from '../engine/data';
+import { exportPeft } from '../engine/lora_io';
 import type { TextTokenizer } from '../engine/tokenizer';
 import { checkpointFromFiles, checkpointToFiles } from '../engine/train/checkpoint_files';
 import { evaluate } from '../engine/train/evaluate';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../engine/train/trainer';
 import { num, parseFlags, required, UsageError } from './args';
 import { gpuSpan, measureResident, uploadTensors } from '../engine/gpu/memory';
-import { gpuBytes, MODEL_FLAGS, openModel, printResult } from './infer';
+import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
 
 const DATA_FLAGS = {
   data: { type: 'string' },
@@ -19,14 +18,6 @@ const DATA_FLAGS = {
   template: { type: 'string' },
   'max-length': { type: 'string' },
 } as const;
-
-/** Base models train with `plain`; a model with a chat template uses it unless told otherwise. */
-export function pickTemplate(flag: string | undefined, tok: TextTokenizer): TemplateId {
-  const t = flag ?? (tok.chatTemplate ? 'model' : 'plain');
-  if (!TEMPLATE_IDS.includes(t as TemplateId)) throw new UsageError(`--template: "${t}" is not one of ${TEMPLATE_IDS.join(', ')}`);
-  if (t === 'model' && !tok.chatTemplate) throw new UsageError('--template model: this tokenizer has no chat_template');
-  return t as TemplateId;
-}
 
 export async function loadData(file: string, tok: TextTokenizer, template: TemplateId, maxLength: number, format?: string): Promise<PreparedDataset> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
@@ -39,14 +30,6 @@ export async function loadData(file: string, tok: TextTokenizer, template: Templ
   return ds;
 }
 
-function readAdapterDir(dir: string, model: LlamaModel) {
-  const cfg = path.join(dir, 'adapter_config.json');
-  const st = path.join(dir, 'adapter_model.safetensors');
-  for (const f of [cfg, st]) if (!fs.existsSync(f)) throw new Error(`${f}: missing (an adapter folder holds adapter_config.json and adapter_model.safetensors)`);
-  return importPeft({ config: fs.readFileSync(cfg, 'utf8'), safetensors: new Uint8Array(fs.readFileSync(st)) }, model);
-}
-
-export { readAdapterDir };
 
 function writeFiles(dir: string, files: Record<string, string | Uint8Array>): void {
   fs.mkdirSync(dir, { recursive: true });
