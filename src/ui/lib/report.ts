@@ -92,6 +92,7 @@ export function esc(s: unknown): string {
 const num = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !isFinite(v) ? '–' : v.toFixed(digits));
 const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 const int = (v: number) => v.toLocaleString('en-US');
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Labels for the settings the page shows (TrainSettings); a setting without one is listed by its key. */
 const SETTING_LABELS: Record<string, string> = {
@@ -186,8 +187,8 @@ export function lossSvg(steps: Pick<StepPoint, 'step' | 'loss'>[], evals: EvalPo
     : '';
   const legend =
     `<g transform="translate(${W - m.r - 250},${m.t + 4})"><rect width="250" height="44" class="legend"/>` +
-    `<line x1="10" x2="34" y1="14" y2="14" class="train"/><text x="40" y="18">training loss (${steps.length} steps)</text>` +
-    `<line x1="10" x2="34" y1="32" y2="32" class="val"/><circle cx="22" cy="32" r="4" class="val-dot"/><text x="40" y="36">validation loss (${evals.length} points)</text></g>`;
+    `<line x1="10" x2="34" y1="14" y2="14" class="train"/><text x="40" y="18">training loss (${plural(steps.length, 'step')})</text>` +
+    `<line x1="10" x2="34" y1="32" y2="32" class="val"/><circle cx="22" cy="32" r="4" class="val-dot"/><text x="40" y="36">validation loss (${plural(evals.length, 'point')})</text></g>`;
   return (
     `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="Loss curves: training loss over ${steps.length} steps, validation loss at ${evals.length} evaluations" xmlns="http://www.w3.org/2000/svg">` +
     `${grid}<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" class="axis"/><line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" class="axis"/>${xTicks}` +
