@@ -182,7 +182,7 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
   let mixed: TokenizedSample[] = [];
   if (o.mix && o.mix.ratio > 0) {
     const other = await prepareDataset(o.mix.bytes, { ...opts, onProgress: (d, t) => progress(`Tokenizing ${o.mix!.name}`, d, t) });
-    if (other.samples.length === 0) throw new Error(`${o.mix.name}: no usable rows to mix in (${other.errors[0]?.reason ?? 'unknown format'})`);
+    if (other.samples.length === 0) throw new Error(`${o.mix.name}: no usable rows to mix in (${other.errors[0]?.reason ?? other.warnings[0] ?? 'unknown format'})`);
     const ratio = Math.min(0.9, o.mix.ratio);
     const want = Math.round((train.length * ratio) / (1 - ratio));
     mixed = shuffled(other.samples, o.seed + 1).slice(0, want);

@@ -8,7 +8,7 @@
  * (location.ts: a line, or an element of a JSON array) and reason; nothing is
  * dropped silently.
  */
-import { parseRows, type ByteSource, type RowError } from './jsonl';
+import { parseRows, type ByteSource, type ParseResult, type RowError } from './jsonl';
 import { detectFormat, mapRows, RowFormatError, type FieldMap, type FormatId } from './formats';
 import { createTemplate, type PromptTemplate, type TemplateId, type TemplateTokens } from './templates';
 import { tokenizeSample, type SegmentTokenizer, type TokenizedSample } from './tokenize';
@@ -48,6 +48,13 @@ export interface PreparedDataset {
   stats: DatasetStats;
 }
 
+/** Why a file without rows or errors has nothing to train on. */
+function emptyFile(parsed: ParseResult): string {
+  if (parsed.container === 'json-array') return 'the file is an empty JSON array ([]): there are no rows to train on';
+  if (parsed.bytes === 0) return 'the file is empty (0 bytes): there are no rows to train on';
+  return `the file is empty: its ${parsed.bytes} ${parsed.bytes === 1 ? 'byte is' : 'bytes are'} only whitespace and blank lines`;
+}
+
 /** "1 row" / "12 rows" (with the verb that agrees: "1 row repeats" / "2 rows repeat"). */
 const rowCount = (n: number, verb = '') => `${n} ${n === 1 ? 'row' : 'rows'}${verb ? ` ${n === 1 ? `${verb}s` : verb}` : ''}`;
 
@@ -58,8 +65,14 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
 
   let format: FormatId | null;
   let fields: FieldMap;
+  const empty = parsed.rows.length === 0 && parsed.errors.length === 0 ? emptyFile(parsed) : null;
+  if (empty) warnings.push(empty);
   if (opts.format) {
     format = opts.format;
+    fields = { ...opts.fieldMap };
+  } else if (empty) {
+    // nothing to detect a format from: the warning says why, not "no known training format"
+    format = null;
     fields = { ...opts.fieldMap };
   } else {
     const det = detectFormat(parsed.rows.map((r) => r.value));

@@ -32,6 +32,8 @@ export interface ParseResult {
   container: 'jsonl' | 'json-array';
   rows: ParsedRow[];
   errors: RowError[];
+  /** size of the input in bytes (0 rows and 0 errors in a non-empty file: only whitespace) */
+  bytes: number;
 }
 
 export type ByteSource = string | Uint8Array | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -212,11 +214,18 @@ function firstLineParses(bytes: Uint8Array): boolean {
 async function collectJsonl(input: ByteSource): Promise<ParseResult> {
   const rows: ParsedRow[] = [];
   const errors: RowError[] = [];
-  for await (const ev of streamJsonl(input)) {
+  let bytes = 0;
+  const counted = async function* () {
+    for await (const chunk of byteChunks(input)) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+  };
+  for await (const ev of streamJsonl(counted())) {
     if (ev.ok) rows.push({ line: ev.line, value: ev.value });
     else errors.push({ line: ev.line, reason: ev.reason });
   }
-  return { container: 'jsonl', rows, errors };
+  return { container: 'jsonl', rows, errors, bytes };
 }
 
 /**
@@ -264,10 +273,10 @@ export function parseJsonArrayBytes(bytes: Uint8Array): ParseResult {
     const msg = (e as Error).message;
     const pos = /position (\d+)/.exec(msg);
     const line = pos ? lineOf(Number(pos[1])) : 1;
-    return { container: 'json-array', rows: [], errors: [{ line, reason: `invalid JSON array: ${msg}` }] };
+    return { container: 'json-array', rows: [], errors: [{ line, reason: `invalid JSON array: ${msg}` }], bytes: bytes.length };
   }
   if (!Array.isArray(value)) {
-    return { container: 'json-array', rows: [], errors: [{ line: 1, reason: `not a JSON array (got ${describe(value)})` }] };
+    return { container: 'json-array', rows: [], errors: [{ line: 1, reason: `not a JSON array (got ${describe(value)})` }], bytes: bytes.length };
   }
   const { starts, ends } = elementSpans(text);
   const rows: ParsedRow[] = [];
@@ -287,7 +296,7 @@ export function parseJsonArrayBytes(bytes: Uint8Array): ParseResult {
     if (!isPlainObject(el)) errors.push({ line, index, reason: `not a JSON object (got ${describe(el)})` });
     else rows.push({ line, index, value: el });
   });
-  return { container: 'json-array', rows, errors };
+  return { container: 'json-array', rows, errors, bytes: bytes.length };
 }
 
 /**

@@ -73,8 +73,9 @@ describe('JSONL', () => {
   });
 
   test('empty input gives no rows and no errors', async () => {
-    expect(await parseRows('')).toEqual({ container: 'jsonl', rows: [], errors: [] });
-    expect(await parseRows('\n\n')).toEqual({ container: 'jsonl', rows: [], errors: [] });
+    expect(await parseRows('')).toEqual({ container: 'jsonl', rows: [], errors: [], bytes: 0 });
+    expect(await parseRows(chunked(bytes(' \r\n\n\t'), 2))).toEqual({ container: 'jsonl', rows: [], errors: [], bytes: 5 });
+    expect(await parseRows(' [ ]\n')).toEqual({ container: 'json-array', rows: [], errors: [], bytes: 5 });
   });
 });
 

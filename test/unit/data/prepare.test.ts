@@ -140,6 +140,28 @@ describe('inline fixtures', () => {
     expect(chat.samples).toHaveLength(2);
   });
 
+  test('an empty file says it is empty, not "no known training format"', async () => {
+    const opts = { tokenizer: tok, template: 'plain' as const, maxLength: 64 };
+    const cases: [string | Uint8Array, string][] = [
+      [new Uint8Array(0), 'the file is empty (0 bytes): there are no rows to train on'],
+      ['  \r\n\n\t\n', 'the file is empty: its 7 bytes are only whitespace and blank lines'],
+      ['\uFEFF\n', 'the file is empty: its 4 bytes are only whitespace and blank lines'],
+      ['[]', 'the file is an empty JSON array ([]): there are no rows to train on'],
+    ];
+    for (const [input, warning] of cases) {
+      const d = await prepareDataset(input, opts);
+      expect(d.warnings).toEqual([warning]);
+      expect(d).toMatchObject({ format: null, errors: [], samples: [], stats: { rowsUsable: 0, rowsRejected: 0 } });
+    }
+    // a chosen format does not hide it either
+    const forced = await prepareDataset('', { ...opts, format: 'alpaca' });
+    expect(forced.warnings).toEqual(['the file is empty (0 bytes): there are no rows to train on']);
+    // a file of blank lines and one bad row is not empty: the row is reported
+    const bad = await prepareDataset('\n\n{oops\n', opts);
+    expect(bad.warnings.join()).not.toMatch(/empty/);
+    expect(bad.errors.map((e) => e.line)).toEqual([3]);
+  });
+
   test('format and field overrides', async () => {
     const text = '{"q":"Why?","a":"Because."}\n';
     const auto = await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: 64 });
