@@ -77,6 +77,7 @@ async function handle(req: Request): Promise<void> {
       stopTraining();
       break;
     case 'train-restore':
+      forgetRunAdapter(req.runId); // Compare may hold a copy of this run's adapter, which training is about to change
       post({ type: 'restored', id, ...(await restoreTraining(req.runId)) });
       return;
     case 'run-delete': {

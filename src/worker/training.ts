@@ -9,7 +9,6 @@
 import { uploadTensors } from '../engine/gpu/memory';
 import type { TemplateId, TokenizedSample } from '../engine/data';
 import { nextRunId, readRun, readRunData, saveRun } from './db';
-import { forgetRunAdapter } from './adapters';
 import { LoraAdapter } from '../engine/lora';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
 import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
@@ -121,7 +120,6 @@ export async function restoreTraining(runId: number): Promise<{ settings: TrainS
   if (record.modelId !== s.cacheId) throw new Error(`${record.name} was trained on ${record.modelName}: load that model first.`);
   disposeRun();
   disposeImported();
-  forgetRunAdapter(runId); // Compare may hold a copy of this run's adapter, which training is about to change
   const train = data.train as TokenizedSample[];
   const validation = data.validation as TokenizedSample[];
   const settings = data.settings as TrainSettings; // a run saved before Save memory existed has no saveMemory: the page reads it as auto
