@@ -8,7 +8,17 @@ import type { FieldMap, FormatId, RowLocation, TemplateId } from '../../engine/d
 import type { DatasetReport, TokenPiece } from '../../worker/protocol';
 import { engine } from './app.svelte';
 import { models, onModelLoaded } from './model.svelte';
-import { train } from './train.svelte';
+import { DEFAULT_SETTINGS } from '../presets';
+
+/**
+ * The token length rows are prepared at: the training settings' Max length.
+ * Training state sits above dataset state (it prepares the dataset before a
+ * run), so it hands this in (`prepareAtLengthOf`) rather than being imported.
+ */
+let preparedLength: () => number = () => DEFAULT_SETTINGS.maxLength;
+export function prepareAtLengthOf(f: () => number): void {
+  preparedLength = f;
+}
 
 export const DEMO = { name: 'TinyStories instructions (demo, 400 rows)', url: `${import.meta.env.BASE_URL}demo/tinystories-instruct-400.jsonl` };
 
@@ -67,7 +77,7 @@ export async function prepare(): Promise<void> {
   }
   dataset.error = null;
   dataset.busy = { label: 'Reading', done: 0, total: 1 };
-  const maxLength = train.settings.maxLength;
+  const maxLength = preparedLength();
   try {
     // copies: the page keeps its bytes to re-prepare later
     const r = await engine().call(

@@ -9,7 +9,7 @@ import type { EvalPoint, RunRecord, SaveMemory, StepPoint, TrainSettings, TrainS
 import { withSaveMemory } from '../lib/save_memory';
 import { PRESETS } from '../presets';
 import { engine, gpu, onPush, restartEngine } from './app.svelte';
-import { dataset, prepare, restoredDataset } from './dataset.svelte';
+import { dataset, prepare, prepareAtLengthOf, restoredDataset } from './dataset.svelte';
 import { resolveRunSettings } from './memory.svelte';
 import { loadCachedById, models } from './model.svelte';
 import { refreshRuns, runs } from './runs.svelte';
@@ -32,6 +32,8 @@ export const train = $state({
   dismissed: null as number | null,
   busy: null as string | null,
 });
+
+prepareAtLengthOf(() => train.settings.maxLength);
 
 export function applyPreset(id: string): void {
   const p = PRESETS.find((x) => x.id === id);
