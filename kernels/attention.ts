@@ -16,7 +16,7 @@
  * nor does queryOffset (they are saved for backward, not customGrad inputs).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { AttentionArgs } from '../src/engine/ops/attention';
+import type { AttentionArgs } from './attention_shapes';
 import { attentionForward } from './attention_forward';
 import { attentionBackward } from './attention_backward';
 import { attentionDecode, useDecodeKernel } from './attention_decode';

@@ -4,7 +4,7 @@
  * Returns O (B, H, T, D) and the flat (O, L) buffer the backward pass reads.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkAttentionShapes } from '../src/engine/ops/attention';
+import { checkAttentionShapes } from './attention_shapes';
 import { attentionForwardWgsl, FWD_BR, FWD_THREADS } from './attention_forward.wgsl';
 import { attentionForwardSimpleWgsl, rowsPerInvocation, SIMPLE_ROWS } from './attention_forward_simple.wgsl';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel, type KernelSpec } from './program';

@@ -1,6 +1,6 @@
 /** gatherRows (gather_rows.wgsl.ts): rows of a packed frozen matrix by index, as f32; split matrices block by block. */
 import * as tf from '@tensorflow/tfjs';
-import type { PackedWeight } from '../src/engine/frozen';
+import type { PackedWeight } from './packed_weight';
 import { gatherRowsWgsl } from './gather_rows.wgsl';
 import { i32, runKernel } from './program';
 

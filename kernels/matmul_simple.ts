@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { SIMPLE_MATMUL_UNIFORMS, simpleMatmulWgsl, SMM_THREADS } from './matmul_simple.wgsl';
 import { simpleMatmulTNWgsl, TN_THREADS, TN_UNIFORMS } from './matmul_tn_simple.wgsl';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
-import { isPacked, type Frozen, type HalfFormat, type PackedWeight } from '../src/engine/frozen';
+import type { HalfFormat } from './halves.wgsl';
+import { isPacked, type Frozen, type PackedWeight } from './packed_weight';
 
 export interface SimpleMatmulArgs {
   x: tf.Tensor2D; // (M, K)

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
-import { getBackend, getGpuInfo } from '../src/engine/gpu/device';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 /**
  * Two families of kernels compute the same ops:
@@ -27,6 +27,12 @@ import { getBackend, getGpuInfo } from '../src/engine/gpu/device';
  */
 export type KernelFlavor = 'tiled' | 'simple';
 let flavorOverride: KernelFlavor | null = null;
+/** what the adapter calls for; src/engine/gpu/device.ts sets it when it starts the GPU */
+let adapterFlavor: KernelFlavor = 'tiled';
+
+export function setAdapterFlavor(f: KernelFlavor): void {
+  adapterFlavor = f;
+}
 
 export function setKernelFlavor(f: KernelFlavor | null): void {
   flavorOverride = f;
@@ -36,7 +42,14 @@ export function kernelFlavor(): KernelFlavor {
   if (flavorOverride) return flavorOverride;
   const env = typeof process !== 'undefined' ? process.env?.LIMA_KERNELS : undefined;
   if (env === 'tiled' || env === 'simple') return env;
-  return getGpuInfo()?.software ? 'simple' : 'tiled';
+  return adapterFlavor;
+}
+
+/** The tfjs WebGPU backend our programs run on (started by src/engine/gpu/device.ts initGpu()). */
+export function getBackend(): WebGPUBackend {
+  const b = tf.backend();
+  if (!(b instanceof WebGPUBackend)) throw new Error(`tfjs backend is '${tf.getBackend()}', not webgpu: call initGpu() first`);
+  return b;
 }
 
 export interface KernelSpec {

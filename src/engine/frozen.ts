@@ -23,24 +23,9 @@ import { unpackHalves } from '../../kernels/unpack_halves';
 export type { HalfFormat } from '../../kernels/halves.wgsl';
 import type { HalfFormat } from '../../kernels/halves.wgsl';
 
-/** Rows [row0, row0 + rows) of a packed matrix: words (rows, cols / 2) int32. */
-export interface PackedBlock {
-  row0: number;
-  rows: number;
-  words: tf.Tensor2D;
-}
+export { isPacked, type Frozen, type PackedBlock, type PackedWeight } from '../../kernels/packed_weight';
+import { isPacked, type Frozen, type PackedBlock, type PackedWeight } from '../../kernels/packed_weight';
 
-export interface PackedWeight {
-  kind: 'packed';
-  format: HalfFormat;
-  shape: [number, number]; // logical (rows, cols) in halves
-  blocks: PackedBlock[];
-}
-
-/** A frozen matrix: an f32 tensor, or halves packed in row blocks. */
-export type Frozen = tf.Tensor2D | PackedWeight;
-
-export const isPacked = (w: Frozen): w is PackedWeight => (w as PackedWeight).kind === 'packed';
 export const frozenShape = (w: Frozen): [number, number] => (isPacked(w) ? w.shape : (w.shape as [number, number]));
 
 /** Bytes a frozen matrix holds on the GPU. */

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { trackGpuMemory } from './memory';
 import { boundBufferPool } from './pool';
+import { getBackend, setAdapterFlavor } from '../../../kernels/program';
 
 export interface GpuInfo {
   vendor: string;
@@ -127,6 +128,7 @@ async function init(): Promise<GpuInfo> {
   gpuDevice = device;
   const info = describeAdapter(adapter);
   gpuInfo = info;
+  setAdapterFlavor(info.software ? 'simple' : 'tiled');
   // Keep every op on the GPU: tfjs would otherwise run small ops on the CPU and
   // read GPU data back synchronously, which needs OffscreenCanvas (absent in Node).
   tf.env().set('WEBGPU_CPU_FORWARD', false);
@@ -169,9 +171,5 @@ export function getGpuInfo(): GpuInfo | null {
   return gpuInfo;
 }
 
-/** The tfjs WebGPU backend, for running our own WGSL programs. */
-export function getBackend(): WebGPUBackend {
-  const b = tf.backend();
-  if (!(b instanceof WebGPUBackend)) throw new Error(`tfjs backend is '${tf.getBackend()}', not webgpu: call initGpu() first`);
-  return b;
-}
+/** The tfjs WebGPU backend, for running our own WGSL programs (kernels/program.ts owns it: the kernels sit below the engine). */
+export { getBackend };

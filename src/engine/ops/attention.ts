@@ -22,28 +22,10 @@ import { kernelMode } from './mode';
 import { fusedAttention } from '../../../kernels/attention';
 import { attentionDecodePacked, useDecodeKernel } from '../../../kernels/attention_decode';
 import { attentionForwardPacked, MAX_HEAD_DIM } from '../../../kernels/attention_forward';
+import { checkAttentionShapes, type AttentionArgs } from '../../../kernels/attention_shapes';
 import { headsToRows } from '../../../kernels/heads_rows';
 
-export interface AttentionArgs {
-  q: tf.Tensor4D;
-  k: tf.Tensor4D;
-  v: tf.Tensor4D;
-  segmentIds?: tf.Tensor2D | null;
-  queryOffset?: tf.Tensor1D | null;
-}
-
-export function checkAttentionShapes({ q, k, v, segmentIds }: AttentionArgs): void {
-  const [B, H, T, D] = q.shape;
-  const [Bk, Hkv, S, Dk] = k.shape;
-  if (Bk !== B || Dk !== D || v.shape.join() !== k.shape.join()) {
-    throw new Error(`attention: q ${q.shape} k ${k.shape} v ${v.shape} do not agree`);
-  }
-  if (H % Hkv !== 0) throw new Error(`attention: ${H} query heads is not a multiple of ${Hkv} kv heads`);
-  if (S < T) throw new Error(`attention: ${S} keys for ${T} queries`);
-  if (segmentIds && (S !== T || segmentIds.shape[0] !== B || segmentIds.shape[1] !== T)) {
-    throw new Error(`attention: segmentIds ${segmentIds.shape} needs (B=${B}, T=${T}) and S == T`);
-  }
-}
+export { checkAttentionShapes, type AttentionArgs } from '../../../kernels/attention_shapes';
 
 /** Additive mask (B or 1, 1, T, S): 0 where allowed, -1e30 where not. */
 export function attentionMask(T: number, S: number, segmentIds?: tf.Tensor2D | null, queryOffset?: tf.Tensor1D | null): tf.Tensor4D {
