@@ -9,7 +9,11 @@
  *   prompt-response      prompt / response
  *   question-answer      question / answer
  * Conversation formats:
- *   openai-messages      messages: [{role: system|user|assistant, content}]
+ *   openai-messages      messages: [{role: system|user|assistant, content}]  (also TRL's conversational language modeling)
+ *   conversational-prompt-completion
+ *                        prompt: [{role, content}, ...], completion: [{role: assistant, content}]
+ *                        (TRL's conversational prompt–completion type, huggingface.co/docs/trl/dataset_formats);
+ *                        as in TRL, only the completion is trained: assistant turns inside the prompt are context
  *   sharegpt             conversations: [{from: system|human|gpt, value}]
  *   lima                 conversations: [user, assistant, user, ...] as plain strings
  * and `text`: plain text trained on every token (continued pre-training).
@@ -25,6 +29,8 @@ export type Role = 'user' | 'assistant';
 export interface Turn {
   role: Role;
   content: string;
+  /** false: an assistant turn given as context (inside a TRL prompt), rendered but not trained */
+  train?: false;
 }
 
 export interface Conversation {
@@ -53,6 +59,7 @@ export type FormatId =
   | 'prompt-response'
   | 'question-answer'
   | 'openai-messages'
+  | 'conversational-prompt-completion'
   | 'sharegpt'
   | 'lima'
   | 'text';
@@ -65,6 +72,9 @@ export interface FieldMap {
   system?: string;
   /** openai-messages: the list of {role, content} */
   messages?: string;
+  /** conversational-prompt-completion: the prompt's and the completion's lists of {role, content} */
+  prompt?: string;
+  completion?: string;
   /** sharegpt / lima: the list of turns */
   conversations?: string;
   text?: string;
@@ -83,9 +93,38 @@ export const SINGLE_TURN_FORMATS: Record<string, FieldMap> = {
   'question-answer': { instruction: 'question', response: 'answer' },
 };
 
+/** Every format, in the order a format picker lists them. */
+export const FORMAT_IDS: FormatId[] = [
+  'alpaca',
+  'instruction-response',
+  'prompt-completion',
+  'prompt-response',
+  'question-answer',
+  'openai-messages',
+  'conversational-prompt-completion',
+  'sharegpt',
+  'lima',
+  'text',
+];
+
+/** What each format is called in the report. */
+export const FORMAT_LABELS: Record<FormatId, string> = {
+  alpaca: 'Alpaca: instruction, input, output',
+  'instruction-response': 'instruction and response',
+  'prompt-completion': 'prompt and completion strings',
+  'prompt-response': 'prompt and response',
+  'question-answer': 'question and answer',
+  'openai-messages': 'OpenAI/TRL messages',
+  'conversational-prompt-completion': 'TRL conversational prompt–completion: prompt and completion message lists',
+  sharegpt: 'ShareGPT conversations',
+  lima: 'LIMA conversations of plain strings',
+  text: 'plain text',
+};
+
 export function defaultFields(format: FormatId): FieldMap {
   if (format in SINGLE_TURN_FORMATS) return { ...SINGLE_TURN_FORMATS[format] };
   if (format === 'openai-messages') return { messages: 'messages' };
+  if (format === 'conversational-prompt-completion') return { prompt: 'prompt', completion: 'completion' };
   if (format === 'sharegpt' || format === 'lima') return { conversations: 'conversations' };
   return { text: 'text' };
 }
@@ -98,6 +137,7 @@ export function isSingleTurn(format: FormatId): boolean {
 export function classifyRow(row: Record<string, unknown>): FormatId | null {
   const has = (k: string) => k in row;
   if (Array.isArray(row.messages)) return 'openai-messages';
+  if (Array.isArray(row.prompt) && Array.isArray(row.completion)) return 'conversational-prompt-completion';
   if (Array.isArray(row.conversations)) {
     const list = row.conversations as unknown[];
     if (list.length > 0 && list.every((x) => typeof x === 'string')) return 'lima';
@@ -145,7 +185,8 @@ export function detectFormat(rows: Record<string, unknown>[], limit = 100): Dete
   const warnings: string[] = [];
   if (best === null) {
     const keys = [...new Set(sample.flatMap((r) => Object.keys(r)))].slice(0, 12);
-    const promptsOnly = sample.some((r) => Array.isArray(r.turns) || 'question_id' in r);
+    // MT-Bench-style question sets, and TRL's prompt-only type (a prompt with no completion)
+    const promptsOnly = sample.some((r) => Array.isArray(r.turns) || 'question_id' in r || ('prompt' in r && !('completion' in r) && !('response' in r)));
     warnings.push(
       promptsOnly
         ? `rows hold prompts (${keys.join(', ')}) but no responses: this looks like an evaluation prompt set (e.g. MT-Bench), not training data`
@@ -206,16 +247,26 @@ const ROLE_ALIASES: Record<string, Role | 'system'> = {
   model: 'assistant',
 };
 
+/** One message as the mappers hand it to buildConversation. */
+interface RawMessage {
+  role: string;
+  content: string;
+  /** how errors name it; "message N" by default */
+  where?: string;
+  /** an assistant message given as context, not trained (TRL prompts) */
+  context?: boolean;
+}
+
 /**
  * Build a conversation from (role, content) pairs and check it can be
  * trained: an optional leading system message, then user/assistant turns
  * alternating from user, ending with an assistant turn.
  */
-function buildConversation(messages: { role: string; content: string }[]): Conversation {
+function buildConversation(messages: RawMessage[]): Conversation {
   const conv: Conversation = { kind: 'conversation', turns: [] };
   messages.forEach((m, i) => {
     const role = ROLE_ALIASES[m.role.toLowerCase()];
-    const where = `message ${i + 1}`;
+    const where = m.where ?? `message ${i + 1}`;
     if (!role) throw new RowFormatError(`${where} has unsupported role "${m.role}"`);
     if (role === 'system') {
       if (i !== 0) throw new RowFormatError(`${where} is a system message after the first message`);
@@ -226,7 +277,7 @@ function buildConversation(messages: { role: string; content: string }[]): Conve
     const prev = conv.turns[conv.turns.length - 1];
     if (!prev && role !== 'user') throw new RowFormatError('conversation starts with an assistant turn, not a user turn');
     if (prev && prev.role === role) throw new RowFormatError(`${where}: two ${role} turns in a row`);
-    conv.turns.push({ role, content: m.content });
+    conv.turns.push(m.context && role === 'assistant' ? { role, content: m.content, train: false } : { role, content: m.content });
   });
   if (conv.turns.length === 0) throw new RowFormatError('conversation has no user/assistant turns');
   if (conv.turns[conv.turns.length - 1].role !== 'assistant') throw new RowFormatError('conversation does not end with an assistant turn');
@@ -246,19 +297,29 @@ function requireObject(v: unknown, where: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** An OpenAI-style {role, content} message. */
+function roleContent(m: unknown, where: string): RawMessage {
+  const o = requireObject(m, where);
+  if (typeof o.role !== 'string') throw new RowFormatError(`${where} has no "role" string`);
+  return { role: o.role, content: contentText(o.content, where), where };
+}
+
 /** Map one row to a sample; throws RowFormatError with the reason. */
 export function mapRow(row: Record<string, unknown>, spec: FormatSpec): Sample {
   const f = { ...defaultFields(spec.format), ...spec.fields };
   switch (spec.format) {
-    case 'openai-messages': {
-      const list = requireList(row, f.messages!);
-      return buildConversation(
-        list.map((m, i) => {
-          const o = requireObject(m, `message ${i + 1}`);
-          if (typeof o.role !== 'string') throw new RowFormatError(`message ${i + 1} has no "role" string`);
-          return { role: o.role, content: contentText(o.content, `message ${i + 1}`) };
-        }),
-      );
+    case 'openai-messages':
+      return buildConversation(requireList(row, f.messages!).map((m, i) => roleContent(m, `message ${i + 1}`)));
+    case 'conversational-prompt-completion': {
+      const prompt = requireList(row, f.prompt!).map((m, i) => ({ ...roleContent(m, `prompt message ${i + 1}`), context: true }));
+      const completion = requireList(row, f.completion!).map((m, i) => {
+        const msg = roleContent(m, `completion message ${i + 1}`);
+        if (ROLE_ALIASES[msg.role.toLowerCase()] !== 'assistant') {
+          throw new RowFormatError(`${msg.where} has role "${msg.role}": the completion holds the assistant's reply`);
+        }
+        return msg;
+      });
+      return buildConversation([...prompt, ...completion]);
     }
     case 'sharegpt': {
       const list = requireList(row, f.conversations!);

@@ -14,7 +14,8 @@
  *   model   the tokenizer's own Jinja `chat_template`, rendered with @huggingface/jinja
  *
  * Multi-turn conversations: chatml and model train every assistant turn and
- * mask everything else. plain and alpaca are single-turn formats and reject
+ * mask everything else (assistant turns marked `train: false`, the history
+ * inside a TRL prompt, are masked too). plain and alpaca are single-turn formats and reject
  * multi-turn rows (with a reason naming chatml/model) rather than flatten the
  * history into a prompt shape that generation never produces.
  *
@@ -79,16 +80,26 @@ function alpacaPrompt(req: GenerationRequest): string {
   return `${pre}\n\n### Instruction:\n${req.instruction}\n\n### Response:\n`;
 }
 
-/** The user message text for chat templates: Alpaca's input follows the instruction after a blank line. */
-function chatMessages(conv: Conversation): { role: string; content: string }[] {
-  const msgs: { role: string; content: string }[] = [];
+/** A chat message, and whether it is a reply to train (assistant turns not marked `train: false`). */
+interface ChatMessage {
+  role: string;
+  content: string;
+  trained?: boolean;
+}
+
+/** The messages for chat templates: Alpaca's input follows the instruction after a blank line. */
+function chatMessages(conv: Conversation): ChatMessage[] {
+  const msgs: ChatMessage[] = [];
   if (conv.system) msgs.push({ role: 'system', content: conv.system });
   conv.turns.forEach((t, i) => {
     const content = i === 0 && conv.input ? `${t.content}\n\n${conv.input}` : t.content;
-    msgs.push({ role: t.role, content });
+    msgs.push(t.role === 'assistant' && t.train !== false ? { role: t.role, content, trained: true } : { role: t.role, content });
   });
   return msgs;
 }
+
+/** Just role and content, as a Jinja chat template expects them. */
+const plainMessages = (msgs: ChatMessage[]) => msgs.map((m) => ({ role: m.role, content: m.content }));
 
 function requestMessages(req: GenerationRequest): { role: string; content: string }[] {
   return chatMessages({
@@ -136,7 +147,7 @@ const chatml: PromptTemplate = {
     const segs: Segment[] = [];
     let context = '';
     for (const m of chatMessages(conv)) {
-      if (m.role === 'assistant') {
+      if (m.trained) {
         segs.push({ kind: 'text', text: `${context}<|im_start|>assistant\n`, train: false });
         // The reply and its <|im_end|> are trained; the "\n" after it is context for the next turn.
         segs.push({ kind: 'text', text: `${m.content}<|im_end|>`, train: true });
@@ -180,9 +191,9 @@ function modelTemplate(tok: TemplateTokens): PromptTemplate {
       let done = '';
       let lastReply = '';
       for (let i = 0; i < msgs.length; i++) {
-        if (msgs[i].role !== 'assistant') continue;
-        const prompt = render(msgs.slice(0, i), true);
-        const full = render(msgs.slice(0, i + 1), false);
+        if (!msgs[i].trained) continue;
+        const prompt = render(plainMessages(msgs.slice(0, i)), true);
+        const full = render(plainMessages(msgs.slice(0, i + 1)), false);
         if (!prompt.startsWith(done) || !full.startsWith(prompt)) {
           throw new RowFormatError(`the chat template does not render message ${i + 1} as an extension of the earlier messages; cannot locate the reply`);
         }

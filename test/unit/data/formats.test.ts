@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { detectFormat, mapRow, mapRows, type FormatId } from '../../../src/engine/data/formats';
+import { detectFormat, FORMAT_IDS, FORMAT_LABELS, mapRow, mapRows, type FormatId } from '../../../src/engine/data/formats';
 
 const one = (instruction: string, response: string, input?: string) => ({
   kind: 'conversation',
@@ -18,6 +18,7 @@ describe('detectFormat', () => {
     ['prompt-response', { prompt: 'p', response: 'r' }],
     ['question-answer', { question: 'q', answer: 'a' }],
     ['openai-messages', { messages: [{ role: 'user', content: 'u' }, { role: 'assistant', content: 'a' }] }],
+    ['conversational-prompt-completion', { prompt: [{ role: 'user', content: 'u' }], completion: [{ role: 'assistant', content: 'a' }] }],
     ['sharegpt', { conversations: [{ from: 'human', value: 'u' }, { from: 'gpt', value: 'a' }] }],
     ['lima', { conversations: ['u', 'a'] }],
     ['text', { text: 't' }],
@@ -44,6 +45,22 @@ describe('detectFormat', () => {
     const d = detectFormat([{ question_id: 81, category: 'writing', turns: ['a', 'b'] }]);
     expect(d.format).toBeNull();
     expect(d.warnings[0]).toMatch(/no responses.*evaluation prompt set/);
+  });
+
+  test("TRL's conversational prompt-completion gets its own fields; a prompt without completion is no training data", () => {
+    const row = { prompt: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }], completion: [{ role: 'assistant', content: 'a' }] };
+    expect(detectFormat([row])).toMatchObject({ format: 'conversational-prompt-completion', fields: { prompt: 'prompt', completion: 'completion' }, warnings: [] });
+    // string prompt and completion stay the legacy single-turn format
+    expect(detectFormat([{ prompt: 'p', completion: 'c' }]).format).toBe('prompt-completion');
+    const promptOnly = detectFormat([{ prompt: [{ role: 'user', content: 'u' }] }]);
+    expect(promptOnly.format).toBeNull();
+    expect(promptOnly.warnings[0]).toMatch(/no responses/);
+  });
+
+  test('every format has a label for the report and is in FORMAT_IDS', () => {
+    expect(new Set(FORMAT_IDS).size).toBe(FORMAT_IDS.length);
+    expect(Object.keys(FORMAT_LABELS).sort()).toEqual([...FORMAT_IDS].sort());
+    expect(FORMAT_LABELS['conversational-prompt-completion']).toMatch(/TRL conversational prompt–completion/);
   });
 
   test('plain text is detected with a warning about full-sequence loss', () => {
@@ -90,6 +107,30 @@ describe('mapRow', () => {
         { role: 'assistant', content: 'Hello' },
         { role: 'user', content: 'Again' },
         { role: 'assistant', content: 'Hello again' },
+      ],
+    });
+  });
+
+  test('TRL conversational prompt-completion: a system message first in the prompt; history in the prompt is context, not trained', () => {
+    const spec = { format: 'conversational-prompt-completion' as const, fields: {} };
+    expect(
+      mapRow({ prompt: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Q' }], completion: [{ role: 'assistant', content: 'A' }] }, spec),
+    ).toEqual({ ...one('Q', 'A'), system: 'Be brief.' });
+    const history = {
+      prompt: [
+        { role: 'user', content: 'Q1' },
+        { role: 'assistant', content: 'A1' },
+        { role: 'user', content: [{ type: 'text', text: 'Q2' }] },
+      ],
+      completion: [{ role: 'assistant', content: 'A2' }],
+    };
+    expect(mapRow(history, spec)).toEqual({
+      kind: 'conversation',
+      turns: [
+        { role: 'user', content: 'Q1' },
+        { role: 'assistant', content: 'A1', train: false },
+        { role: 'user', content: 'Q2' },
+        { role: 'assistant', content: 'A2' },
       ],
     });
   });
@@ -169,6 +210,34 @@ describe('row errors carry line and reason', () => {
       { line: 8, reason: 'field "messages" is empty' },
       { line: 9, reason: 'field "messages" is a string, expected a list' },
       { line: 10, reason: 'message 3 is a system message after the first message' },
+    ]);
+  });
+
+  test('TRL conversational prompt-completion', () => {
+    const u = { role: 'user', content: 'u' };
+    const a = { role: 'assistant', content: 'a' };
+    const r = mapRows(
+      rows([
+        { prompt: [u], completion: [a] },
+        { prompt: [u], completion: [{ role: 'user', content: 'x' }] },
+        { prompt: [u, a], completion: [a] },
+        { prompt: [u], completion: [] },
+        { prompt: 'u', completion: [a] },
+        { prompt: [u], completion: [a, a] },
+        { prompt: [u, 'x'], completion: [a] },
+        { prompt: [a], completion: [a] },
+      ]),
+      { format: 'conversational-prompt-completion', fields: {} },
+    );
+    expect(r.samples.map((s) => s.line)).toEqual([1]);
+    expect(r.errors).toEqual([
+      { line: 2, reason: 'completion message 1 has role "user": the completion holds the assistant\'s reply' },
+      { line: 3, reason: 'completion message 1: two assistant turns in a row' },
+      { line: 4, reason: 'field "completion" is empty' },
+      { line: 5, reason: 'field "prompt" is a string, expected a list' },
+      { line: 6, reason: 'completion message 2: two assistant turns in a row' },
+      { line: 7, reason: 'prompt message 2 is a string, expected an object' },
+      { line: 8, reason: 'conversation starts with an assistant turn, not a user turn' },
     ]);
   });
 

@@ -140,6 +140,26 @@ describe('inline fixtures', () => {
     expect(chat.samples).toHaveLength(2);
   });
 
+  test("TRL conversational prompt-completion rows: accepted (no longer 'field prompt is an array'), only the completion trained", async () => {
+    const rows = [
+      { prompt: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What color is the sky?' }], completion: [{ role: 'assistant', content: 'It is blue.' }] },
+      { prompt: [{ role: 'user', content: 'Hi' }], completion: [{ role: 'assistant', content: 'Hello.' }] },
+    ];
+    const text = rows.map((r) => JSON.stringify(r)).join('\n');
+    const plain = await prepareDataset(text, { tokenizer: tok, template: 'plain', maxLength: 512 });
+    expect(plain.format).toBe('conversational-prompt-completion');
+    expect(plain.errors).toEqual([]);
+    expect(plain.warnings).toEqual([]);
+    expect(tok.decode(plain.samples[0].ids)).toBe('Be brief.\nInstruction: What color is the sky?\nResponse: It is blue.');
+    const trained = (s: { ids: number[]; labels: number[] }) => tok.decode(s.ids.filter((_, i) => s.labels[i] !== IGNORE_INDEX));
+    expect(trained(plain.samples[0])).toBe('It is blue.');
+    // with history in the prompt (chatml): the earlier reply is context
+    const history = { prompt: [{ role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' }, { role: 'user', content: 'Q2' }], completion: [{ role: 'assistant', content: 'A2' }] };
+    const chat = await prepareDataset(JSON.stringify([history]), { tokenizer: tok, template: 'chatml', maxLength: 512 });
+    expect(chat.errors).toEqual([]);
+    expect(tok.decode(chat.samples[0].ids.filter((_, i) => chat.samples[0].labels[i] !== IGNORE_INDEX), false)).toBe('A2<|im_end|></s>');
+  });
+
   test('an empty file says it is empty, not "no known training format"', async () => {
     const opts = { tokenizer: tok, template: 'plain' as const, maxLength: 64 };
     const cases: [string | Uint8Array, string][] = [

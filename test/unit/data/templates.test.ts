@@ -140,6 +140,51 @@ describe('chatml', () => {
   });
 });
 
+describe('history given as context (a TRL prompt\'s earlier replies, train: false)', () => {
+  const c: Conversation = {
+    kind: 'conversation',
+    system: 'S',
+    turns: [
+      { role: 'user', content: 'Q1' },
+      { role: 'assistant', content: 'A1', train: false },
+      { role: 'user', content: 'Q2' },
+      { role: 'assistant', content: 'A2' },
+    ],
+  };
+  test('chatml: the earlier reply is masked, rendered as any other turn', () => {
+    const t = createTemplate('chatml', tok);
+    const segs = t.segments(c);
+    expect(segs).toEqual([
+      {
+        kind: 'text',
+        text: '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n',
+        train: false,
+      },
+      { kind: 'text', text: 'A2<|im_end|>', train: true },
+      { kind: 'eos' },
+    ]);
+    // the same text as when both replies are trained: only the labels differ
+    const trainedBoth = t.segments({ ...c, turns: c.turns.map(({ role, content }) => ({ role, content })) });
+    const text = (ss: typeof segs) => ss.map((s) => (s.kind === 'text' ? s.text : '')).join('');
+    expect(text(segs)).toBe(text(trainedBoth));
+    const { trained } = split(tokenizeSample(tok, c, t, 512));
+    expect(tok.decode(trained, false)).toBe('A2<|im_end|></s>');
+  });
+
+  test('model: the earlier reply is part of the rendered prompt', () => {
+    const t = createTemplate('model', tok);
+    expect(t.segments(c)).toEqual([
+      {
+        kind: 'text',
+        text: '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n',
+        train: false,
+      },
+      { kind: 'text', text: 'A2<|im_end|>\n', train: true },
+      { kind: 'eos' },
+    ]);
+  });
+});
+
 describe('model (tokenizer chat_template via @huggingface/jinja)', () => {
   const t = createTemplate('model', tok);
   test('generation prompt is the template with add_generation_prompt', () => {
