@@ -74,7 +74,7 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
     await row.waitFor({ timeout: 30_000 });
     const text = await cells(row);
     console.log('migrated row:', text);
-    expect(text).toMatch(/^Run 1 old\.jsonl 3 3 \/ 3 2\.700 2\.250 9\.49 – – Rename Delete$/);
+    expect(text).toMatch(/^Run 1 old\.jsonl 3 3 \/ 3 2\.700 2\.250 9\.49 – – – Rename Delete$/);
     await page.getByRole('button', { name: 'Delete Run 1' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete Run 1?' });
     await dialog.waitFor();
@@ -105,7 +105,7 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
     expect(await table().locator('tbody tr').count()).toBe(2);
     const rows = [await cells(page.getByTestId('run-row-1')), await cells(page.getByTestId('run-row-2'))];
     console.log('table:', rows);
-    for (const r of rows) expect(r).toMatch(new RegExp(`^Run \\d tinystories-instruct-1k\\.jsonl 950 ${STEPS} / ${STEPS} \\d\\.\\d{3} \\d\\.\\d{3} \\d+\\.\\d{2} – – Rename Delete$`));
+    for (const r of rows) expect(r).toMatch(new RegExp(`^Run \\d tinystories-instruct-1k\\.jsonl 950 ${STEPS} / ${STEPS} \\d\\.\\d{3} \\d\\.\\d{3} \\d+\\.\\d{2} – – – Rename Delete$`));
     // one bar chart per metric (no votes yet: no win-rate chart)
     for (const m of ['trainLoss', 'heldoutLoss', 'perplexity']) expect(await page.getByTestId(`chart-${m}`).locator('rect').count()).toBe(2);
     expect(await page.getByTestId('chart-winRate').count()).toBe(0);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { CSV_HEADER, runRows, runsCsv } from '../../src/ui/lib/runs';
 import { PRESETS } from '../../src/ui/presets';
-import type { RunRecord, TrainSettings, Vote } from '../../src/worker/protocol';
+import type { JudgeReport, RunRecord, TrainSettings, Vote } from '../../src/worker/protocol';
+import { Z95 } from '../../src/engine/eval/wilson';
 
 function record(id: number, over: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -50,7 +51,7 @@ describe('runRows', () => {
     expect(two.votes).toEqual({ wins: 1, losses: 1, ties: 0 });
     expect(one.winRate!.p).toBeCloseTo(2 / 3, 12);
     // Wilson 95% for 2 of 3: centre (p + z²/2n)/(1 + z²/n)
-    const z2 = 1.96 ** 2;
+    const z2 = Z95 ** 2;
     const centre = (2 / 3 + z2 / 6) / (1 + z2 / 3);
     expect((one.winRate!.lo + one.winRate!.hi) / 2).toBeCloseTo(centre, 12);
   });
@@ -63,13 +64,43 @@ describe('runsCsv', () => {
     expect(csv.endsWith('\r\n')).toBe(true);
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe(CSV_HEADER.join(','));
-    expect(lines[1]).toBe('1,"LIMA, ""short""",stories260K,tiny.jsonl,900,4,4,done,2.60000,2.50000,12.1825,1,0,0,1,' + rows[0].winRate!.lo.toPrecision(6) + ',1,stories-mc.jsonl,60,0.500000,0.450000');
+    expect(lines[1]).toBe('1,"LIMA, ""short""",stories260K,tiny.jsonl,900,4,4,done,2.60000,2.50000,12.1825,1,0,0,1,' + rows[0].winRate!.lo.toPrecision(6) + ',1,stories-mc.jsonl,60,0.500000,0.450000,,,,,,,');
     expect(lines[2].startsWith('2,Run 2,stories260K,"mix\nnew",900,')).toBe(true);
     expect(lines[2]).toContain(',0,1,0,0,');
   });
 
   it('leaves missing metrics empty', () => {
     const csv = runsCsv(runRows([record(3, { steps: [], evals: [] })], []));
-    expect(csv.split('\r\n')[1]).toBe('3,Run 3,stories260K,tiny.jsonl,900,4,4,done,,,,0,0,0,,,,,,,');
+    expect(csv.split('\r\n')[1]).toBe('3,Run 3,stories260K,tiny.jsonl,900,4,4,done,,,,0,0,0,,,,,,,,,,,,,,');
+  });
+});
+
+describe('judge win rate vs base', () => {
+  const report = (a: JudgeReport['a'], b: JudgeReport['b'], bWins: number, aWins: number, ties: number, unparsed: number): JudgeReport => ({
+    a,
+    b,
+    pairs: [],
+    bWins,
+    aWins,
+    ties,
+    unparsed,
+    unparsedReplies: unparsed,
+    rate: null,
+  });
+
+  it("takes a run's newest result against base, from the run's side in either order, ties and unparsed apart", () => {
+    const judged = [report('base', { run: 1 }, 1, 1, 0, 0), report({ run: 2 }, { run: 1 }, 5, 0, 0, 0), report({ run: 1 }, 'base', 3, 1, 2, 4)];
+    const [one, two] = runRows([record(1), record(2)], [], judged);
+    // the newest base-vs-run-1 result has run 1 as pick A: its wins are A's (1), its losses B's (3)
+    expect(one.judge).toMatchObject({ wins: 1, losses: 3, ties: 2, unparsed: 4 });
+    expect(one.judge!.rate!.p).toBe(0.25);
+    expect(two.judge).toBeNull(); // judged against run 1 only
+    const line = runsCsv([one]).split('\r\n')[1];
+    expect(line.endsWith(`,1,3,2,4,0.250000,${one.judge!.rate!.lo.toPrecision(6)},${one.judge!.rate!.hi.toPrecision(6)}`)).toBe(true);
+  });
+
+  it('has no rate when every pair was a tie or unparsed', () => {
+    const [one] = runRows([record(1)], [], [report('base', { run: 1 }, 0, 0, 3, 5)]);
+    expect(one.judge).toEqual({ wins: 0, losses: 0, ties: 3, unparsed: 5, rate: null });
   });
 });

@@ -1,4 +1,5 @@
 /** Number formatting and small statistics for the page. */
+import { wilsonInterval } from '../../engine/eval/wilson';
 
 export function fmtBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
@@ -22,17 +23,11 @@ export function fmtDuration(sec: number): string {
 }
 
 /**
- * Wilson score interval for a proportion (Wilson 1927): better than the
- * normal approximation for the small vote counts of a class demo.
+ * A win rate over decided comparisons (ties apart: the page's one
+ * definition) with its 95% Wilson interval, from src/engine/eval/wilson.ts.
  */
-export function wilson(wins: number, n: number, z = 1.96): { p: number; lo: number; hi: number } {
-  if (n === 0) return { p: 0, lo: 0, hi: 1 };
-  const p = wins / n;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / denom;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { p, lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
+export function wilson(wins: number, n: number): { p: number; lo: number; hi: number } {
+  return { p: n > 0 ? wins / n : 0, ...wilsonInterval(wins, n) };
 }
 
 /** Triggers a browser download of bytes or text. */

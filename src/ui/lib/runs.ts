@@ -3,7 +3,7 @@
  * votes, and their CSV. Pure functions (no Svelte, no IndexedDB): the table,
  * the bar charts and the CSV download read the same rows.
  */
-import type { EvalPoint, RunRecord, Vote } from '../../worker/protocol';
+import type { AdapterUse, EvalPoint, JudgeReport, RunRecord, Vote } from '../../worker/protocol';
 import { wilson } from './format';
 
 export interface RunRow {
@@ -27,13 +27,30 @@ export interface RunRow {
   mc: { set: string; n: number; acc: number; accNorm: number } | null;
   /** wins / decided votes, with a Wilson 95% interval; null without a decided vote */
   winRate: { p: number; lo: number; hi: number } | null;
+  /** the model judge's latest verdicts on this run against base (ties and unparsed pairs apart from the rate), when judged */
+  judge: { wins: number; losses: number; ties: number; unparsed: number; rate: { p: number; lo: number; hi: number } | null } | null;
+}
+
+/** wins / decided comparisons (ties apart) with a 95% Wilson interval: the page's one win-rate definition, for votes and judge alike. */
+function decidedRate(wins: number, losses: number): { p: number; lo: number; hi: number } | null {
+  return wins + losses > 0 ? wilson(wins, wins + losses) : null;
+}
+
+const isRun = (u: AdapterUse, id: number) => typeof u === 'object' && u.run === id;
+
+/** Run `id`'s side of the newest judge result between it and base (`judged` oldest first). */
+function judgeVsBase(id: number, judged: JudgeReport[]): RunRow['judge'] {
+  const r = [...judged].reverse().find((j) => (j.a === 'base' && isRun(j.b, id)) || (j.b === 'base' && isRun(j.a, id)));
+  if (!r) return null;
+  const [wins, losses] = r.a === 'base' ? [r.bWins, r.aWins] : [r.aWins, r.bWins];
+  return { wins, losses, ties: r.ties, unparsed: r.unparsed, rate: decidedRate(wins, losses) };
 }
 
 function lastEval(evals: EvalPoint[]): EvalPoint | null {
   return evals.length ? evals[evals.length - 1] : null;
 }
 
-export function runRows(records: RunRecord[], votes: Vote[]): RunRow[] {
+export function runRows(records: RunRecord[], votes: Vote[], judged: JudgeReport[] = []): RunRow[] {
   return [...records]
     .sort((x, y) => x.id - y.id)
     .map((r) => {
@@ -45,7 +62,6 @@ export function runRows(records: RunRecord[], votes: Vote[]): RunRow[] {
         else if (vote.winner === side) v.wins++;
         else v.losses++;
       }
-      const n = v.wins + v.losses;
       const e = lastEval(r.evals);
       return {
         id: r.id,
@@ -61,7 +77,8 @@ export function runRows(records: RunRecord[], votes: Vote[]): RunRow[] {
         perplexity: e?.perplexity ?? null,
         votes: v,
         mc: r.mc ?? null,
-        winRate: n > 0 ? wilson(v.wins, n) : null,
+        winRate: decidedRate(v.wins, v.losses),
+        judge: judgeVsBase(r.id, judged),
       };
     });
 }
@@ -73,12 +90,14 @@ export const METRICS = [
   { key: 'perplexity', label: 'Held-out perplexity', lowerIsBetter: true },
   { key: 'mcAcc', label: 'Multiple-choice accuracy', lowerIsBetter: false },
   { key: 'winRate', label: 'Blind-vote win rate', lowerIsBetter: false },
+  { key: 'judgeRate', label: 'Judge win rate vs base', lowerIsBetter: false },
 ] as const;
 
 export type MetricKey = (typeof METRICS)[number]['key'];
 
 export function metricValue(row: RunRow, key: MetricKey): number | null {
   if (key === 'winRate') return row.winRate?.p ?? null;
+  if (key === 'judgeRate') return row.judge?.rate?.p ?? null;
   if (key === 'mcAcc') return row.mc?.acc ?? null;
   return row[key];
 }
@@ -112,6 +131,13 @@ export const CSV_HEADER = [
   'mc_items',
   'mc_acc',
   'mc_acc_norm',
+  'judge_wins_vs_base',
+  'judge_losses_vs_base',
+  'judge_ties_vs_base',
+  'judge_unparsed_vs_base',
+  'judge_win_rate_vs_base',
+  'judge_win_rate_lo',
+  'judge_win_rate_hi',
 ];
 
 /** The table as CSV, one line per run (CRLF line ends, as RFC 4180 writes them). */
@@ -141,6 +167,13 @@ export function runsCsv(rows: RunRow[]): string {
         r.mc?.n ?? null,
         r.mc?.acc ?? null,
         r.mc?.accNorm ?? null,
+        r.judge?.wins ?? null,
+        r.judge?.losses ?? null,
+        r.judge?.ties ?? null,
+        r.judge?.unparsed ?? null,
+        r.judge?.rate?.p ?? null,
+        r.judge?.rate?.lo ?? null,
+        r.judge?.rate?.hi ?? null,
       ]
         .map(field)
         .join(','),

@@ -165,9 +165,31 @@ export async function vote(v: 'left' | 'right' | 'tie'): Promise<void> {
 }
 
 /** The kept votes between the two picks shown: how often B beat A. */
-export function tally(): { aWins: number; bWins: number; ties: number; n: number; p: number; lo: number; hi: number } {
-  const a = voteSide(compare.shown.a);
-  const b = voteSide(compare.shown.b);
+export function tally(): VoteTally {
+  return tallyPair(compare.shown.a, compare.shown.b);
+}
+
+/** Kept blind votes between two picks, from B's side. */
+export interface VoteTally {
+  aWins: number;
+  bWins: number;
+  ties: number;
+  /** decided votes: aWins + bWins (ties apart) */
+  n: number;
+  /** bWins / n (0 when n = 0) and its 95% Wilson interval */
+  p: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The kept votes between picks `pa` and `pb` (in either order they were
+ * shown): how often B beat A. The page's one win-rate definition, for the
+ * votes and the model judge alike: wins over decided comparisons, ties apart.
+ */
+export function tallyPair(pa: Pick, pb: Pick): VoteTally {
+  const a = voteSide(pa);
+  const b = voteSide(pb);
   let aWins = 0;
   let bWins = 0;
   let ties = 0;

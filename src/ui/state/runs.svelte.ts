@@ -6,7 +6,7 @@
  * after each write.
  */
 import { addVote, listRuns, listVotes, renameRun, setRunMc } from '../../worker/db';
-import type { McScore, RunRecord, Vote } from '../../worker/protocol';
+import type { JudgeReport, McScore, RunRecord, Vote } from '../../worker/protocol';
 import { download } from '../lib/format';
 import { runRows, runsCsv } from '../lib/runs';
 import { engine, onPush } from './app.svelte';
@@ -107,8 +107,9 @@ export async function recordVote(v: Vote): Promise<void> {
   await refreshRuns();
 }
 
-export function exportCsv(): void {
-  download('lima-runs.csv', runsCsv(runRows(runs.list, runs.votes)), 'text/csv');
+/** `judged`: the model judge's results this page holds (judge.svelte.ts), for the judge-vs-base columns. */
+export function exportCsv(judged: JudgeReport[] = []): void {
+  download('lima-runs.csv', runsCsv(runRows(runs.list, runs.votes, judged)), 'text/csv');
 }
 
 onPush((e) => {

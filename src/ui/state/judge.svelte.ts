@@ -1,0 +1,128 @@
+/**
+ * The model judge (issue 11 part 3), page side: a second model loaded in the
+ * worker beside the model under test (worker/judge.ts), any two picks of
+ * {base, run 1, …} as in Compare, the first N held-out instructions of the
+ * loaded dataset answered by both, each pair judged in both orders.
+ *
+ * One win-rate definition for people and judge alike: B's wins over the
+ * decided comparisons (ties and unparsed verdicts apart, reported beside),
+ * with a 95% Wilson interval (src/engine/eval/wilson.ts). The human rate for
+ * the same pair comes from the kept blind votes (compare.svelte.ts tallyPair).
+ * Results stay in the page until it reloads; the runs table shows each run's
+ * latest one against base.
+ */
+import { readModelFiles } from '../../worker/db';
+import type { FileBytes, GenerateSettings, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
+import { EngineError } from '../engine';
+import { engine, onPush } from './app.svelte';
+import { compare, useOf, type Pick } from './compare.svelte';
+
+export interface JudgeResult extends JudgeReport {
+  /** the picks as the selects name them */
+  picks: { a: Pick; b: Pick };
+  labels: { a: string; b: string };
+  judgeName: string;
+}
+
+export const judge = $state({
+  loaded: null as JudgeSummary | null,
+  loading: null as string | null,
+  error: null as string | null,
+  a: 'base' as Pick,
+  b: 'base' as Pick,
+  /** held-out instructions to answer and judge */
+  count: 8,
+  /** new tokens per answer: both answers and the judge prompt must fit the judge's context */
+  answerTokens: 48,
+  running: false,
+  stopping: false,
+  progress: null as { label: string; done: number; total: number } | null,
+  /** the latest result; `results` keeps one per pair of picks, newest last */
+  result: null as JudgeResult | null,
+  results: [] as JudgeResult[],
+});
+
+/** The files of an HF folder a judge needs; '' when they are all there. */
+export function missingJudgeFiles(names: string[]): string {
+  const base = names.map((n) => n.split('/').pop()!);
+  const need = ['config.json', 'tokenizer.json'].filter((f) => !base.includes(f));
+  if (!base.some((n) => n.endsWith('.safetensors'))) need.push('model.safetensors');
+  return need.join(', ');
+}
+
+async function send(files: ModelFiles): Promise<void> {
+  judge.loading = `Loading ${files.name} as the judge…`;
+  judge.error = null;
+  try {
+    const transfer = files.format === 'hf' ? files.files.map((f) => f.bytes.buffer) : [files.model.bytes.buffer, files.tokenizer.bytes.buffer];
+    const r = await engine().call({ type: 'judge-load', files }, 'judge-model', { transfer: transfer as ArrayBuffer[] });
+    judge.loaded = r.judge;
+  } catch (e) {
+    judge.error = e instanceof EngineError ? `Could not load the judge ${files.name}: ${e.message}` : (e as Error).message;
+  } finally {
+    judge.loading = null;
+  }
+}
+
+/** An HF folder's files picked by the user (config.json, tokenizer.json, tokenizer_config.json with its chat template, model.safetensors). */
+export async function loadJudgeFiles(list: File[]): Promise<void> {
+  judge.error = null;
+  if (list.length === 0) return;
+  const missing = missingJudgeFiles(list.map((f) => f.name));
+  if (missing) {
+    judge.error = `Not a judge model: an HF folder's files are needed; missing ${missing}. Got: ${list.map((f) => f.name).join(', ')}.`;
+    return;
+  }
+  const folder = (list[0] as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0];
+  const files: FileBytes[] = await Promise.all(list.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+  await send({ format: 'hf', name: folder || 'local judge', files });
+}
+
+/** A model kept in this browser's model cache (a Hub download or files picked in step 1). */
+export async function loadJudgeCached(id: string): Promise<void> {
+  judge.error = null;
+  const hit = await readModelFiles(id).catch((e: Error) => {
+    judge.error = `Could not read ${id} from the model cache: ${e.message}`;
+    return null;
+  });
+  if (!hit) return;
+  if (hit.model.format !== 'hf') {
+    judge.error = `${hit.model.name} is a llama2.c checkpoint: a judge must be an instruction-tuned HF model (with a chat template).`;
+    return;
+  }
+  await send({ format: 'hf', name: hit.model.name, files: hit.files });
+}
+
+/** Answers `instructions` with both picks and judges each pair in both orders; Compare's sampling settings, `answerTokens` new tokens. */
+export async function runJudge(instructions: string[], labels: { a: string; b: string }): Promise<void> {
+  judge.error = null;
+  judge.running = true;
+  judge.stopping = false;
+  judge.progress = { label: 'Starting', done: 0, total: 2 * instructions.length };
+  const picks = { a: judge.a, b: judge.b };
+  const settings = { ...($state.snapshot(compare.settings) as GenerateSettings), maxNewTokens: judge.answerTokens };
+  try {
+    const r = await engine().call({ type: 'judge-run', instructions, a: useOf(picks.a), b: useOf(picks.b), settings }, 'judged', {
+      onEvent: (e) => e.type === 'progress' && (judge.progress = { label: e.label, done: e.done, total: e.total }),
+    });
+    const result: JudgeResult = { ...r.report, picks, labels, judgeName: judge.loaded?.name ?? 'the judge' };
+    judge.result = result;
+    judge.results = [...judge.results.filter((x) => x.picks.a !== picks.a || x.picks.b !== picks.b), result];
+  } catch (e) {
+    const msg = (e as Error).message;
+    judge.error = /judging stopped/.test(msg) ? 'Stopped: no result (a judged sample is only meaningful whole).' : `The judge could not finish: ${msg}`;
+  } finally {
+    judge.running = false;
+    judge.progress = null;
+  }
+}
+
+export async function stopJudge(): Promise<void> {
+  judge.stopping = true;
+  await engine().request({ type: 'judge-stop' });
+}
+
+onPush((e) => {
+  // a new worker (after a lost device) holds no judge
+  if (e.type === 'device-lost') judge.loaded = null;
+});
