@@ -16,18 +16,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LinearArgs } from '../src/engine/ops/linear';
 import { LORA_MATMUL_UNIFORMS, loraMatmulWgsl, LM_THREADS, LM_TILE } from './lora_linear.wgsl';
-import { denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits, weightBinding, type SimpleMatmulArgs } from './matmul_simple';
+import { checkRowScale, denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits, weightBinding, type SimpleMatmulArgs } from './matmul_simple';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 
 /**
- * out (M, Ncols) = x·Wop + bias + scale·u·Vopᵀ (+ residual) in one pass: the
+ * out (M, Ncols) = x·Wop + bias + scale·rowScale·u·Vopᵀ (+ residual) in one pass
+ * (rowScale (M) optional, per row; 1 without it): the
  * simple kernel on the 'simple' flavour when the shapes allow, else the tiled
  * one. Arguments as simpleMatmul's (offsets into flat buffers, groups).
  */
 export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
-  const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
+  const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null, rowScale = null } = args;
   const wb = weightBinding(args.w, 'loraMatmul');
-  assertFloat32('loraMatmul', x, wb.halves ? null : wb.tensor, u, vmat, bias, residual);
+  assertFloat32('loraMatmul', x, wb.halves ? null : wb.tensor, u, vmat, bias, residual, rowScale);
   const [M, K] = x.shape;
   const flatW = args.ncols !== undefined;
   const w = { shape: wb.shape };
@@ -42,18 +43,20 @@ export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   }
   if (bias && bias.shape[0] !== Ncols) throw new Error(`loraMatmul: bias ${bias.shape} for ${Ncols} columns`);
   if (residual && (residual.shape[0] !== M || residual.shape[1] !== Ncols)) throw new Error(`loraMatmul: residual ${residual.shape} for ${M}×${Ncols}`);
-  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
-  const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  checkRowScale('loraMatmul', rowScale, M, R);
+  const rowScaled = !!rowScale;
+  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : []), ...(rowScaled ? ['rowScale'] : [])];
+  const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : []), ...(rowScaled ? [rowScale!] : [])];
   const grouped = !!groups;
   return runKernel(
     {
-      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${wb.halves}`,
+      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${wb.halves}_s${rowScaled}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(Ncols / LM_TILE), Math.ceil(M / LM_TILE), 1],
       workgroupSize: [LM_THREADS, 1, 1],
       uniforms: LORA_MATMUL_UNIFORMS,
-      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: wb.halves }),
+      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: wb.halves, rowScaled }),
     },
     tensors,
     'float32',

@@ -30,6 +30,12 @@
  * With `wHalves` W is a packed bf16/f16 frozen weight, unpacked exactly as
  * each element is staged (halves.wgsl.ts).
  *
+ * With `rowScaled`, the low-rank term of output row m is also multiplied by
+ * rowScale[m] (rowScale (M)): rows of one batch that ride the same adapter
+ * at different strengths, e.g. 0 (base) and 1 (tuned) for Compare's two
+ * sides in one forward. As (s·rowScale[m])·Σ: exactly s·Σ at 1, and 0 at 0,
+ * so each row equals its own unscaled or adapter-free forward bit for bit.
+ *
  * Numerics: plain f32 accumulation in K order within a tile.
  */
 import { halvesWgsl, type HalfFormat } from './halves.wgsl';
@@ -43,12 +49,14 @@ export interface LoraMatmulConfig {
   grouped?: boolean;
   /** W holds packed bf16/f16 halves (bound as i32 words), unpacked on load */
   wHalves?: HalfFormat | null;
+  /** the low-rank term is multiplied per output row by rowScale[m] (binding `rowScale`, (M)) */
+  rowScaled?: boolean;
 }
 export const LORA_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32, wOff : i32, vOff : i32, uStride : i32, g1 : i32, g2 : i32,';
 export const LM_TILE = 32;
 export const LM_THREADS = 64;
 
-export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null }: LoraMatmulConfig): string {
+export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, rowScaled = false }: LoraMatmulConfig): string {
   const wIndex = wRowsAreN ? 'uniforms.wOff + n * K + k' : 'uniforms.wOff + k * Ncols + n';
   const vIndex = vRowsAreN ? 'uniforms.vOff + n * R + rr' : 'uniforms.vOff + rr * Ncols + n';
   const uCol = grouped ? '(select(0, 1, n >= uniforms.g1) + select(0, 1, n >= uniforms.g2)) * R' : '0';
@@ -115,7 +123,7 @@ fn main(index : i32) {
           ? `var lowRank = 0.0;
       let uRow = m * uniforms.uStride + ${uCol};
       for (var rr = 0; rr < R; rr++) { lowRank += u[uRow + rr] * vmat[${vIndex}]; }
-      y += uniforms.scale * lowRank;`
+      y += ${rowScaled ? '(uniforms.scale * rowScale[m])' : 'uniforms.scale'} * lowRank;`
           : ''
       }
       ${hasBias ? 'y += bias[n];' : ''}

@@ -31,6 +31,8 @@ export interface SimpleMatmulArgs {
   scale?: number;
   bias?: tf.Tensor1D | null;
   residual?: tf.Tensor2D | null; // (M, Ncols), added to the output
+  /** (M): the low-rank term of row m times rowScale[m] (rows riding the adapter at different strengths: 0 = base, 1 = tuned) */
+  rowScale?: tf.Tensor1D | null;
 }
 
 const mult4 = (...ns: number[]) => ns.every((n) => n % 4 === 0);
@@ -47,16 +49,23 @@ export function weightBinding(w: tf.Tensor | PackedWeight, op: string): { tensor
   return { tensor: p.blocks[0].words, shape: p.shape, size: p.shape[0] * p.shape[1], halves: p.format };
 }
 
+/** A per-row scale of the low-rank term needs one (M) entry per row, and a low-rank term to scale. */
+export function checkRowScale(op: string, rowScale: tf.Tensor1D | null, M: number, R: number): void {
+  if (!rowScale) return;
+  if (R === 0) throw new Error(`${op}: rowScale without a low-rank term`);
+  if (rowScale.rank !== 1 || rowScale.shape[0] !== M) throw new Error(`${op}: rowScale ${rowScale.shape} for ${M} rows`);
+}
+
 /** Whether simpleMatmul can take these shapes (vec4 reads along k, r, and along n where n is innermost). */
 export function simpleMatmulFits(K: number, Ncols: number, wRowsAreN: boolean, R = 0, vRowsAreN = true): boolean {
   return mult4(K, R) && (wRowsAreN || mult4(Ncols)) && (R === 0 || vRowsAreN || mult4(Ncols));
 }
 
 export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
-  const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null } = args;
+  const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null, rowScale = null } = args;
   const wb = weightBinding(args.w, 'simpleMatmul');
   const halves = wb.halves;
-  assertFloat32('simpleMatmul', x, halves ? null : wb.tensor, u, vmat, bias, residual);
+  assertFloat32('simpleMatmul', x, halves ? null : wb.tensor, u, vmat, bias, residual, rowScale);
   const [M, K] = x.shape;
   const wOffset = args.wOffset ?? 0;
   const flatW = args.ncols !== undefined;
@@ -77,23 +86,25 @@ export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   } else if (u || vmat) throw new Error('simpleMatmul: u and vmat go together');
   if (bias && bias.shape[0] !== Ncols) throw new Error(`simpleMatmul: bias ${bias.shape} for ${Ncols} columns`);
   if (residual && (residual.shape[0] !== M || residual.shape[1] !== Ncols)) throw new Error(`simpleMatmul: residual ${residual.shape} for ${M}×${Ncols}`);
+  checkRowScale('simpleMatmul', rowScale, M, R);
   if (!simpleMatmulFits(K, Ncols, wRowsAreN, R, vRowsAreN)) throw new Error(`simpleMatmul: K ${K}, R ${R}, Ncols ${Ncols} need to be multiples of 4`);
   if (!mult4(wOffset, vOffset, u ? u.shape[1] : 0) || (groups && !mult4(...groups))) throw new Error(`simpleMatmul: offsets ${wOffset}, ${vOffset}, u width and groups ${groups} must be multiples of 4`);
   const rows = M < 4 ? 1 : 4;
   const blocks = Math.ceil(M / rows) * Math.ceil(Ncols / 4);
-  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : [])];
-  const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  const rowScaled = !!rowScale;
+  const names = ['x', 'w', ...(R ? ['u', 'vmat'] : []), ...(bias ? ['bias'] : []), ...(residual ? ['residual'] : []), ...(rowScaled ? ['rowScale'] : [])];
+  const tensors = [x, wb.tensor, ...(R ? [u!, vmat!] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : []), ...(rowScaled ? [rowScale!] : [])];
   const grouped = !!groups;
   return runKernel(
     {
-      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}_rows${rows}`,
+      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}_rows${rows}_s${rowScaled}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(blocks / SMM_THREADS), 1, 1],
       workgroupSize: [SMM_THREADS, 1, 1],
       uniforms: SIMPLE_MATMUL_UNIFORMS,
-      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves, rows }),
-      components: names.map((n) => (n === 'bias' || n === 'residual' ? 1 : n === 'w' && halves ? 2 : 4)),
+      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves, rows, rowScaled }),
+      components: names.map((n) => (n === 'bias' || n === 'residual' || n === 'rowScale' ? 1 : n === 'w' && halves ? 2 : 4)),
     },
     tensors,
     'float32',

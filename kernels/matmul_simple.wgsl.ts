@@ -27,6 +27,10 @@
  * low-rank term of stacked LoRA pairs, s·[xa_q·B_qᵀ | xa_k·B_kᵀ | xa_v·B_vᵀ].
  * g1 and g2 are multiples of 4, so a 4-column block lies in one group.
  * An optional residual (M, Ncols) is added in the epilogue (x + linear(x')).
+ * With `rowScaled`, row m's low-rank term is also multiplied by rowScale[m]
+ * (rowScale (M), bound as scalars): one batch whose rows ride the adapter at
+ * different strengths (0 = base, 1 = tuned); (s·rowScale[m])·low is exactly
+ * s·low at 1 and 0 at 0 (see lora_linear.wgsl.ts).
  *
  * With `wHalves`, W is a frozen weight of packed bf16/f16 halves
  * (src/engine/frozen.ts) bound as vec2<i32>, each element one vec4 of
@@ -47,6 +51,8 @@ export interface SimpleMatmulConfig {
   grouped?: boolean;
   /** output rows per invocation: 4, or 1 when M < 4 (decoding: a 4-row block would compute one row four times) */
   rows?: 1 | 4;
+  /** the low-rank term is multiplied per output row by rowScale[m] (binding `rowScale`, (M)) */
+  rowScaled?: boolean;
 }
 export const SMM_THREADS = 64;
 export const SIMPLE_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32, wOff4 : i32, vOff4 : i32, uStride4 : i32, g1 : i32, g2 : i32,';
@@ -79,7 +85,7 @@ function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: bool
   }`;
 }
 
-export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, rows = 4 }: SimpleMatmulConfig): string {
+export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, rows = 4, rowScaled = false }: SimpleMatmulConfig): string {
   const I = [0, 1, 2, 3].slice(0, rows);
   const row = (i: number) => `min(m0 + ${i}, M - 1)`;
   const epilogue = (i: number, j: number) =>
@@ -105,7 +111,7 @@ fn main(index : i32) {
   let R4 = ${R / 4};
   let uCol4 = ${grouped ? '(select(0, 1, n0 >= uniforms.g1) + select(0, 1, n0 >= uniforms.g2)) * R4' : '0'};
   ${phase('u', 'vmat', 'low', 'R4', vRowsAreN, (i) => `${row(i)} * uniforms.uStride4 + uCol4`, 'uniforms.vOff4', false, rows)}
-  ${I.map((i) => `acc[${i}] += uniforms.scale * low[${i}];`).join(' ')}`
+  ${I.map((i) => `acc[${i}] += ${rowScaled ? `(uniforms.scale * rowScale[${row(i)}])` : 'uniforms.scale'} * low[${i}];`).join(' ')}`
       : ''
   }
   ${I

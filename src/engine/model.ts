@@ -111,6 +111,13 @@ export interface ForwardOptions {
   segmentIds?: tf.Tensor2D;
   /** decode against and append to this cache (the cache keeps its tensors) */
   cache?: KVCache;
+  /**
+   * (B) how strongly each batch row rides the adapter: its LoRA term times
+   * loraScales[b], 0 = the base model, 1 = tuned (the default for every row).
+   * Base and tuned in one forward on the same weights: each row equals its
+   * own forward with the adapter off or on, bit for bit.
+   */
+  loraScales?: number[];
 }
 
 /**
@@ -142,6 +149,7 @@ interface ForwardContext {
   cache: KVCache | null;
   start: number;
   queryOffset: tf.Tensor1D | null;
+  loraRowScale: tf.Tensor1D | null; // (N = B·T): loraScales per token row
 }
 
 export class LlamaModel {
@@ -224,9 +232,9 @@ export class LlamaModel {
   private dropoutCalls = 0;
 
   /** The adapter terms of layer `layer`'s projection group, when an adapter is on. */
-  loraOf(layer: number, group: LoraGroup): LoraGroupRef | null {
+  loraOf(layer: number, group: LoraGroup, rowScale: tf.Tensor1D | null = null): LoraGroupRef | null {
     const ad = this.adapterEnabled ? this.adapter : null;
-    return ad ? { params: ad.params, group: ad.layout.groups[layer][group], rank: ad.layout.rank, scale: ad.scale } : null;
+    return ad ? { params: ad.params, group: ad.layout.groups[layer][group], rank: ad.layout.rank, scale: ad.scale, rowScale } : null;
   }
 
   /** Head shapes of a (B, T) chunk. */
@@ -272,7 +280,7 @@ export class LlamaModel {
     const { B, Hkv, D } = dims;
     // --- attention block ---
     const h = rmsNorm(x, l.inputNorm, eps); // (N, d)
-    const qkv = this.project({ x: h, w: l.qkv, bias: l.qkvBias, lora: this.loraOf(i, 'qkv') }, acts, 'xaQkv'); // (N, H·D + 2·Hkv·D)
+    const qkv = this.project({ x: h, w: l.qkv, bias: l.qkvBias, lora: this.loraOf(i, 'qkv', ctx.loraRowScale) }, acts, 'xaQkv'); // (N, H·D + 2·Hkv·D)
     const rope = { ...ctx.rope, qkv };
     const q = ropeHeads(rope, 'q'); // (B, H, T, D), rotated
     let k: tf.Tensor4D;
@@ -294,12 +302,12 @@ export class LlamaModel {
       a = r.rows;
       Object.assign(acts, { x, q, k, v, packed: r.packed });
     } else a = attentionRows(attnArgs);
-    const x2 = this.project({ x: a, w: l.o, lora: this.loraOf(i, 'o'), residual: x }, acts, 'xaO'); // x + o_proj(a)
+    const x2 = this.project({ x: a, w: l.o, lora: this.loraOf(i, 'o', ctx.loraRowScale), residual: x }, acts, 'xaO'); // x + o_proj(a)
     // --- SwiGLU MLP block ---
     const m = rmsNorm(x2, l.postNorm, eps);
-    const gu = this.project({ x: m, w: l.gateUp, lora: this.loraOf(i, 'gateUp') }, acts, 'xaGu'); // (N, 2·ff)
+    const gu = this.project({ x: m, w: l.gateUp, lora: this.loraOf(i, 'gateUp', ctx.loraRowScale) }, acts, 'xaGu'); // (N, 2·ff)
     const act = swiglu(gu); // silu(gate)·up (N, ff)
-    const x3 = this.project({ x: act, w: l.down, lora: this.loraOf(i, 'down'), residual: x2 }, acts, 'xaDown'); // x2 + down_proj(act)
+    const x3 = this.project({ x: act, w: l.down, lora: this.loraOf(i, 'down', ctx.loraRowScale), residual: x2 }, acts, 'xaDown'); // x2 + down_proj(act)
     if (acts) {
       Object.assign(acts, { x2, gu });
       // the backward reads q, k, v in head layout, not the qkv rows, and recomputes h, a, m and act (LayerActs)
@@ -323,7 +331,15 @@ export class LlamaModel {
       cache: cache ?? null,
       start,
       queryOffset: cache ? tf.tensor1d([start], 'int32') : null,
+      loraRowScale: this.rowScales(B, T, opts.loraScales),
     };
+  }
+
+  /** loraScales (B) spread over the B·T token rows (an upload, not a dispatch), or null. */
+  private rowScales(B: number, T: number, scales: number[] | undefined): tf.Tensor1D | null {
+    if (!scales) return null;
+    if (scales.length !== B) throw new Error(`loraScales has ${scales.length} entries for a batch of ${B} rows`);
+    return tf.tensor1d(Float32Array.from({ length: B * T }, (_, n) => scales[Math.floor(n / T)]), 'float32');
   }
 
   /**
@@ -399,10 +415,10 @@ export class LlamaModel {
     });
   }
 
-  /** Logits (B, V) of the last position only, appending to the cache: prefill and decode both use this. */
-  nextLogits(ids: tf.Tensor2D, cache: KVCache): tf.Tensor2D {
+  /** Logits (B, V) of the last position only, appending to the cache: prefill and decode both use this. loraScales as in ForwardOptions. */
+  nextLogits(ids: tf.Tensor2D, cache: KVCache, loraScales?: number[]): tf.Tensor2D {
     return tf.tidy(() => {
-      const h = this.hidden(ids, { cache });
+      const h = this.hidden(ids, { cache, loraScales });
       const [B, T, d] = h.shape;
       const last = T === 1 ? (h.reshape([B, d]) as tf.Tensor2D) : (h.slice([0, T - 1, 0], [B, 1, d]).reshape([B, d]) as tf.Tensor2D);
       return this.logitsOf(last);

@@ -5,6 +5,8 @@
  * gate|up or down) whose LoRA pairs sit in the adapter's flat buffer:
  *   x: (N, in)   w: (Σ out, in) frozen   bias: (Σ out) | null
  *   y = x·wᵀ + bias + [s·(x·A_gᵀ)·B_gᵀ]_g (+ residual)      (N, Σ out)
+ * with the LoRA term of row n multiplied by rowScale[n] when the group ref
+ * carries one (Compare's base and tuned sides as two rows of one batch).
  * `linearReference` (one linear, separate a and b tensors) is the reference
  * of the per-op kernel fusedLoraLinear (kernels/lora_linear.ts).
  * Gradients flow to x and the adapter only; w and bias are frozen.
@@ -51,6 +53,8 @@ export interface LoraGroupRef {
   group: GroupSlot;
   rank: number;
   scale: number;
+  /** (N): the term of row n times rowScale[n], for a batch whose rows ride the adapter at different strengths (0 = base, 1 = tuned); absent = 1 */
+  rowScale?: tf.Tensor1D | null;
 }
 
 export interface ProjectionArgs {
@@ -89,7 +93,9 @@ export function projectionReference({ x, w, bias, lora, residual, loraInputs }: 
     if (bias) y = y.add(bias);
     if (lora) {
       const low = memberMatrices(lora).map(({ a, b }, g) => tf.matMul(tf.matMul(loraInputs?.[g] ?? x, a, false, true), b, false, true));
-      y = y.add((low.length === 1 ? low[0] : tf.concat(low, 1)).mul(lora.scale));
+      let term = (low.length === 1 ? low[0] : tf.concat(low, 1)).mul(lora.scale);
+      if (lora.rowScale) term = term.mul(lora.rowScale.reshape([-1, 1])); // (N, 1): exactly the term at 1, zero at 0
+      y = y.add(term);
     }
     return residual ? residual.add(y) : y;
   });
@@ -109,9 +115,9 @@ export function fusedProjectionFits(inDim: number, lora: LoraGroupRef | null | u
  */
 export function projectionFused({ x, w, bias, lora, residual }: ProjectionArgs): { y: tf.Tensor2D; xa: tf.Tensor2D | null } {
   if (!lora) return { y: loraMatmul({ x, w, wRowsAreN: true, bias, residual }), xa: null };
-  const { params, group, rank, scale } = lora;
+  const { params, group, rank, scale, rowScale = null } = lora;
   const xa = simpleMatmul({ x, w: params, wRowsAreN: true, wOffset: group.a, ncols: group.outs.length * rank });
-  const y = loraMatmul({ x, w, wRowsAreN: true, bias, residual, u: xa, vmat: params, vOffset: group.b, vRowsAreN: true, rank, groups: memberBounds(group.outs), scale });
+  const y = loraMatmul({ x, w, wRowsAreN: true, bias, residual, u: xa, vmat: params, vOffset: group.b, vRowsAreN: true, rank, groups: memberBounds(group.outs), scale, rowScale });
   return { y, xa };
 }
 
