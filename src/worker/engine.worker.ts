@@ -11,6 +11,7 @@ import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
 import { exportPeft, importPeft } from '../engine/lora_io';
 import type { Event, Request } from './protocol';
 import { forgetAllRunAdapters, forgetRunAdapter, withAdapter } from './adapters';
+import { generateSides } from './generate_pair';
 import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
@@ -96,6 +97,12 @@ async function handle(req: Request): Promise<void> {
       const progress = (label: string) => post({ type: 'progress', id, label, done: 0, total: 1 });
       const r = await withAdapter(req.use, (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => post({ type: 'token', id, text })), progress);
       post({ type: 'generated', id, ...r });
+      return;
+    }
+    case 'generate-pair': {
+      notWhileTraining('generate');
+      const progress = (label: string) => post({ type: 'progress', id, label, done: 0, total: 1 });
+      post({ type: 'generated-pair', id, sides: await generateSides(req, (side, text) => post({ type: 'token', id, text, side }), progress) });
       return;
     }
     case 'generate-stop':

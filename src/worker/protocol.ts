@@ -137,6 +137,14 @@ export interface GenerateSettings extends SamplingOptions {
   seed: number;
 }
 
+/** One finished completion: its text, new tokens, why it stopped, and how long it took. */
+export interface Generated {
+  text: string;
+  tokens: number;
+  stopReason: string;
+  ms: number;
+}
+
 /**
  * One training run as kept in IndexedDB (db.ts `runs`; the heavy part, the
  * samples and the checkpoint, is in `runData` under the same id). Light
@@ -238,6 +246,8 @@ export type Request =
   /** deletes a run (not the one training): its IndexedDB records and, if resident, its adapter's GPU buffers */
   | { type: 'run-delete'; id: number; runId: number }
   | { type: 'generate'; id: number; prompt: string; raw: boolean; use: AdapterUse; settings: GenerateSettings }
+  /** Compare's two sides streamed together: token events carry `side` (0 = uses[0]), the reply is `generated-pair` */
+  | { type: 'generate-pair'; id: number; prompt: string; raw: boolean; uses: [AdapterUse, AdapterUse]; settings: GenerateSettings }
   | { type: 'generate-stop'; id: number }
   /** multiple-choice accuracy of each adapter choice on a benchmark file (JSONL/JSON: MMLU, ARC or HellaSwag rows); template: render questions with the dataset's template */
   | { type: 'mc-eval'; id: number; name: string; bytes: Uint8Array; uses: AdapterUse[]; template: boolean }
@@ -271,7 +281,9 @@ export type Event =
   /** reply to train-restore: the run's settings and dataset, so the page shows what is being trained */
   | { type: 'restored'; id: number; settings: TrainSettings; report: DatasetReport; template: TemplateId }
   | { type: 'train-samples'; id: number; step: number; samples: { prompt: string; text: string }[] }
-  | { type: 'token'; id: number; text: string }
+  /** side: which of a generate-pair's uses the text is for (absent for generate) */
+  | { type: 'token'; id: number; text: string; side?: 0 | 1 }
+  | { type: 'generated-pair'; id: number; sides: [Generated, Generated] }
   | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }
   /** reply to mc-eval: one score per requested use, in order; skipped = rows of the file that were not usable */
   | { type: 'mc'; id: number; scores: McScore[]; skipped: number }

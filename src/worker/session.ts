@@ -22,6 +22,7 @@ import {
 } from '../engine/data';
 import { isPacked } from '../engine/frozen';
 import { generate } from '../engine/generate';
+import { generatePair } from '../engine/generate_pair';
 import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
 import { loadHF } from '../engine/io/hf';
@@ -31,7 +32,7 @@ import { LoraAdapter } from '../engine/lora';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { evaluate } from '../engine/train/evaluate';
-import type { DatasetOptions, DatasetReport, EvalPoint, GenerateSettings, GpuMemoryReport, ModelFiles, ModelSummary, TokenPiece } from './protocol';
+import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GpuMemoryReport, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
   model: LlamaModel;
@@ -247,9 +248,7 @@ export async function generateText(
 ): Promise<{ text: string; tokens: number; stopReason: string; ms: number }> {
   const s = requireSession();
   if (useAdapter && !s.model.adapter) throw new Error('There is no adapter yet: train one or import one.');
-  const tpl = template(s);
-  const text = raw ? prompt : tpl.generationPrompt({ instruction: prompt });
-  const ids = raw ? s.tokenizer.encodePrompt(text) : promptIds(s.tokenizer, text);
+  const { tpl, ids } = generationInput(s, prompt, raw);
   const ctrl = new AbortController();
   generation = ctrl;
   const before = s.model.adapterEnabled;
@@ -264,9 +263,9 @@ export async function generateText(
       signal: ctrl.signal,
       onToken: (_id, all) => {
         out = s.tokenizer.decode(all);
-        const stop = tpl.stopStrings.find((x) => out.includes(x));
-        if (stop && !raw) {
-          out = out.slice(0, out.indexOf(stop));
+        const cut = raw ? null : cutAtStop(tpl, out);
+        if (cut !== null) {
+          out = cut;
           stopped = true;
           ctrl.abort();
         }
@@ -274,6 +273,67 @@ export async function generateText(
       },
     });
     return { text: out, tokens: res.ids.length, stopReason: stopped ? 'stop string' : res.stopReason, ms: performance.now() - t0 };
+  } finally {
+    s.model.adapterEnabled = before;
+    if (generation === ctrl) generation = null;
+  }
+}
+
+/** The prompt's ids as generation feeds them: as is when `raw`, otherwise through the dataset's template. */
+function generationInput(s: Session, prompt: string, raw: boolean): { tpl: PromptTemplate; ids: number[] } {
+  const tpl = template(s);
+  const text = raw ? prompt : tpl.generationPrompt({ instruction: prompt });
+  return { tpl, ids: raw ? s.tokenizer.encodePrompt(text) : promptIds(s.tokenizer, text) };
+}
+
+/** The text before the template's first stop string, or null when it holds none. */
+function cutAtStop(tpl: PromptTemplate, text: string): string | null {
+  const stop = tpl.stopStrings.find((x) => text.includes(x));
+  return stop ? text.slice(0, text.indexOf(stop)) : null;
+}
+
+/**
+ * Compare's sides in one batch (engine/generate_pair.ts): the same prompt,
+ * seed and sampling, side i's LoRA term times loraScales[i] (0 = base, 1 =
+ * the adapter on the model), both streaming at once. Each side is what
+ * generateText would return for it: it ends at its own stop string (the
+ * other goes on), and the stop button ends both.
+ */
+export async function generatePairText(
+  prompt: string,
+  raw: boolean,
+  loraScales: number[],
+  g: GenerateSettings,
+  onText: (side: number, text: string) => void,
+): Promise<Generated[]> {
+  const s = requireSession();
+  const adapterOn = loraScales.some((x) => x !== 0);
+  if (adapterOn && !s.model.adapter) throw new Error('There is no adapter yet: train one or import one.');
+  const { tpl, ids } = generationInput(s, prompt, raw);
+  const ctrl = new AbortController();
+  generation = ctrl;
+  const sides = loraScales.map(() => ({ ctrl: new AbortController(), text: '', stopped: false }));
+  const before = s.model.adapterEnabled;
+  s.model.adapterEnabled = adapterOn;
+  try {
+    const res = await generatePair(s.model, ids, loraScales, {
+      ...g,
+      maxNewTokens: Math.min(g.maxNewTokens, s.model.config.maxPositions - ids.length),
+      signal: ctrl.signal,
+      rowSignals: sides.map((x) => x.ctrl.signal),
+      onToken: (side, _id, all) => {
+        const x = sides[side];
+        x.text = s.tokenizer.decode(all);
+        const cut = raw ? null : cutAtStop(tpl, x.text);
+        if (cut !== null) {
+          x.text = cut;
+          x.stopped = true;
+          x.ctrl.abort();
+        }
+        onText(side, x.text);
+      },
+    });
+    return res.map((r, i) => ({ text: sides[i].text, tokens: r.ids.length, stopReason: sides[i].stopped ? 'stop string' : r.stopReason, ms: r.prefillMs + r.decodeMs }));
   } finally {
     s.model.adapterEnabled = before;
     if (generation === ctrl) generation = null;

@@ -1,12 +1,13 @@
 /**
  * Any two of {base, run 1, run 2, …}: the same prompt, seed and sampling,
  * each side's adapter swapped onto the same base weights in the worker
- * (worker/adapters.ts; base = adapter off). Blind mode shuffles which pick
+ * (worker/adapters.ts; base = adapter off); both sides stream together,
+ * as two rows of one batch (worker/generate_pair.ts). Blind mode shuffles which pick
  * is on the left and hides the names until a vote; votes are kept in
  * IndexedDB (runs.svelte.ts) and tallied for the pair shown, with a Wilson
  * 95% interval (ties excluded).
  */
-import type { AdapterUse, EvalPoint, GenerateSettings, Vote } from '../../worker/protocol';
+import type { AdapterUse, EvalPoint, Generated, GenerateSettings, Vote } from '../../worker/protocol';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
 import { recordVote, runName, runs } from './runs.svelte';
@@ -117,14 +118,39 @@ async function one(out: Output, pick: Pick): Promise<void> {
         },
       },
     );
-    out.text = r.text;
-    out.info = `${r.tokens} tokens · ${(r.tokens / Math.max(0.001, r.ms / 1000)).toFixed(1)} tok/s · ${r.stopReason}`;
+    finish(out, r);
   } finally {
     out.running = false;
   }
 }
 
-/** Generates A then B; with `onlyBase` (nothing to compare against yet) just A, and B says why. */
+function finish(out: Output, r: Generated): void {
+  out.text = r.text;
+  out.info = `${r.tokens} tokens · ${(r.tokens / Math.max(0.001, r.ms / 1000)).toFixed(1)} tok/s · ${r.stopReason}`;
+}
+
+/** Both picks at once ('generate-pair': one batch on the same weights, token events tagged by side). */
+async function both(): Promise<void> {
+  const outs = [compare.outA, compare.outB] as const;
+  for (const out of outs) Object.assign(out, { text: '', info: '', running: true });
+  try {
+    const r = await engine().call(
+      { type: 'generate-pair', prompt: compare.prompt, raw: compare.raw, uses: [useOf(compare.a), useOf(compare.b)], settings: $state.snapshot(compare.settings) as GenerateSettings },
+      'generated-pair',
+      {
+        onEvent: (e) => {
+          if (e.type === 'token') outs[e.side ?? 0].text = e.text;
+          if (e.type === 'progress') for (const out of outs) out.info = `${e.label}…`;
+        },
+      },
+    );
+    r.sides.forEach((side, i) => finish(outs[i], side));
+  } finally {
+    for (const out of outs) out.running = false;
+  }
+}
+
+/** Generates A and B together; with `onlyBase` (nothing to compare against yet) just A, and B says why. */
 export async function run(onlyBase: boolean): Promise<void> {
   compare.error = null;
   compare.running = true;
@@ -135,9 +161,10 @@ export async function run(onlyBase: boolean): Promise<void> {
   compare.outB.text = '';
   compare.outB.info = '';
   try {
-    await one(compare.outA, compare.a);
-    if (!onlyBase && !compare.stopping) await one(compare.outB, compare.b);
-    else if (onlyBase) compare.outB.info = 'No adapter yet: train one or import one.';
+    if (onlyBase) {
+      await one(compare.outA, compare.a);
+      compare.outB.info = 'No adapter yet: train one or import one.';
+    } else await both();
   } catch (e) {
     compare.error = (e as Error).message;
   } finally {

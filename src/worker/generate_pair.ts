@@ -1,0 +1,32 @@
+/**
+ * Compare's two sides for one prompt (the 'generate-pair' request): in one
+ * batch when they share the base weights and at most one adapter (base vs a
+ * run, the common case, or one adapter on both sides): each row's LoRA term
+ * times 0 (base) or 1 (the adapter), session.ts generatePairText. Two
+ * different adapters would need per-row adapter selection inside every
+ * LoRA kernel; that rare case runs the sides one after the other instead,
+ * each as a plain 'generate' would, so it gives the same texts, only later.
+ */
+import type { AdapterUse, Generated, RequestOf } from './protocol';
+import { withAdapter } from './adapters';
+import { generatePairText, generateText } from './session';
+
+const sameUse = (x: AdapterUse, y: AdapterUse) => x === y || (typeof x === 'object' && typeof y === 'object' && x.run === y.run);
+
+export async function generateSides(
+  req: RequestOf<'generate-pair'>,
+  onText: (side: 0 | 1, text: string) => void,
+  progress: (label: string) => void,
+): Promise<[Generated, Generated]> {
+  const adapters = req.uses.filter((u) => u !== 'base');
+  if (adapters.length < 2 || sameUse(adapters[0], adapters[1])) {
+    const scales = req.uses.map((u) => (u === 'base' ? 0 : 1));
+    const sides = await withAdapter(adapters[0] ?? 'base', () => generatePairText(req.prompt, req.raw, scales, req.settings, (side, text) => onText(side as 0 | 1, text)), progress);
+    return [sides[0], sides[1]];
+  }
+  // two different adapters: sequential (see above); a stop during the first side skips the second
+  const a = await withAdapter(req.uses[0], (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => onText(0, text)), progress);
+  if (a.stopReason === 'aborted') return [a, { text: '', tokens: 0, stopReason: 'aborted', ms: 0 }];
+  const b = await withAdapter(req.uses[1], (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => onText(1, text)), progress);
+  return [a, b];
+}
