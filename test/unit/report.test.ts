@@ -86,7 +86,9 @@ function snapshot(): ReportSnapshot {
     },
     heldout: { rows: 8, labels: ['Base model (adapter off)', 'Run 2'], points: [{ step: 0, loss: 5.111, perplexity: Math.exp(5.111) }, { step: 0, loss: 4.222, perplexity: Math.exp(4.222) }] },
     comparisons: [cmp({ prompt: EVIL, a: { name: 'Base model (adapter off)', text: `out ${EVIL}` } }), cmp({ vote: 'a' }), cmp({ vote: 'tie' }), cmp({ vote: null, blind: false })],
-    runs: runRows([record(1, `Run <b>1</b>`, [5.5, 5.0], 5.05), record(2, 'Run 2', [5.4, 4.9, 4.5678], 4.6543)], [{ a: 1, b: 2, winner: 'b', at: 1 }]),
+    runs: runRows([record(1, `Run <b>1</b>`, [5.5, 5.0], 5.05), record(2, 'Run 2', [5.4, 4.9, 4.5678], 4.6543)], [{ a: 1, b: 2, winner: 'b', at: 1 }], [
+      { a: 'base', b: { run: 2 }, pairs: [], bWins: 3, aWins: 1, ties: 1, unparsed: 0, unparsedReplies: 0, rate: { p: 0.75, lo: 0.3, hi: 0.95 } },
+    ]),
     mcBase: { set: 'stories-mc.jsonl', n: 60, acc: 0.3, accNorm: 0.3167 },
   };
 }
@@ -127,6 +129,9 @@ describe('experiment report', () => {
       '35% (40%) on stories-mc.jsonl, 60 items',
       '100% of 1 (21%–100%)',
       '0% of 1 (0%–79%)',
+      // the model judge's rate against base, from lib/runs' row
+      '<th scope="col">Judge win rate vs base</th>',
+      '75% of 4 (',
     ])
       expect(html).toContain(s);
     // base (step 0) vs tuned (last evaluation) as bars

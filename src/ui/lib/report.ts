@@ -356,14 +356,15 @@ function runsSection(rows: RunRow[], mcBase: McScore | null): string {
         `<tr data-run="${r.id}"><th scope="row">${esc(r.name)}</th><td>${esc(r.model)}</td><td>${esc(r.dataset)}</td><td>${int(r.samples)}</td><td>${r.steps} / ${r.totalSteps}</td><td>${esc(r.state)}</td>` +
         `<td>${num(r.trainLoss)}</td><td>${num(r.heldoutLoss)}</td><td>${num(r.perplexity, 2)}</td>` +
         `<td>${r.mc ? `${pct(r.mc.acc)} (${pct(r.mc.accNorm)}) on ${esc(r.mc.set)}, ${r.mc.n} items` : '–'}</td>` +
-        `<td>${r.winRate ? `${pct(r.winRate.p)} of ${r.votes.wins + r.votes.losses} (${pct(r.winRate.lo)}–${pct(r.winRate.hi)})` : '–'}${r.votes.ties ? `, ${r.votes.ties} ties` : ''}</td></tr>`,
+        `<td>${r.winRate ? `${pct(r.winRate.p)} of ${r.votes.wins + r.votes.losses} (${pct(r.winRate.lo)}–${pct(r.winRate.hi)})` : '–'}${r.votes.ties ? `, ${r.votes.ties} ties` : ''}</td>` +
+        `<td>${r.judge?.rate ? `${pct(r.judge.rate.p)} of ${r.judge.wins + r.judge.losses} (${pct(r.judge.rate.lo)}–${pct(r.judge.rate.hi)})` : r.judge ? `no decided pair (${r.judge.ties} ties, ${r.judge.unparsed} unparsed)` : '–'}</td></tr>`,
     )
     .join('');
   return (
-    `<section><h2>Runs</h2><p>Every run kept in this browser. Two ways to evaluate: scores against references (held-out loss and perplexity, multiple-choice accuracy) and people's judgement (blind-vote win rate, every vote the run took part in).</p>` +
+    `<section><h2>Runs</h2><p>Every run kept in this browser. Two ways to evaluate: scores against references (held-out loss and perplexity, multiple-choice accuracy) and judgement (blind-vote win rate, every vote the run took part in; a model judge's win rate against base, when one was run).</p>` +
     (mcBase ? `<p>Base model on ${esc(mcBase.set)}: acc ${pct(mcBase.acc)}, acc_norm ${pct(mcBase.accNorm)} over ${mcBase.n} items.</p>` : '') +
     `<div class="scroll"><table class="runs"><thead><tr><th scope="col">Run</th><th scope="col">Model</th><th scope="col">Dataset</th><th scope="col">Samples</th><th scope="col">Steps</th><th scope="col">State</th>` +
-    `<th scope="col">Final train loss</th><th scope="col">Held-out loss</th><th scope="col">Perplexity</th><th scope="col">MC acc (acc_norm)</th><th scope="col">Blind-vote win rate</th></tr></thead><tbody>${body}</tbody></table></div></section>`
+    `<th scope="col">Final train loss</th><th scope="col">Held-out loss</th><th scope="col">Perplexity</th><th scope="col">MC acc (acc_norm)</th><th scope="col">Blind-vote win rate</th><th scope="col">Judge win rate vs base</th></tr></thead><tbody>${body}</tbody></table></div></section>`
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * Gathers the experiment report's snapshot from the page's state (model,
- * dataset, train, compare, runs) and downloads it as one HTML file
+ * dataset, train, compare, runs, judge) and downloads it as one HTML file
  * (lib/report.ts builds it; nothing here formats).
  */
 import type { TrainSettings } from '../../worker/protocol';
@@ -10,6 +10,7 @@ import { runRows } from '../lib/runs';
 import { PRESETS } from '../presets';
 import { compare } from './compare.svelte';
 import { dataset } from './dataset.svelte';
+import { judge } from './judge.svelte';
 import { models } from './model.svelte';
 import { runs } from './runs.svelte';
 import { train } from './train.svelte';
@@ -69,7 +70,7 @@ export function reportSnapshot(now = Date.now()): ReportSnapshot {
     run: currentRun(),
     heldout: compare.heldout && $state.snapshot(compare.heldout),
     comparisons: compare.history.map((c) => ({ at: c.at, prompt: c.prompt, raw: c.raw, blind: c.blind, settings: { ...c.settings }, a: { ...c.a }, b: c.b && { ...c.b }, vote: c.vote })),
-    runs: runRows($state.snapshot(runs.list), $state.snapshot(runs.votes)),
+    runs: runRows($state.snapshot(runs.list), $state.snapshot(runs.votes), $state.snapshot(judge.results)),
     mcBase: runs.mc.base && { ...runs.mc.base },
   };
 }
