@@ -195,7 +195,8 @@ export function detectFormat(rows: Record<string, unknown>[], limit = 100): Dete
     return { format: null, fields: {}, matched: 0, examined: sample.length, warnings };
   }
   const fields = defaultFields(best);
-  if (isSingleTurn(best) && sample.some((r) => typeof r.system === 'string')) fields.system = 'system';
+  // all rows, not the first `limit`: a system field first seen in row 500 must not be dropped silently
+  if (isSingleTurn(best) && rows.some((r) => typeof r.system === 'string')) fields.system = 'system';
   if (bestN < sample.length) warnings.push(`${sample.length - bestN} of the first ${sample.length} rows do not look like ${best}`);
   if (best === 'text') warnings.push('plain text rows: the loss covers every token (no instruction/response split)');
   return { format: best, fields, matched: bestN, examined: sample.length, warnings };

@@ -11,7 +11,7 @@
 import { parseRows, type ByteSource, type ParseResult, type RowError } from './jsonl';
 import { detectFormat, mapRows, RowFormatError, type FieldMap, type FormatId } from './formats';
 import { createTemplate, type PromptTemplate, type TemplateId, type TemplateTokens } from './templates';
-import { tokenizeSample, type SegmentTokenizer, type TokenizedSample } from './tokenize';
+import { sampleSegments, tokenizeSampleSegments, writesSystem, type SegmentTokenizer, type TokenizedSample } from './tokenize';
 import { computeStats, duplicateRows, type DatasetStats } from './stats';
 import { compareLocations, locationOf, rowsLabel, type RowLocation } from './location';
 
@@ -55,8 +55,8 @@ function emptyFile(parsed: ParseResult): string {
   return `the file is empty: its ${parsed.bytes} ${parsed.bytes === 1 ? 'byte is' : 'bytes are'} only whitespace and blank lines`;
 }
 
-/** "1 row" / "12 rows" (with the verb that agrees: "1 row repeats" / "2 rows repeat"). */
-const rowCount = (n: number, verb = '') => `${n} ${n === 1 ? 'row' : 'rows'}${verb ? ` ${n === 1 ? `${verb}s` : verb}` : ''}`;
+/** "1 row" / "12 rows", with the verb that agrees: rowCount(1, ['repeats', 'repeat']) = "1 row repeats". */
+const rowCount = (n: number, verb?: [one: string, many: string]) => `${n} ${n === 1 ? 'row' : 'rows'}${verb ? ` ${verb[n === 1 ? 0 : 1]}` : ''}`;
 
 export async function prepareDataset(input: ByteSource, opts: PrepareOptions): Promise<PreparedDataset> {
   const parsed = await parseRows(input);
@@ -83,6 +83,8 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
 
   const samples: TokenizedSample[] = [];
   let duplicates = 0;
+  let systemMessages = 0;
+  const systemLeftOut: RowLocation[] = [];
   if (format === null) {
     for (const r of parsed.rows) errors.push({ ...locationOf(r), reason: 'row is not in a known training format' });
   } else {
@@ -94,7 +96,12 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
     for (const [i, m] of mapped.samples.entries()) {
       if (opts.onProgress && i % every === 0) opts.onProgress(i, mapped.samples.length);
       try {
-        samples.push(tokenizeSample(opts.tokenizer, m.sample, template, opts.maxLength, m));
+        const segments = sampleSegments(m.sample, template);
+        const sample = tokenizeSampleSegments(opts.tokenizer, segments, opts.maxLength, m);
+        const system = writesSystem(m.sample, segments);
+        if (system !== null) systemMessages++;
+        if (system === false) systemLeftOut.push(locationOf(m));
+        samples.push(sample);
       } catch (e) {
         if (!(e instanceof RowFormatError)) throw e;
         if (m.sample.kind === 'conversation' && m.sample.turns.length > 2) multiTurnRejected.push(locationOf(m));
@@ -106,9 +113,15 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
       const n = multiTurnRejected.length;
       warnings.push(`${n} multi-turn ${n === 1 ? 'row' : 'rows'} rejected (${rowsLabel(multiTurnRejected)}): the ${template.id} template is single-turn; choose chatml or model to train them`);
     }
+    if (systemLeftOut.length > 0) {
+      const n = systemLeftOut.length;
+      warnings.push(
+        `${rowCount(n, ['has', 'have'])} a system message that ${template.id === 'model' ? "the model's chat template" : `the ${template.id} template`} does not write into the prompt (${rowsLabel(systemLeftOut)}); ${n === 1 ? 'it is' : 'they are'} trained without it: choose chatml to keep it`,
+      );
+    }
     const dups = duplicateRows(mapped.samples);
     duplicates = dups.length;
-    if (dups.length > 0) warnings.push(`${rowCount(dups.length, 'repeat')} an earlier row exactly (${rowsLabel(dups)}); ${dups.length === 1 ? 'it is' : 'they are'} kept`);
+    if (dups.length > 0) warnings.push(`${rowCount(dups.length, ['repeats', 'repeat'])} an earlier row exactly (${rowsLabel(dups)}); ${dups.length === 1 ? 'it is' : 'they are'} kept`);
     const cut = samples.filter((s) => s.truncated);
     if (cut.length > 0) warnings.push(`${rowCount(cut.length)} truncated at maxLength ${opts.maxLength} (${rowsLabel(cut)}); ${cut.length === 1 ? 'its reply loses' : 'their replies lose'} the end and the EOS`);
     const merged = samples.filter((s) => s.boundaryMerges > 0);
@@ -117,6 +130,6 @@ export async function prepareDataset(input: ByteSource, opts: PrepareOptions): P
     }
   }
   errors.sort(compareLocations);
-  const stats = computeStats(samples, { rowsRejected: errors.length, duplicates, maxLength: opts.maxLength });
+  const stats = computeStats(samples, { rowsRejected: errors.length, duplicates, maxLength: opts.maxLength, systemMessages, systemLeftOut: systemLeftOut.length });
   return { container: parsed.container, format, fields, warnings, errors, samples, stats };
 }

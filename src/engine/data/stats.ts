@@ -37,6 +37,9 @@ export interface DatasetStats {
   responseTokensMean: number;
   /** samples where the prompt/reply boundary merged and was re-tokenized */
   boundaryMerges: number;
+  /** usable rows with a system message, and how many of them the template left out of the prompt */
+  systemMessages: number;
+  systemLeftOut: number;
 }
 
 /** Nearest-rank percentile of ascending `sorted` (p in [0, 100]). */
@@ -81,7 +84,7 @@ export function duplicateRows(rows: (RowLocation & { sample: Sample })[]): RowLo
 
 export function computeStats(
   samples: TokenizedSample[],
-  opts: { rowsRejected: number; duplicates: number; maxLength: number; buckets?: number },
+  opts: { rowsRejected: number; duplicates: number; maxLength: number; buckets?: number; systemMessages?: number; systemLeftOut?: number },
 ): DatasetStats {
   const lengths = samples.map((s) => s.ids.length);
   const responseTokens = samples.reduce((n, s) => n + s.responseTokens, 0);
@@ -95,5 +98,7 @@ export function computeStats(
     responseTokens,
     responseTokensMean: samples.length ? responseTokens / samples.length : 0,
     boundaryMerges: samples.filter((s) => s.boundaryMerges > 0).length,
+    systemMessages: opts.systemMessages ?? 0,
+    systemLeftOut: opts.systemLeftOut ?? 0,
   };
 }

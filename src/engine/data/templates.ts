@@ -20,7 +20,9 @@
  * history into a prompt shape that generation never produces.
  *
  * A system message: plain puts it on its own line before `Instruction:`;
- * alpaca uses it in place of the "Below is an instruction..." preamble.
+ * alpaca uses it in place of the "Below is an instruction..." preamble;
+ * chatml writes a system turn; a model's own template may leave it out
+ * (prepareDataset counts and reports those rows) or refuse the row.
  */
 import { Template } from '@huggingface/jinja';
 import { RowFormatError, type Conversation } from './formats';
@@ -182,6 +184,14 @@ function modelTemplate(tok: TemplateTokens): PromptTemplate {
       eos_token: tok.eosToken ?? '',
       add_generation_prompt: addGenerationPrompt,
     });
+  // A template's raise_exception (e.g. "System role not supported") refuses that row, not the whole file.
+  const renderRow = (messages: { role: string; content: string }[], addGenerationPrompt: boolean): string => {
+    try {
+      return render(messages, addGenerationPrompt);
+    } catch (e) {
+      throw new RowFormatError(`the model's chat template refused the row: ${(e as Error).message}`);
+    }
+  };
   return {
     id: 'model',
     stopStrings: [],
@@ -192,8 +202,8 @@ function modelTemplate(tok: TemplateTokens): PromptTemplate {
       let lastReply = '';
       for (let i = 0; i < msgs.length; i++) {
         if (!msgs[i].trained) continue;
-        const prompt = render(plainMessages(msgs.slice(0, i)), true);
-        const full = render(plainMessages(msgs.slice(0, i + 1)), false);
+        const prompt = renderRow(plainMessages(msgs.slice(0, i)), true);
+        const full = renderRow(plainMessages(msgs.slice(0, i + 1)), false);
         if (!prompt.startsWith(done) || !full.startsWith(prompt)) {
           throw new RowFormatError(`the chat template does not render message ${i + 1} as an extension of the earlier messages; cannot locate the reply`);
         }

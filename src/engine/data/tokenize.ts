@@ -143,6 +143,17 @@ export function sampleSegments(sample: Sample, template: PromptTemplate): Segmen
 }
 
 /**
+ * Whether a conversation's system message made it into the text a template
+ * wrote (a chat template may have no place for it). Compared after trimming,
+ * as templates often trim message content.
+ */
+export function writesSystem(sample: Sample, segments: Segment[]): boolean | null {
+  if (sample.kind !== 'conversation' || !sample.system) return null;
+  const system = sample.system.trim();
+  return segments.some((s) => s.kind === 'text' && s.text.includes(system));
+}
+
+/**
  * Tokenize one sample, truncated to maxLength from the right. Throws
  * RowFormatError when the template cannot render it or nothing trainable fits.
  */
@@ -153,7 +164,12 @@ export function tokenizeSample(
   maxLength: number,
   where: RowLocation = { line: 0 },
 ): TokenizedSample {
-  const { ids, labels, boundaryMerges } = tokenizeSegments(tok, sampleSegments(sample, template));
+  return tokenizeSampleSegments(tok, sampleSegments(sample, template), maxLength, where);
+}
+
+/** tokenizeSample for segments already rendered (prepareDataset looks at them first). */
+export function tokenizeSampleSegments(tok: SegmentTokenizer, segments: Segment[], maxLength: number, where: RowLocation = { line: 0 }): TokenizedSample {
+  const { ids, labels, boundaryMerges } = tokenizeSegments(tok, segments);
   const firstTrained = labels.findIndex((l) => l !== IGNORE_INDEX);
   if (firstTrained === -1) throw new RowFormatError('no trained tokens (empty reply)');
   if (firstTrained >= maxLength) {

@@ -37,8 +37,11 @@ describe('detectFormat', () => {
     expect(d.warnings[0]).toMatch(/1 of the first 3 rows/);
   });
 
-  test('a system field on single-turn rows is mapped', () => {
+  test('a system field on single-turn rows is mapped, also when it first appears after the rows voted on', () => {
     expect(detectFormat([{ instruction: 'a', response: 'b', system: 's' }]).fields.system).toBe('system');
+    const late = [...Array.from({ length: 150 }, () => ({ instruction: 'a', response: 'b' })), { instruction: 'a', response: 'b', system: 's' }];
+    expect(detectFormat(late).fields.system).toBe('system');
+    expect(detectFormat(late.slice(0, 150)).fields.system).toBeUndefined();
   });
 
   test('an evaluation prompt set (MT-Bench shape) is not a training format', () => {

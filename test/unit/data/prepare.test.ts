@@ -160,6 +160,63 @@ describe('inline fixtures', () => {
     expect(tok.decode(chat.samples[0].ids.filter((_, i) => chat.samples[0].labels[i] !== IGNORE_INDEX), false)).toBe('A2<|im_end|></s>');
   });
 
+  test('system messages of OpenAI/ShareGPT rows under plain and alpaca: written into the (masked) prompt, counted in the stats', async () => {
+    const text = [
+      { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Name a color.' }, { role: 'assistant', content: 'Blue.' }] },
+      { conversations: [{ from: 'system', value: 'Be brief.' }, { from: 'human', value: 'Name a color.' }, { from: 'gpt', value: 'Blue.' }] },
+      { messages: [{ role: 'user', content: 'Name a fruit.' }, { role: 'assistant', content: 'Pear.' }] },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
+    // the file mixes two formats on purpose: the majority (openai-messages) is read, the ShareGPT row is rejected
+    const expected = { plain: 'Be brief.\nInstruction: Name a color.\nResponse:', alpaca: 'Be brief.\n\n### Instruction:\nName a color.\n\n### Response:\n' };
+    for (const template of ['plain', 'alpaca'] as const) {
+      const d = await prepareDataset(text, { tokenizer: tok, template, maxLength: 512 });
+      expect(d.samples).toHaveLength(2);
+      const s = d.samples[0];
+      const prompt = s.ids.slice(0, s.labels.findIndex((l) => l !== IGNORE_INDEX));
+      expect(tok.decode(prompt)).toBe(expected[template]);
+      expect(d.stats).toMatchObject({ systemMessages: 1, systemLeftOut: 0 });
+      expect(d.warnings.join()).not.toMatch(/system/);
+      const sharegpt = await prepareDataset(text.split('\n')[1], { tokenizer: tok, template, maxLength: 512 });
+      expect(tok.decode(sharegpt.samples[0].ids)).toContain('Be brief.');
+      expect(sharegpt.stats.systemMessages).toBe(1);
+    }
+  });
+
+  test("a model chat template with no place for the system message: the rows are counted and named; one that refuses them rejects those rows", async () => {
+    const rows = [
+      { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] },
+      { messages: [{ role: 'user', content: 'Q2' }, { role: 'assistant', content: 'A2' }] },
+      { messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Q3' }, { role: 'assistant', content: 'A3' }] },
+    ];
+    const text = rows.map((r) => JSON.stringify(r)).join('\n');
+    const skipsSystem = storiesTokenizer(
+      "{% for message in messages %}{% if message['role'] != 'system' %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endif %}{% endfor %}" +
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+    );
+    const d = await prepareDataset(text, { tokenizer: skipsSystem, template: 'model', maxLength: 512 });
+    expect(d.samples).toHaveLength(3);
+    expect(d.stats).toMatchObject({ systemMessages: 2, systemLeftOut: 2 });
+    expect(d.warnings).toContain(
+      "2 rows have a system message that the model's chat template does not write into the prompt (lines 1, 3); they are trained without it: choose chatml to keep it",
+    );
+    // chatml keeps them
+    const chat = await prepareDataset(text, { tokenizer: skipsSystem, template: 'chatml', maxLength: 512 });
+    expect(chat.stats).toMatchObject({ systemMessages: 2, systemLeftOut: 0 });
+    // a template that raises (Gemma-style "System role not supported") rejects those rows, not the file
+    const refuses = storiesTokenizer(
+      "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" +
+        "{% for message in messages %}{{ message['content'] + '\\n' }}{% endfor %}",
+    );
+    const r = await prepareDataset(JSON.stringify(rows), { tokenizer: refuses, template: 'model', maxLength: 512 });
+    expect(r.samples.map((s) => s.index)).toEqual([1]);
+    expect(r.errors).toEqual([
+      { line: 1, index: 0, reason: "the model's chat template refused the row: System role not supported" },
+      { line: 1, index: 2, reason: "the model's chat template refused the row: System role not supported" },
+    ]);
+  });
+
   test('an empty file says it is empty, not "no known training format"', async () => {
     const opts = { tokenizer: tok, template: 'plain' as const, maxLength: 64 };
     const cases: [string | Uint8Array, string][] = [

@@ -41,7 +41,10 @@ describe('stats', () => {
       responseTokens: 15,
       responseTokensMean: 5,
       length: { min: 10, median: 20, max: 30 },
+      systemMessages: 0,
+      systemLeftOut: 0,
     });
+    expect(computeStats([], { rowsRejected: 0, duplicates: 0, maxLength: 20, systemMessages: 4, systemLeftOut: 1 })).toMatchObject({ systemMessages: 4, systemLeftOut: 1 });
   });
 });
 
