@@ -7,13 +7,23 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'vite';
+import { build, type Plugin } from 'vite';
 import { ROOT } from './harness';
 
-/** Builds the page (the project's vite.config.ts, as `npm run build` does) into a fresh temporary folder. */
-export async function buildSite(): Promise<string> {
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lima-dist-'));
-  await build({ root: ROOT, configFile: path.join(ROOT, 'vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
+/**
+ * Builds the page (the project's vite.config.ts, as `npm run build` does) into
+ * `outDir` (a fresh temporary folder by default); `plugins` are added to the
+ * config's (a test makes a second, different build with one).
+ */
+export async function buildSite(outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lima-dist-')), plugins: Plugin[] = []): Promise<string> {
+  // vitest sets NODE_ENV=test, which would make this a development build (import.meta.env.PROD false: no service worker)
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root: ROOT, configFile: path.join(ROOT, 'vite.config.ts'), mode: 'production', build: { outDir, emptyOutDir: true }, plugins, logLevel: 'warn' });
+  } finally {
+    process.env.NODE_ENV = env;
+  }
   return outDir;
 }
 
@@ -34,15 +44,22 @@ export interface StaticSite {
   url: string;
   /** every path asked for, in order (to check what the page fetched, and from where) */
   requests: string[];
+  /** while true the server drops every connection unanswered, as if the network were gone */
+  down: boolean;
   close(): Promise<void>;
 }
 
 /** Serves `dir` at http://127.0.0.1:<port><prefix>; anything outside the prefix is 404, as on a shared host. */
 export async function serveStatic(dir: string, prefix: string): Promise<StaticSite> {
   const requests: string[] = [];
+  const state = { down: false };
   const server = http.createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(pathname);
+    if (state.down) {
+      req.socket.destroy();
+      return;
+    }
     if (pathname === prefix.replace(/\/$/, '')) {
       res.writeHead(301, { Location: prefix }).end(); // what static hosts do for a folder without its slash
       return;
@@ -71,6 +88,16 @@ export async function serveStatic(dir: string, prefix: string): Promise<StaticSi
   return {
     url: `http://127.0.0.1:${addr.port}${prefix}`,
     requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    get down() {
+      return state.down;
+    },
+    set down(v: boolean) {
+      state.down = v;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -27,6 +27,8 @@ export interface CatalogueEntry {
   sizeBytes: number;
   params: string;
   licence: string;
+  /** a folder of the page (public/) with the same files under their last path part: loads with no network */
+  bundled?: string;
   /** how the checkpoint stores its weights: BF16/F16 matrices stay 16-bit on the GPU */
   dtype: 'F32' | 'BF16' | 'F16';
   /** the published config (HF config.json, or the llama2.c header): what the memory model needs */
@@ -59,6 +61,8 @@ export function recommendedEstimate(e: CatalogueEntry): MemoryEstimate {
 export const fileUrl = (repo: string, f: CatalogueFile) => f.url ?? `https://huggingface.co/${repo}/resolve/main/${f.path}`;
 /** The name the loader expects (the Hub path's last part). */
 export const baseName = (p: string) => p.split('/').pop()!;
+/** Where the page's own copy of a file lives (relative to the page, so any hosting path works). */
+export const bundledUrl = (e: CatalogueEntry, f: CatalogueFile) => `${import.meta.env.BASE_URL}${e.bundled}${baseName(f.path)}`;
 
 export class HttpError extends Error {}
 

@@ -6,7 +6,7 @@
 import { deleteCachedModel, isQuotaError, listCachedModels, QUOTA_MESSAGE, readModelFiles, saveModelFiles, type CachedModel } from '../../worker/db';
 import type { FileBytes, ModelFiles, ModelSummary } from '../../worker/protocol';
 import { EngineError } from '../engine';
-import { baseName, CATALOGUE, fetchBytes, fileUrl, peekHeader, type CatalogueEntry, type HeaderPeek } from '../lib/hub';
+import { baseName, bundledUrl, CATALOGUE, fetchBytes, fileUrl, peekHeader, type CatalogueEntry, type HeaderPeek } from '../lib/hub';
 import { engine } from './app.svelte';
 
 export interface EntryStatus {
@@ -99,8 +99,12 @@ async function cache(id: string, name: string, format: 'hf' | 'llama2c', files: 
   await refreshCache();
 }
 
-/** Downloads (or reads from the cache) a catalogue model and loads it. */
-export async function loadEntry(e: CatalogueEntry): Promise<void> {
+/**
+ * Downloads (or reads from the cache) a catalogue model and loads it; `from:
+ * 'bundled'` reads the page's own copy (public/models/, precached by the
+ * service worker) instead of the Hub's.
+ */
+export async function loadEntry(e: CatalogueEntry, from: 'hub' | 'bundled' = 'hub'): Promise<void> {
   const s = status(e.id);
   s.error = undefined;
   models.notice = null;
@@ -115,7 +119,8 @@ export async function loadEntry(e: CatalogueEntry): Promise<void> {
     try {
       files = [];
       for (const f of e.files) {
-        const bytes = await fetchBytes(fileUrl(e.repo, f), ctrl.signal, (done, total) => {
+        const url = from === 'bundled' && e.bundled ? new URL(bundledUrl(e, f), document.baseURI).href : fileUrl(e.repo, f);
+        const bytes = await fetchBytes(url, ctrl.signal, (done, total) => {
           sizes.set(f.path, { done, total });
           const all = [...sizes.values()];
           s.download = { done: all.reduce((n, x) => n + x.done, 0), total: Math.max(e.sizeBytes, all.reduce((n, x) => n + x.total, 0)) };
