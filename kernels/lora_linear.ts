@@ -14,7 +14,6 @@
  * Saved for backward: x, xa (N, r); w, a, b are closed over.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LinearArgs } from '../src/engine/ops/linear';
 import { LORA_MATMUL_UNIFORMS, loraMatmulWgsl, LM_THREADS, LM_TILE } from './lora_linear.wgsl';
 import { checkRowScale, denseMatmul, denseMatmulTN, simpleMatmul, simpleMatmulFits, weightBinding, type SimpleMatmulArgs } from './matmul_simple';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
@@ -62,6 +61,21 @@ export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
     'float32',
     [i32(M), i32(K), i32(Ncols), f32(scale), i32(args.wOffset ?? 0), i32(args.vOffset ?? 0), i32(u ? u.shape[1] : 0), i32(groups?.[0] ?? Ncols), i32(groups?.[1] ?? Ncols)],
   ) as tf.Tensor2D;
+}
+
+/** One adapter pair of a linear layer: y += scale·(x·Aᵀ)·Bᵀ. */
+export interface LoraWeights {
+  a: tf.Tensor2D; // (r, in)
+  b: tf.Tensor2D; // (out, r)
+  scale: number;
+}
+
+/** One linear layer with its optional adapter (the per-op kernel below; src/engine/ops/linear.ts has its reference). */
+export interface LinearArgs {
+  x: tf.Tensor2D;
+  w: tf.Tensor2D;
+  bias?: tf.Tensor1D | null;
+  lora?: LoraWeights | null;
 }
 
 export function fusedLoraLinear({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {

@@ -13,23 +13,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelMode } from './mode';
-import { loraMatmul } from '../../../kernels/lora_linear';
+import { loraMatmul, type LinearArgs } from '../../../kernels/lora_linear';
 import type { GroupSlot } from '../lora_layout';
 import { frozenF32, type Frozen } from '../frozen';
 import { simpleMatmul } from '../../../kernels/matmul_simple';
 
-export interface LoraWeights {
-  a: tf.Tensor2D; // (r, in)
-  b: tf.Tensor2D; // (out, r)
-  scale: number;
-}
-
-export interface LinearArgs {
-  x: tf.Tensor2D;
-  w: tf.Tensor2D;
-  bias?: tf.Tensor1D | null;
-  lora?: LoraWeights | null;
-}
+export type { LinearArgs, LoraWeights } from '../../../kernels/lora_linear';
 
 /** Composed reference path (tfjs autograd). */
 export function linearReference({ x, w, bias, lora }: LinearArgs): tf.Tensor2D {
