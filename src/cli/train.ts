@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LINEAR_NAMES, type LinearName } from '../engine/config';
-import { prepareDataset, splitTrainValidation, type FormatId, type PreparedDataset, type TemplateId } from '../engine/data';
+import { prepareDataset, rowLabel, splitTrainValidation, type FormatId, type PreparedDataset, type TemplateId } from '../engine/data';
 import { exportPeft } from '../engine/lora_io';
 import type { TextTokenizer } from '../engine/tokenizer';
 import { checkpointFromFiles, checkpointToFiles } from '../engine/train/checkpoint_files';
@@ -23,7 +23,8 @@ export async function loadData(file: string, tok: TextTokenizer, template: Templ
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   const ds = await prepareDataset(fs.readFileSync(file), { tokenizer: tok, template, maxLength, format: format && format !== 'auto' ? (format as FormatId) : undefined });
   for (const w of ds.warnings) console.error(`warning: ${w}`);
-  for (const e of ds.errors.slice(0, 20)) console.error(`${file}:${e.line}: ${e.reason}`);
+  // file:line for an editor; a JSON array's rows also by their place in it (a one-line array has every row on line 1)
+  for (const e of ds.errors.slice(0, 20)) console.error(`${file}:${e.line}: ${e.index !== undefined ? `${rowLabel(e)}: ` : ''}${e.reason}`);
   if (ds.errors.length > 20) console.error(`… and ${ds.errors.length - 20} more unusable rows`);
   if (ds.samples.length === 0) throw new Error(`${file}: no usable rows (${ds.errors.length} rejected)`);
   console.error(`${file}: ${ds.format} format, ${ds.samples.length} usable rows, ${ds.errors.length} rejected, ${ds.stats.truncated} truncated at ${maxLength} tokens`);

@@ -20,6 +20,11 @@ export function locationOf(r: RowLocation): RowLocation {
   return r.index !== undefined ? { line: r.line, index: r.index } : { line: r.line };
 }
 
+/** The number a person reads: the line of a JSON Lines row, the 1-based position of an array element. */
+export function rowNumber(at: RowLocation): number {
+  return at.index !== undefined ? at.index + 1 : at.line;
+}
+
 /** "line 17" for JSON Lines, "row 17 of the array" for the 17th element of a JSON array. */
 export function rowLabel(at: RowLocation): string {
   return at.index !== undefined ? `row ${at.index + 1} of the array` : `line ${at.line}`;
@@ -33,7 +38,7 @@ export function rowLabel(at: RowLocation): string {
 export function rowsLabel(ats: readonly RowLocation[], max = 10): string {
   if (ats.length === 0) return 'no rows';
   const array = ats[0].index !== undefined;
-  const numbers = ats.slice(0, max).map((a) => (a.index !== undefined ? a.index + 1 : a.line));
+  const numbers = ats.slice(0, max).map(rowNumber);
   const more = ats.length > max ? `, … (${ats.length - max} more)` : '';
   const list = numbers.join(', ') + more;
   if (array) return `${ats.length === 1 ? 'row' : 'rows'} ${list} of the array`;

@@ -1,11 +1,12 @@
 /** How rows are named: a JSON Lines line, or a row of a JSON array (never "line 1" for every element). */
 import { describe, expect, test } from 'vitest';
-import { compareLocations, locationOf, rowLabel, rowsLabel } from '../../../src/engine/data/location';
+import { compareLocations, locationOf, rowLabel, rowNumber, rowsLabel } from '../../../src/engine/data/location';
 
 describe('rowLabel / rowsLabel', () => {
   test('a JSONL row is its line; an array element is its 1-based position in the array', () => {
     expect(rowLabel({ line: 17 })).toBe('line 17');
     expect(rowLabel({ line: 1, index: 16 })).toBe('row 17 of the array');
+    expect([rowNumber({ line: 17 }), rowNumber({ line: 1, index: 16 })]).toEqual([17, 17]);
   });
 
   test('lists: singular, plural, and the rest counted after max', () => {
