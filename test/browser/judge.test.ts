@@ -7,14 +7,15 @@
  * unparsed: the test asserts that the page counts what it got honestly (every
  * pair judged twice, ties and unparsed apart from the decided pairs, the same
  * counts in the result line, the per-pair table and the runs table), not
- * what the judge decided. Then Stop ends a long run without a result.
+ * what the judge decided. Then Stop ends a long run without a result, and a
+ * judge comes from the Hub (a route handler serving stories260K-hf's files).
  * Screenshot of the panel.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, SCREENSHOTS, type Session } from './harness';
-import { HF_FILES, setUpSmokeRun } from './helpers';
+import { HF_DIR, HF_FILES, setUpSmokeRun } from './helpers';
 
 const STEPS = 2;
 const PAIRS = 3;
@@ -100,9 +101,11 @@ describe('model judge: load, answer, judge in both orders, beside the votes', ()
       expect(cells[0].length).toBeGreaterThan(10); // the held-out instruction
       expect(cells[1].length + cells[2].length).toBeGreaterThan(0); // the two answers
       for (const c of [3, 4]) {
-        expect(['Base model (adapter off)', 'Run 1', 'tie', 'unparsed']).toContain(cells[c]);
-        expect(await rows.nth(i).locator('td').nth(c).getAttribute('title')).toMatch(/^judge replied: /);
-        if (cells[c] === 'unparsed') unparsedCells++;
+        // the verdict, then the judge's reply as generated
+        const verdict = (await rows.nth(i).locator('td').nth(c).locator('[data-verdict]').textContent()) ?? '';
+        expect(['Base model (adapter off)', 'Run 1', 'tie', 'unparsed']).toContain(verdict);
+        expect(cells[c].slice(verdict.length)).toMatch(/^(“.+”|\(empty reply\))$/s);
+        if (verdict === 'unparsed') unparsedCells++;
       }
       outcomes.push(cells[5]);
     }
@@ -133,5 +136,45 @@ describe('model judge: load, answer, judge in both orders, beside the votes', ()
     expect(await text('judge-result')).toMatch(/^Judge: Run 1 beat Base model/);
     await expect.poll(() => page.getByTestId('judge-run').isEnabled()).toBe(true);
     await page.locator('#judge').screenshot({ path: path.join(SCREENSHOTS, 'judge-stopped.png') });
+  });
+
+  it('downloads a judge from the Hub into the model cache; a missing repository is named', async () => {
+    const page = s.page;
+    const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'Content-Length' };
+    const asked: string[] = [];
+    await page.route('https://huggingface.co/**', (route) => {
+      const rel = new URL(route.request().url()).pathname.slice(1);
+      asked.push(rel);
+      const m = /^test\/tiny-judge\/resolve\/main\/(.+)$/.exec(rel);
+      const file = m && path.join(HF_DIR, m[1]);
+      if (!file || !fs.existsSync(file)) return route.fulfill({ status: 404, headers: CORS, body: 'Entry not found' });
+      return route.fulfill({ status: 200, headers: CORS, body: fs.readFileSync(file) });
+    });
+    await page.getByTestId('judge-hub-repo').fill('not a repo');
+    await page.getByTestId('judge-hub-load').click();
+    await expect.poll(async () => (await page.locator('#judge [role=alert]').textContent()) ?? '').toMatch(/"not a repo" is not a Hub repository: write it as owner\/name/);
+
+    await page.getByTestId('judge-hub-repo').fill('test/missing');
+    await page.getByTestId('judge-hub-load').click();
+    await expect
+      .poll(async () => (await page.locator('#judge [role=alert]').textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/^Could not download the judge test\/missing: https:\/\/huggingface\.co\/test\/missing\/resolve\/main\/config\.json answered 404/);
+
+    await page.getByTestId('judge-hub-repo').fill('https://huggingface.co/test/tiny-judge');
+    await page.getByTestId('judge-hub-load').click();
+    await expect.poll(() => text('judge-status'), { timeout: 120_000 }).toMatch(/^Judge: test\/tiny-judge, [\d.]+K parameters/);
+    expect(await page.locator('#judge [role=alert]').count()).toBe(0);
+    // every file a judge is read from, the optional ones included (stories260K-hf has them all)
+    expect(asked.filter((a) => a.startsWith('test/tiny-judge/')).sort()).toEqual(
+      ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => `test/tiny-judge/resolve/main/${f}`),
+    );
+    // kept in the model cache: offered there, and loaded from it without the Hub
+    await expect.poll(() => page.getByTestId('judge-cached').locator('option', { hasText: 'test/tiny-judge' }).count(), { timeout: 30_000 }).toBe(1);
+    asked.length = 0;
+    await page.getByTestId('judge-hub-load').click();
+    await expect.poll(() => page.getByTestId('judge-hub-load').isEnabled(), { timeout: 120_000 }).toBe(true);
+    expect(await text('judge-status')).toMatch(/^Judge: test\/tiny-judge/);
+    expect(asked).toEqual([]);
+    await page.unroute('https://huggingface.co/**');
   });
 });

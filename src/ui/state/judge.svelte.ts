@@ -11,11 +11,13 @@
  * Results stay in the page until it reloads; the runs table shows each run's
  * latest one against base.
  */
-import { readModelFiles } from '../../worker/db';
+import { isQuotaError, QUOTA_MESSAGE, readModelFiles, saveModelFiles } from '../../worker/db';
 import type { FileBytes, GenerateSettings, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
 import { EngineError } from '../engine';
+import { fetchBytes, fileUrl } from '../lib/hub';
 import { engine, onPush } from './app.svelte';
 import { compare, useOf, type Pick } from './compare.svelte';
+import { refreshCache } from './model.svelte';
 
 export interface JudgeResult extends JudgeReport {
   /** the picks as the selects name them */
@@ -28,6 +30,9 @@ export const judge = $state({
   loaded: null as JudgeSummary | null,
   loading: null as string | null,
   error: null as string | null,
+  notice: null as string | null,
+  /** a Hub download in progress: bytes so far of all files */
+  download: null as { done: number; total: number } | null,
   a: 'base' as Pick,
   b: 'base' as Pick,
   /** held-out instructions to answer and judge */
@@ -91,6 +96,75 @@ export async function loadJudgeCached(id: string): Promise<void> {
     return;
   }
   await send({ format: 'hf', name: hit.model.name, files: hit.files });
+}
+
+/** What a judge is read from on the Hub: one safetensors file (sharded checkpoints are not read here); the optional ones may be missing. */
+export const JUDGE_HUB_FILES = [
+  { path: 'config.json', optional: false },
+  { path: 'generation_config.json', optional: true },
+  { path: 'tokenizer.json', optional: false },
+  { path: 'tokenizer_config.json', optional: true },
+  { path: 'model.safetensors', optional: false },
+];
+
+let hubDownload: AbortController | null = null;
+
+/**
+ * Downloads an HF repository's files from the Hub (e.g. Qwen/Qwen2.5-0.5B-Instruct),
+ * or reads them from the model cache when fetched before, keeps them there
+ * (they show in the cache list) and loads them as the judge.
+ */
+export async function loadJudgeHub(repoText: string): Promise<void> {
+  judge.error = null;
+  judge.notice = null;
+  const repo = repoText.trim().replace(/^https:\/\/huggingface\.co\//, '').replace(/\/+$/, '');
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
+    judge.error = `"${repoText}" is not a Hub repository: write it as owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct.`;
+    return;
+  }
+  const id = `judge:${repo}`;
+  const hit = await readModelFiles(id).catch(() => null);
+  if (hit) return send({ format: 'hf', name: repo, files: hit.files });
+  const ctrl = new AbortController();
+  hubDownload = ctrl;
+  const sizes = new Map<string, { done: number; total: number }>();
+  judge.download = { done: 0, total: 0 };
+  const files: FileBytes[] = [];
+  try {
+    for (const f of JUDGE_HUB_FILES) {
+      try {
+        const bytes = await fetchBytes(fileUrl(repo, { path: f.path }), ctrl.signal, (done, total) => {
+          sizes.set(f.path, { done, total });
+          const all = [...sizes.values()];
+          judge.download = { done: all.reduce((n, x) => n + x.done, 0), total: all.reduce((n, x) => n + Math.max(x.total, x.done), 0) };
+        });
+        files.push({ name: f.path, bytes });
+      } catch (e) {
+        if (f.optional && / answered 404/.test((e as Error).message)) continue;
+        if (f.path === 'model.safetensors' && / answered 404/.test((e as Error).message)) {
+          throw new Error(`${repo} has no single model.safetensors (a sharded or .bin checkpoint is not read here): ${(e as Error).message}`);
+        }
+        throw e;
+      }
+    }
+  } catch (e) {
+    judge.error = (e as Error).name === 'AbortError' ? 'Download cancelled.' : `Could not download the judge ${repo}: ${(e as Error).message}`;
+    return;
+  } finally {
+    hubDownload = null;
+    judge.download = null;
+  }
+  try {
+    await saveModelFiles({ id, name: repo, format: 'hf' }, files.map((f) => ({ name: f.name, bytes: f.bytes.slice() })));
+  } catch (e) {
+    judge.notice = isQuotaError(e) ? QUOTA_MESSAGE : `Could not cache ${repo}: ${(e as Error).message}`;
+  }
+  await refreshCache();
+  await send({ format: 'hf', name: repo, files });
+}
+
+export function cancelJudgeDownload(): void {
+  hubDownload?.abort();
 }
 
 /** Answers `instructions` with both picks and judges each pair in both orders; Compare's sampling settings, `answerTokens` new tokens. */
