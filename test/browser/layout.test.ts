@@ -87,6 +87,7 @@ describe('layout at a projector and a tablet width, large text', () => {
     }
     // each step on its own at the narrow size, to look at (the whole page is too tall to read in one picture)
     for (const id of ['model', 'data', 'train', 'runs', 'compare', 'takeaway']) await page.locator(`#${id}`).screenshot({ path: path.join(SCREENSHOTS, `layout-large-tablet-${id}.png`) });
+    await page.getByTestId('loss-chart').screenshot({ path: path.join(SCREENSHOTS, 'layout-large-tablet-loss-chart.png') });
     // kept across a reload
     await page.reload();
     await page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });

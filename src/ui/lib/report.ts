@@ -387,6 +387,7 @@ thead th { background: #f1f3fa; }
 table.kv th { font-weight: 500; color: var(--muted); }
 .scroll { overflow-x: auto; }
 table.runs { font-size: 0.9rem; }
+table.runs td:nth-child(n+4) { white-space: nowrap; } /* numbers and rates on one line; names wrap */
 svg.chart { width: 100%; height: auto; display: block; margin: 0.5rem 0; font-size: 12px; }
 svg text { fill: var(--fg); }
 svg .grid { stroke: #eceef3; }
