@@ -9,6 +9,7 @@ import { UsageError } from './args';
 import { generateCommand, scoreCommand } from './infer';
 import { evalCommand, trainCommand } from './train';
 import { MC_EVAL_HELP, mcEvalCommand } from './eval';
+import { CURATE_HELP, curateCommand } from './curate';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help: string }> = {
   generate: {
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help
     run: (argv) => (argv.some((a) => a === '--mc' || a.startsWith('--mc=')) ? mcEvalCommand(argv) : evalCommand(argv)),
     help: `eval --model PATH --data FILE [--adapter DIR] [--template T] [--max-length L] [--dump-tokens] [--json]\n  ${MC_EVAL_HELP}`,
   },
+  curate: { run: curateCommand, help: CURATE_HELP },
 };
 
 function usage(): string {

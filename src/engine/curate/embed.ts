@@ -1,0 +1,99 @@
+/**
+ * One embedding per prompt from the loaded base model, for the diversity map
+ * and "pick N diverse".
+ *
+ * The embedding is the mean, over the prompt's tokens, of the decoder's last
+ * hidden states after the final RMSNorm and before the LM head
+ * (LlamaModel.hidden): the vectors the LM head reads, so two prompts are near
+ * when the model "reads" them alike, and the norm keeps one loud token from
+ * dominating the mean. Mean pooling of a decoder's states is the simple,
+ * common baseline for sentence embeddings from an LM (e.g. Jiang et al. 2023,
+ * "Scaling Sentence Embeddings with LLMs", compare mean and last-token
+ * pooling); with a 260K-parameter model the picture is rough, not semantic.
+ *
+ * The prompt is the row's own text (instruction, input, system), BOS first,
+ * without the training template: a template's scaffolding ("Instruction:" …
+ * "Response:") is the same in every row and would pull every embedding
+ * towards the same point. Prompts longer than `maxTokens` are cut.
+ *
+ * Batched: prompts are sorted by length and packed into batches of at most
+ * `batchTokens` padded tokens, each right-padded to a multiple of 8 (fewer
+ * distinct shapes, so fewer shader compilations). Attention is causal, so a
+ * real token never sees the padding after it; padding rows are left out of
+ * the mean. The adapter is switched off for the forward: the map is of the
+ * base model.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LlamaModel } from '../model';
+
+export interface EmbedOptions {
+  /** padded tokens per forward (B · T), default 4096 */
+  batchTokens?: number;
+  /** cut each prompt to this many tokens (default 256, and never past the model's context) */
+  maxTokens?: number;
+  /** called after each batch with prompts done so far */
+  onProgress?: (done: number, total: number) => void;
+  /** checked between batches; true stops with an error */
+  cancelled?: () => boolean;
+}
+
+const PAD_MULTIPLE = 8;
+
+/** The order and grouping of prompts into batches: index lists, each padded to one length. */
+export function planBatches(lengths: readonly number[], batchTokens: number): { rows: number[]; T: number }[] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const batches: { rows: number[]; T: number }[] = [];
+  let cur: number[] = [];
+  let T = 0;
+  for (const i of order) {
+    const t = Math.max(PAD_MULTIPLE, Math.ceil(lengths[i] / PAD_MULTIPLE) * PAD_MULTIPLE);
+    if (cur.length > 0 && (cur.length + 1) * Math.max(T, t) > batchTokens) {
+      batches.push({ rows: cur, T });
+      cur = [];
+      T = 0;
+    }
+    cur.push(i);
+    T = Math.max(T, t);
+  }
+  if (cur.length > 0) batches.push({ rows: cur, T });
+  return batches;
+}
+
+/** Mean final hidden state over each prompt's tokens: one Float32Array (d) per prompt, in input order. */
+export async function embedPrompts(model: LlamaModel, prompts: readonly number[][], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+  const d = model.config.hiddenSize;
+  const maxTokens = Math.min(opts.maxTokens ?? 256, model.config.maxPositions);
+  const ids = prompts.map((p, i) => {
+    if (p.length === 0) throw new Error(`prompt ${i} has no tokens`);
+    return p.slice(0, maxTokens);
+  });
+  const out = new Array<Float32Array>(ids.length);
+  const batches = planBatches(ids.map((p) => p.length), Math.max(opts.batchTokens ?? 4096, maxTokens));
+  const adapterWas = model.adapterEnabled;
+  model.adapterEnabled = false;
+  let done = 0;
+  try {
+    for (const { rows, T } of batches) {
+      if (opts.cancelled?.()) throw new Error('embedding stopped');
+      const B = rows.length;
+      const grid = new Int32Array(B * T); // padding id 0: never seen by a real token (causal), masked below
+      const mask = new Float32Array(B * T);
+      rows.forEach((r, b) => {
+        grid.set(ids[r], b * T);
+        mask.fill(1 / ids[r].length, b * T, b * T + ids[r].length); // weights of the mean
+      });
+      const pooled = tf.tidy(() => {
+        const h = model.hidden(tf.tensor2d(grid, [B, T], 'int32')); // (B, T, d)
+        return h.mul(tf.tensor3d(mask, [B, T, 1])).sum(1) as tf.Tensor2D; // (B, d)
+      });
+      const data = (await pooled.data()) as Float32Array;
+      pooled.dispose();
+      rows.forEach((r, b) => (out[r] = data.slice(b * d, (b + 1) * d)));
+      done += B;
+      opts.onProgress?.(done, ids.length);
+    }
+  } finally {
+    model.adapterEnabled = adapterWas;
+  }
+  return out;
+}
