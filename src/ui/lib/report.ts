@@ -387,7 +387,7 @@ thead th { background: #f1f3fa; }
 table.kv th { font-weight: 500; color: var(--muted); }
 .scroll { overflow-x: auto; }
 table.runs { font-size: 0.9rem; }
-table.runs td:nth-child(n+4) { white-space: nowrap; } /* numbers and rates on one line; names wrap */
+table.runs td:nth-child(n+4):nth-child(-n+9) { white-space: nowrap; } /* counts and losses on one line; names, scores and rates wrap */
 svg.chart { width: 100%; height: auto; display: block; margin: 0.5rem 0; font-size: 12px; }
 svg text { fill: var(--fg); }
 svg .grid { stroke: #eceef3; }
@@ -407,7 +407,7 @@ svg.bars { font-size: 14px; }
 .out { white-space: pre-wrap; margin: 0; }
 footer { color: var(--muted); font-size: 0.85rem; text-align: center; }
 @media (max-width: 700px) { .sides { grid-template-columns: 1fr; } }
-@media print { body { background: #fff; } section { break-inside: avoid; border: none; } }
+@media print { body { background: #fff; } section { break-inside: avoid; border: none; } .scroll { overflow: visible; } }
 `;
 
 /** The report as one HTML file's text. */
