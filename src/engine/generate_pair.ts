@@ -26,6 +26,8 @@ export interface GeneratePairOptions extends Omit<GenerateOptions, 'onToken'> {
   rowSignals?: (AbortSignal | undefined)[];
   /** called after each new token of row `row` with it and all that row's ids so far */
   onToken?: (row: number, id: number, ids: number[]) => void | Promise<void>;
+  /** called once per row when it ends (a row that stops early ends before the others) */
+  onEnd?: (row: number, result: GenerateResult) => void;
 }
 
 /** One completion per entry of `loraScales`, all from `promptIds`, in one batch. */
@@ -54,9 +56,11 @@ export async function generatePair(model: LlamaModel, promptIds: number[], loraS
   const capacity = cache.capacity;
   const t0 = performance.now();
   let t1 = t0;
+  const resultOf = (r: number): GenerateResult => ({ ids: rows[r].out, stopReason: rows[r].stopReason!, prefillMs: t1 - t0, decodeMs: Math.max(0, rows[r].endedAt - t1) });
   const end = (r: number, reason: GenerateResult['stopReason']) => {
     rows[r].stopReason = reason;
     rows[r].endedAt = performance.now();
+    opts.onEnd?.(r, resultOf(r));
   };
   const live = () => rows.map((_, r) => r).filter((r) => rows[r].stopReason === null);
   try {
@@ -90,5 +94,5 @@ export async function generatePair(model: LlamaModel, promptIds: number[], loraS
     cache.dispose();
   }
   for (const r of live()) end(r, 'length');
-  return rows.map((row) => ({ ids: row.out, stopReason: row.stopReason!, prefillMs: t1 - t0, decodeMs: Math.max(0, row.endedAt - t1) }));
+  return rows.map((_, r) => resultOf(r));
 }

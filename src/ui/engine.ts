@@ -4,7 +4,7 @@ import type { Event, RequestBody } from '../worker/protocol';
 type Pending = { resolve: (e: Event) => void; reject: (e: Error) => void; onEvent?: (e: Event) => void };
 
 /** Events that report progress on a request rather than end it. */
-const PROGRESS = new Set<Event['type']>(['progress', 'token']);
+const PROGRESS = new Set<Event['type']>(['progress', 'token', 'generated-side']);
 
 export class EngineError extends Error {
   constructor(

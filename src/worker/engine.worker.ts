@@ -102,7 +102,7 @@ async function handle(req: Request): Promise<void> {
     case 'generate-pair': {
       notWhileTraining('generate');
       const progress = (label: string) => post({ type: 'progress', id, label, done: 0, total: 1 });
-      post({ type: 'generated-pair', id, sides: await generateSides(req, (side, text) => post({ type: 'token', id, text, side }), progress) });
+      post({ type: 'generated-pair', id, sides: await generateSides(req, (side, text) => post({ type: 'token', id, text, side }), (side, result) => post({ type: 'generated-side', id, side, result }), progress) });
       return;
     }
     case 'generate-stop':

@@ -16,16 +16,18 @@ const sameUse = (x: AdapterUse, y: AdapterUse) => x === y || (typeof x === 'obje
 export async function generateSides(
   req: RequestOf<'generate-pair'>,
   onText: (side: 0 | 1, text: string) => void,
+  onDone: (side: 0 | 1, result: Generated) => void,
   progress: (label: string) => void,
 ): Promise<[Generated, Generated]> {
   const adapters = req.uses.filter((u) => u !== 'base');
   if (adapters.length < 2 || sameUse(adapters[0], adapters[1])) {
     const scales = req.uses.map((u) => (u === 'base' ? 0 : 1));
-    const sides = await withAdapter(adapters[0] ?? 'base', () => generatePairText(req.prompt, req.raw, scales, req.settings, (side, text) => onText(side as 0 | 1, text)), progress);
+    const sides = await withAdapter(adapters[0] ?? 'base', () => generatePairText(req.prompt, req.raw, scales, req.settings, (side, text) => onText(side as 0 | 1, text), (side, r) => onDone(side as 0 | 1, r)), progress);
     return [sides[0], sides[1]];
   }
   // two different adapters: sequential (see above); a stop during the first side skips the second
   const a = await withAdapter(req.uses[0], (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => onText(0, text)), progress);
+  onDone(0, a);
   if (a.stopReason === 'aborted') return [a, { text: '', tokens: 0, stopReason: 'aborted', ms: 0 }];
   const b = await withAdapter(req.uses[1], (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => onText(1, text)), progress);
   return [a, b];

@@ -284,6 +284,8 @@ export type Event =
   /** side: which of a generate-pair's uses the text is for (absent for generate) */
   | { type: 'token'; id: number; text: string; side?: 0 | 1 }
   | { type: 'generated-pair'; id: number; sides: [Generated, Generated] }
+  /** one side of a generate-pair has ended (it may end before the other); the request goes on until `generated-pair` */
+  | { type: 'generated-side'; id: number; side: 0 | 1; result: Generated }
   | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }
   /** reply to mc-eval: one score per requested use, in order; skipped = rows of the file that were not usable */
   | { type: 'mc'; id: number; scores: McScore[]; skipped: number }

@@ -21,7 +21,7 @@ import {
   type TokenizedSample,
 } from '../engine/data';
 import { isPacked } from '../engine/frozen';
-import { generate } from '../engine/generate';
+import { generate, type GenerateResult } from '../engine/generate';
 import { generatePair } from '../engine/generate_pair';
 import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
@@ -305,6 +305,7 @@ export async function generatePairText(
   loraScales: number[],
   g: GenerateSettings,
   onText: (side: number, text: string) => void,
+  onDone: (side: number, result: Generated) => void = () => {},
 ): Promise<Generated[]> {
   const s = requireSession();
   const adapterOn = loraScales.some((x) => x !== 0);
@@ -313,6 +314,7 @@ export async function generatePairText(
   const ctrl = new AbortController();
   generation = ctrl;
   const sides = loraScales.map(() => ({ ctrl: new AbortController(), text: '', stopped: false }));
+  const generated = (i: number, r: GenerateResult): Generated => ({ text: sides[i].text, tokens: r.ids.length, stopReason: sides[i].stopped ? 'stop string' : r.stopReason, ms: r.prefillMs + r.decodeMs });
   const before = s.model.adapterEnabled;
   s.model.adapterEnabled = adapterOn;
   try {
@@ -332,8 +334,9 @@ export async function generatePairText(
         }
         onText(side, x.text);
       },
+      onEnd: (side, r) => onDone(side, generated(side, r)),
     });
-    return res.map((r, i) => ({ text: sides[i].text, tokens: r.ids.length, stopReason: sides[i].stopped ? 'stop string' : r.stopReason, ms: r.prefillMs + r.decodeMs }));
+    return res.map((r, i) => generated(i, r));
   } finally {
     s.model.adapterEnabled = before;
     if (generation === ctrl) generation = null;

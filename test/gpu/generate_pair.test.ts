@@ -123,10 +123,20 @@ for (const path of paths)
       const [base] = await sequential(ids, greedy);
       const stopIds = [...model.config.eosTokenIds, base[4]]; // the base side stops at its 5th token
       const [b, t] = await sequential(ids, { ...greedy, stopIds });
-      const pair = await generatePair(model, ids, [0, 1], { ...greedy, stopIds });
+      const ended: { row: number; tokens: number; at: number }[] = [];
+      let streamed = 0;
+      const pair = await generatePair(model, ids, [0, 1], {
+        ...greedy,
+        stopIds,
+        onToken: () => void streamed++,
+        onEnd: (row, r) => void ended.push({ row, tokens: r.ids.length, at: streamed }),
+      });
       expect(pair.map((r) => r.ids)).toEqual([b, t]);
       expect(pair[0].stopReason).toBe('eos');
       expect(pair[0].ids.length).toBeLessThan(pair[1].ids.length);
+      // the early row is reported ended while the other still streams
+      expect(ended.map((e) => [e.row, e.tokens])).toEqual([[0, b.length], [1, t.length]]);
+      expect(ended[0].at).toBeLessThan(streamed);
     });
   });
 

@@ -141,6 +141,10 @@ async function both(): Promise<void> {
         onEvent: (e) => {
           if (e.type === 'token') outs[e.side ?? 0].text = e.text;
           if (e.type === 'progress') for (const out of outs) out.info = `${e.label}…`;
+          if (e.type === 'generated-side') {
+            finish(outs[e.side], e.result);
+            outs[e.side].running = false; // the other side may still be writing
+          }
         },
       },
     );
