@@ -126,7 +126,7 @@ describe('experiment report', () => {
       '<td data-field="heldout-loss-1">4.222</td>',
       '4 comparisons made, 3 voted.',
       'Base on stories-mc.jsonl'.replace('Base', 'Base model'),
-      '35% (40%) on stories-mc.jsonl, 60 items',
+      '35% (40%)<br><span class="muted small">stories-mc.jsonl · 60 items</span>',
       '100% of 1 (21%–100%)',
       '0% of 1 (0%–79%)',
       // the model judge's rate against base, from lib/runs' row
