@@ -3,7 +3,7 @@
  * batched (sorted by length, right-padded, several batches) equals one
  * prompt at a time (B = 1, no padding), and both equal the mean of the
  * float64 CPU reference's final-normed hidden states (test/helpers/cpu_reference.ts).
- * Max differences are printed.
+ * Max differences are printed. A repeated prompt is embedded once.
  */
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -33,7 +33,8 @@ function prompts(): number[][] {
   const rows = fs.readFileSync(sharedPath('data/tinystories-instruct-1k.jsonl'), 'utf8').trim().split('\n').slice(0, 12).map((l) => JSON.parse(l));
   // instructions (short) and pieces of responses of several lengths, so batches pad differently
   const texts = rows.map((r, i) => (i % 3 === 0 ? r.instruction : r.response.slice(0, 20 + 17 * i)));
-  return texts.map((t: string) => promptIds(tok, t));
+  const ids = texts.map((t: string) => promptIds(tok, t));
+  return [...ids, [...ids[4]]]; // a repeated prompt: embedded once, returned for both
 }
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
@@ -41,7 +42,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a)
 it('batched embeddings equal one-at-a-time and the float64 CPU mean of final hidden states', async () => {
   const ids = prompts();
   const lengths = ids.map((p) => p.length);
-  const plan = planBatches(lengths, 256);
+  const plan = planBatches(lengths.slice(0, -1), 256); // the distinct prompts' batches
   console.log(`prompt lengths ${lengths.join(', ')}; batches ${plan.map((b) => `${b.rows.length}×${b.T}`).join(', ')}`);
   expect(plan.length).toBeGreaterThan(1);
   expect(plan.some((b) => b.rows.some((r) => lengths[r] < b.T))).toBe(true); // padding does happen
@@ -72,6 +73,7 @@ it('batched embeddings equal one-at-a-time and the float64 CPU mean of final hid
   console.log(`embedding max |batched − one at a time| = ${batchVsSingle.toExponential(2)}, max |batched − float64 CPU| = ${vsReference.toExponential(2)} (largest |entry| ${scale.toFixed(3)})`);
   expect(batchVsSingle).toBeLessThan(1e-4);
   expect(vsReference).toBeLessThan(1e-3);
+  expect(Array.from(batched[ids.length - 1])).toEqual(Array.from(batched[4]));
   // distinct prompts get distinct embeddings
   expect(maxAbsDiff(batched[0], batched[1])).toBeGreaterThan(1e-2);
 });

@@ -13,7 +13,7 @@ import { Rng } from '../../../src/engine/rng';
 function jacobiEigen(A: number[][]): { values: number[]; vectors: number[][] } {
   const n = A.length;
   const a = A.map((r) => [...r]);
-  const v = A.map((_, i) => A.map((_, j) => (i === j ? 1 : 0)));
+  const v: number[][] = A.map((_, i) => A.map((_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
