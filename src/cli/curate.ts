@@ -4,7 +4,9 @@
  * {"near_duplicate_groups": [[row, ...]], "selected": [row, ...],
  *  "clusters": [{"size", "representative", "prompt"}], ...}: rows are 1-based
  * file lines for JSON Lines, 1-based positions for a JSON array
- * ("row_numbers" says which). --out writes the selected rows, as they were
+ * ("row_numbers" says which); "selected" is in the order greedy k-center
+ * picked the rows (the most central first, then each farthest from those
+ * before). --out writes the selected rows, as they were
  * in the file, one JSON object a line, in file order.
  */
 import fs from 'node:fs';
@@ -73,7 +75,7 @@ export async function curateCommand(argv: string[]): Promise<void> {
   const s = r.seconds;
   console.error(
     `near-duplicates: ${r.nearDuplicates.groups.length} groups (${r.nearDuplicates.bands} bands × ${r.nearDuplicates.rowsPerBand} rows, ${r.nearDuplicates.candidates} candidate pairs) in ${s.nearDuplicates.toFixed(2)} s; ` +
-      `embedded ${r.map.length} prompts in ${s.embedding.toFixed(2)} s; map ${s.map.toFixed(2)} s; selected ${r.selected.length} of ${r.candidates.length} in ${s.selection.toFixed(2)} s`,
+      `embedded ${r.map.length} prompts (${r.distinctPrompts} distinct) in ${s.embedding.toFixed(2)} s; map ${s.map.toFixed(2)} s; selected ${r.selected.length} of ${r.candidates.length} in ${s.selection.toFixed(2)} s`,
   );
   if (f.out) {
     const chosen = [...r.selected].sort((a, b) => a - b);
@@ -87,6 +89,7 @@ export async function curateCommand(argv: string[]): Promise<void> {
     selected: r.selected.map((i) => rowNumber(at(i))),
     clusters: r.clusters.map((c) => ({ size: c.size, representative: rowNumber(at(c.representative)), prompt: at(c.representative).prompt })),
     dropped: r.filters.dropped.map((d) => ({ row: rowNumber(d), reason: d.reason })),
+    distinct_prompts: r.distinctPrompts,
     radius: r.radius,
     explained: r.explained,
     seconds: { near_duplicates: s.nearDuplicates, embedding: s.embedding, map: s.map, selection: s.selection },

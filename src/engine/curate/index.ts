@@ -65,6 +65,8 @@ export interface CurateResult {
   /** share of the embeddings' variance the two map axes show */
   explained: [number, number];
   clusters: { size: number; representative: number; members: number[] }[];
+  /** distinct prompt texts among the kept rows (each is embedded once) */
+  distinctPrompts: number;
   seconds: { nearDuplicates: number; embedding: number; map: number; selection: number };
 }
 
@@ -121,6 +123,7 @@ export async function curateRows(rows: readonly CurateRow[], model: LlamaModel, 
     map,
     explained,
     clusters,
+    distinctPrompts: new Set(kept.map((i) => rows[i].prompt)).size,
     seconds: { nearDuplicates: ndSeconds, embedding: embSeconds, map: mapSeconds, selection: selSeconds },
   };
 }
