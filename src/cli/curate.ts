@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import { rowsLabel, type RowLocation } from '../engine/data';
 import { curateRows, readCurateRows, type CurateStage } from '../engine/curate';
-import { num, parseFlags, required } from './args';
+import { num, parseFlags, required, UsageError } from './args';
 import { MODEL_FLAGS, openModel, printResult } from './common';
 
 export const CURATE_HELP =
@@ -42,6 +42,7 @@ export async function curateCommand(argv: string[]): Promise<void> {
   const minTokens = f['min-tokens'] === undefined ? undefined : num(f['min-tokens'], 'min-tokens', 0, (n) => Number.isInteger(n) && n >= 0);
   const maxTokens = f['max-tokens'] === undefined ? undefined : num(f['max-tokens'], 'max-tokens', 0, whole);
   const seed = num(f.seed, 'seed', 1, Number.isInteger);
+  if (minTokens !== undefined && maxTokens !== undefined && minTokens > maxTokens) throw new UsageError(`--min-tokens ${minTokens} is above --max-tokens ${maxTokens}`);
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
 
   const data = await readCurateRows(fs.readFileSync(file));
@@ -72,6 +73,7 @@ export async function curateCommand(argv: string[]): Promise<void> {
     const rows = r.filters.dropped.filter((d) => d.reason === reason);
     console.error(`dropped ${rows.length} (${reason}): ${rowsLabel(rows)}`);
   }
+  if (r.filters.kept.length === 0) console.error(`warning: the filters dropped all ${data.rows.length} rows; nothing to map or select`);
   const s = r.seconds;
   console.error(
     `near-duplicates: ${r.nearDuplicates.groups.length} groups (${r.nearDuplicates.bands} bands × ${r.nearDuplicates.rowsPerBand} rows, ${r.nearDuplicates.candidates} candidate pairs) in ${s.nearDuplicates.toFixed(2)} s; ` +
