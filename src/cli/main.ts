@@ -3,6 +3,7 @@
  *   generate  complete a prompt          score  per-token NLL of a text
  *   train     LoRA instruction tuning    eval   response-token loss / perplexity,
  *                                               or (--mc) a multiple-choice benchmark
+ *   curate    near-duplicates, diversity  shift  what tuning changed, token by token
  * With --json the last stdout line is one JSON object; progress goes to stderr.
  */
 import { UsageError } from './args';
@@ -10,6 +11,7 @@ import { generateCommand, scoreCommand } from './infer';
 import { evalCommand, trainCommand } from './train';
 import { MC_EVAL_HELP, mcEvalCommand } from './eval';
 import { CURATE_HELP, curateCommand } from './curate';
+import { SHIFT_HELP, shiftCommand } from './shift';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help: string }> = {
   generate: {
@@ -30,6 +32,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help
     help: `eval --model PATH --data FILE [--adapter DIR] [--template T] [--max-length L] [--dump-tokens] [--json]\n  ${MC_EVAL_HELP}`,
   },
   curate: { run: curateCommand, help: CURATE_HELP },
+  shift: { run: shiftCommand, help: SHIFT_HELP },
 };
 
 function usage(): string {
