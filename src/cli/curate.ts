@@ -6,7 +6,8 @@
  * file lines for JSON Lines, 1-based positions for a JSON array
  * ("row_numbers" says which); "selected" is in the order greedy k-center
  * picked the rows (the most central first, then each farthest from those
- * before). --out writes the selected rows, as they were
+ * before); without --select it is every row the filters keep, one of each
+ * near-duplicate group, in file order. --out writes the selected rows, as they were
  * in the file, one JSON object a line, in file order.
  */
 import fs from 'node:fs';

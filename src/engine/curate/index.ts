@@ -38,7 +38,7 @@ export type CurateStage = 'near-duplicates' | 'embedding' | 'map' | 'selection';
 export interface CurateOptions {
   /** Jaccard threshold for near-duplicates (default 0.8) */
   nearDuplicateThreshold?: number;
-  /** rows to pick by k-center; absent: every candidate (filtered, one of each near-duplicate group) */
+  /** rows to pick by k-center; absent: every candidate (filtered, one of each near-duplicate group), in file order */
   select?: number;
   /** k-means clusters (default min(8, rows)) */
   clusters?: number;
@@ -56,9 +56,9 @@ export interface CurateResult {
   nearDuplicates: Omit<NearDuplicateResult, 'groups' | 'pairs'> & { groups: number[][] };
   /** rows selection chose from (input indices, ascending) */
   candidates: number[];
-  /** chosen rows (input indices) in the order k-center picked them */
+  /** chosen rows (input indices) in the order k-center picked them (file order without `select`) */
   selected: number[];
-  /** covering radius of the selection in embedding space */
+  /** covering radius of the selection in embedding space (0 without `select`: every candidate kept) */
   radius: number;
   /** per kept row (filters.kept order): its 2-D map position and k-means cluster */
   map: { row: number; x: number; y: number; cluster: number }[];
@@ -109,7 +109,8 @@ export async function curateRows(rows: readonly CurateRow[], model: LlamaModel, 
   t = now();
   const position = new Map(kept.map((row, j) => [row, j]));
   const candEmb = candidates.map((i) => emb[position.get(i)!]);
-  const kc = kCenterGreedy(candEmb, opts.select ?? candidates.length);
+  // without a count every candidate is kept, in file order (k-center over all of them would cost O(n²·d) for nothing)
+  const kc = opts.select !== undefined ? kCenterGreedy(candEmb, opts.select) : { indices: candidates.map((_, j) => j), radius: 0 };
   const selected = kc.indices.map((j) => candidates[j]);
   opts.onProgress?.('selection', 1, 1);
   const selSeconds = now() - t;
