@@ -12,6 +12,7 @@ import { exportPeft, importPeft } from '../engine/lora_io';
 import type { Event, Request } from './protocol';
 import { forgetAllRunAdapters, forgetRunAdapter, withAdapter } from './adapters';
 import { generateSides } from './generate_pair';
+import { forgetShiftHistory, rememberPair, shiftOfLastPair } from './token_shift';
 import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
@@ -52,6 +53,7 @@ async function handle(req: Request): Promise<void> {
       await gpu();
       disposeRun();
       forgetAllRunAdapters();
+      forgetShiftHistory();
       post({ type: 'progress', id, label: 'Uploading weights to the GPU', done: 0, total: 1 });
       post({ type: 'model', id, model: await loadModel(req.files, req.cacheId) });
       return;
@@ -66,6 +68,7 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'tokens', id, ...sampleTokens(req.index, req.split) });
       return;
     case 'train-start':
+      rememberPair(null); // the adapter that wrote the last comparison's answer is about to change
       await startTraining(req.settings);
       break;
     case 'train-pause':
@@ -176,6 +179,12 @@ async function handle(req: Request): Promise<void> {
       notWhileTraining('judge');
       const report = await runJudge(req.instructions, req.a, req.b, req.settings, (label, done, total) => post({ type: 'progress', id, label, done, total }));
       post({ type: 'judged', id, report });
+      return;
+    }
+    case 'token-shift': {
+      notWhileTraining('analyse an answer');
+      const progress = (label: string) => post({ type: 'progress', id, label, done: 0, total: 1 });
+      post({ type: 'token-shift-result', id, ...(await shiftOfLastPair(req, progress)) });
       return;
     }
     case 'judge-stop':

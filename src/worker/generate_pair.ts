@@ -9,7 +9,8 @@
  */
 import type { AdapterUse, Generated, RequestOf } from './protocol';
 import { withAdapter } from './adapters';
-import { generatePairText, generateText } from './session';
+import { generatePairText, generateText, lastPairIds } from './session';
+import { rememberPair } from './token_shift';
 
 const sameUse = (x: AdapterUse, y: AdapterUse) => x === y || (typeof x === 'object' && typeof y === 'object' && x.run === y.run);
 
@@ -20,9 +21,12 @@ export async function generateSides(
   progress: (label: string) => void,
 ): Promise<[Generated, Generated]> {
   const adapters = req.uses.filter((u) => u !== 'base');
+  rememberPair(null);
   if (adapters.length < 2 || sameUse(adapters[0], adapters[1])) {
     const scales = req.uses.map((u) => (u === 'base' ? 0 : 1));
     const sides = await withAdapter(adapters[0] ?? 'base', () => generatePairText(req.prompt, req.raw, scales, req.settings, (side, text) => onText(side as 0 | 1, text), (side, r) => onDone(side as 0 | 1, r)), progress);
+    const ids = lastPairIds; // set by that generatePairText
+    if (ids) rememberPair({ model: ids.model, prompt: req.prompt, raw: req.raw, uses: req.uses, promptIds: ids.prompt, sides: sides.map((x, i) => ({ ids: ids.answers[i], text: x.text })) });
     return [sides[0], sides[1]];
   }
   // two different adapters: sequential (see above); a stop during the first side skips the second

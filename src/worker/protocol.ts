@@ -232,6 +232,22 @@ export interface JudgeReport {
   rate: { p: number; lo: number; hi: number } | null;
 }
 
+/**
+ * One answer token of a token-shift reply (engine/eval/token_shift.ts): its
+ * text as it appears in the answer, where the base model ranks it (1 = its top
+ * choice), both models' probabilities of it, KL(p_tuned ‖ p_base) of the two
+ * next-token distributions, and the base model's top alternatives.
+ */
+export interface ShiftPiece {
+  text: string;
+  baseRank: number;
+  pBase: number;
+  pTuned: number;
+  kl: number;
+  shift: 'unshifted' | 'marginal' | 'shifted';
+  baseTop: { text: string; p: number }[];
+}
+
 export type Request =
   | { type: 'probe'; id: number }
   | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
@@ -260,7 +276,9 @@ export type Request =
   | { type: 'judge-load'; id: number; files: ModelFiles }
   /** answers each instruction with pick a and pick b (the dataset's template, these sampling settings), then the judge compares each pair in both orders */
   | { type: 'judge-run'; id: number; instructions: string[]; a: AdapterUse; b: AdapterUse; settings: GenerateSettings }
-  | { type: 'judge-stop'; id: number };
+  | { type: 'judge-stop'; id: number }
+  /** the token shift of the last generate-pair's tuned side (the one that is not 'base'), from the ids it generated; prompt/raw/uses name that comparison */
+  | { type: 'token-shift'; id: number; prompt: string; raw: boolean; uses: [AdapterUse, AdapterUse] };
 
 export type Event =
   | { type: 'gpu'; id: number; info: GpuInfo }
@@ -297,6 +315,8 @@ export type Event =
   | { type: 'device-lost'; id: number; message: string }
   | { type: 'judge-model'; id: number; judge: JudgeSummary }
   | { type: 'judged'; id: number; report: JudgeReport }
+  /** reply to token-shift: side = the tuned side; cut = text after the last whole token (a stop string inside one); topShifted over every answer analysed in this worker, `answers` of them */
+  | { type: 'token-shift-result'; id: number; side: 0 | 1; pieces: ShiftPiece[]; cut: string; topShifted: { text: string; count: number }[]; answers: number }
   | { type: 'done'; id: number };
 
 export type RequestOf<T extends Request['type']> = Extract<Request, { type: T }>;

@@ -215,17 +215,24 @@ export function sampleTokens(index: number, split: 'train' | 'validation'): { pi
   if (list.length === 0) throw new Error(`the ${split} split is empty`);
   const sample = list[((index % list.length) + list.length) % list.length];
   const eos = new Set([...s.tokenizer.eosIds, ...s.model.config.eosTokenIds]);
-  const pieces: TokenPiece[] = [];
-  let prev = '';
-  for (let i = 0; i < sample.ids.length; i++) {
-    // decode prefixes so multi-byte characters and leading spaces come out right
-    const text = s.tokenizer.decode(sample.ids.slice(0, i + 1), false);
-    const piece = text.startsWith(prev) ? text.slice(prev.length) : s.tokenizer.idToToken(sample.ids[i]);
-    prev = text;
+  const pieces: TokenPiece[] = decodePieces(s.tokenizer, sample.ids, false).map((text, i) => {
     const trained = sample.labels[i] !== IGNORE_INDEX;
-    pieces.push({ text: piece, kind: !trained ? 'prompt' : eos.has(sample.ids[i]) ? 'eos' : 'response' });
-  }
+    return { text, kind: !trained ? 'prompt' : eos.has(sample.ids[i]) ? 'eos' : 'response' };
+  });
   return { pieces, at: locationOf(sample), truncated: sample.truncated };
+}
+
+/** Each id's text as it appears in the decoded sequence (the sample viewer's pieces; the token-shift view's). */
+export function decodePieces(tokenizer: TextTokenizer, ids: number[], skipSpecial = true): string[] {
+  const pieces: string[] = [];
+  let prev = '';
+  for (let i = 0; i < ids.length; i++) {
+    // decode prefixes so multi-byte characters and leading spaces come out right
+    const text = tokenizer.decode(ids.slice(0, i + 1), skipSpecial);
+    pieces.push(text.startsWith(prev) ? text.slice(prev.length) : tokenizer.idToToken(ids[i]));
+    prev = text;
+  }
+  return pieces;
 }
 
 function template(s: Session): PromptTemplate {
@@ -292,6 +299,9 @@ function cutAtStop(tpl: PromptTemplate, text: string): string | null {
   return stop ? text.slice(0, text.indexOf(stop)) : null;
 }
 
+/** The last generatePairText's prompt ids and each side's generated ids (a stop string's token included), for the token-shift view. */
+export let lastPairIds: { model: LlamaModel; prompt: number[]; answers: number[][] } | null = null;
+
 /**
  * Compare's sides in one batch (engine/generate_pair.ts): the same prompt,
  * seed and sampling, side i's LoRA term times loraScales[i] (0 = base, 1 =
@@ -336,6 +346,7 @@ export async function generatePairText(
       },
       onEnd: (side, r) => onDone(side, generated(side, r)),
     });
+    lastPairIds = { model: s.model, prompt: ids, answers: res.map((r) => r.ids) };
     return res.map((r, i) => generated(i, r));
   } finally {
     s.model.adapterEnabled = before;
