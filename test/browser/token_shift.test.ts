@@ -5,7 +5,7 @@
  * coloured tokens read back as the answer shown, the summary's shares add up
  * to 100%, the legend and the most-shifted list render and the list counts a
  * second answer; a comparison of Run 1 with itself leaves the button off with
- * its reason. Screenshot of the view.
+ * its reason, and so does blind mode until the vote. Screenshot of the view.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,5 +128,16 @@ describe('token shift in Compare', () => {
     await compareBoth('Write a story about a cat.');
     expect(await page.getByTestId('shift-run').isEnabled()).toBe(false);
     expect(await text('shift-blocker')).toBe('Both sides are the same model: compare the base model with a run.');
+  });
+
+  it('waits for the vote in blind mode (naming the tuned side would give it away)', async () => {
+    const page = s.page;
+    await page.getByTestId('compare-a').selectOption({ label: 'Base model (adapter off)' });
+    await page.getByLabel('Blind mode').check();
+    await compareBoth('Write a story about a dog.');
+    expect(await page.getByTestId('shift-run').isEnabled()).toBe(false);
+    expect(await text('shift-blocker')).toBe('Vote first: naming the tuned side would give the blind test away.');
+    await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'Tie', exact: true }).click();
+    await expect.poll(() => page.getByTestId('shift-run').isEnabled()).toBe(true);
   });
 });
