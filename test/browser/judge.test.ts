@@ -172,8 +172,9 @@ describe('model judge: load, answer, judge in both orders, beside the votes', ()
     await expect.poll(() => page.getByTestId('judge-cached').locator('option', { hasText: 'test/tiny-judge' }).count(), { timeout: 30_000 }).toBe(1);
     asked.length = 0;
     await page.getByTestId('judge-hub-load').click();
-    await expect.poll(() => page.getByTestId('judge-hub-load').isEnabled(), { timeout: 120_000 }).toBe(true);
-    expect(await text('judge-status')).toMatch(/^Judge: test\/tiny-judge/);
+    // the button may still read enabled right after the click: wait for the status the load ends with
+    await expect.poll(() => text('judge-status'), { timeout: 120_000 }).toMatch(/^Judge: test\/tiny-judge, [\d.]+K parameters/);
+    await expect.poll(() => page.getByTestId('judge-hub-load').isEnabled(), { timeout: 30_000 }).toBe(true);
     expect(asked).toEqual([]);
     await page.unroute('https://huggingface.co/**');
   });

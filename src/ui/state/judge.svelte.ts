@@ -123,7 +123,9 @@ export async function loadJudgeHub(repoText: string): Promise<void> {
     return;
   }
   const id = `judge:${repo}`;
+  judge.loading = `Looking for ${repo} in the model cache…`; // busy from the click on: no second load can start meanwhile
   const hit = await readModelFiles(id).catch(() => null);
+  judge.loading = null;
   if (hit) return send({ format: 'hf', name: repo, files: hit.files });
   const ctrl = new AbortController();
   hubDownload = ctrl;
