@@ -96,13 +96,6 @@ export function useOf(p: Pick): AdapterUse {
 
 const voteSide = (p: Pick): Vote['a'] | null => (p === 'base' ? 'base' : p.startsWith('run:') ? Number(p.slice(4)) : null);
 
-/** Keeps both picks among the options: A defaults to base, B to the newest run (or the imported adapter). */
-export function ensurePicks(options: PickOption[]): void {
-  const has = (p: Pick) => options.some((o) => o.value === p);
-  if (!has(compare.a)) compare.a = 'base';
-  if (!has(compare.b) || (compare.b === 'base' && compare.a === 'base' && options.length > 1)) compare.b = options.at(-1)?.value ?? 'base';
-}
-
 async function one(out: Output, pick: Pick): Promise<void> {
   out.text = '';
   out.info = '';
