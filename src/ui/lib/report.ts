@@ -13,19 +13,10 @@
 import type { EvalPoint, McScore, StepPoint } from '../../worker/protocol';
 import { fmtParams, wilson } from './format';
 import type { RunRow } from './runs';
+import type { ModelSummary } from '../../worker/protocol';
 
-export interface ReportModel {
-  name: string;
-  format: 'hf' | 'llama2c';
-  params: number;
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  vocab: number;
-  context: number;
-  weightBytes: number;
-}
+/** The model as the report names it: the worker's summary less what only the page's logic reads. */
+export type ReportModel = Omit<ModelSummary, 'templates' | 'shape'>;
 
 export interface ReportDataset {
   name: string;

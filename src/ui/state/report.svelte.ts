@@ -3,9 +3,9 @@
  * dataset, train, compare, runs, judge) and downloads it as one HTML file
  * (lib/report.ts builds it; nothing here formats).
  */
-import type { TrainSettings } from '../../worker/protocol';
+import type { ModelSummary, TrainSettings } from '../../worker/protocol';
 import { download } from '../lib/format';
-import { reportHtml, type ReportRun, type ReportSnapshot } from '../lib/report';
+import { reportHtml, type ReportModel, type ReportRun, type ReportSnapshot } from '../lib/report';
 import { runRows } from '../lib/runs';
 import { PRESETS } from '../presets';
 import { compare } from './compare.svelte';
@@ -45,12 +45,17 @@ function currentRun(): ReportRun | null {
   };
 }
 
+/** The summary less its templates and shape (the report's ReportModel). */
+function reportModel({ templates: _t, shape: _s, ...rest }: ModelSummary): ReportModel {
+  return rest;
+}
+
 export function reportSnapshot(now = Date.now()): ReportSnapshot {
   const m = models.loaded;
   const d = dataset.report;
   return {
     createdAt: now,
-    model: m && { name: m.name, format: m.format, params: m.params, layers: m.layers, hidden: m.hidden, heads: m.heads, kvHeads: m.kvHeads, vocab: m.vocab, context: m.context, weightBytes: m.weightBytes },
+    model: m && reportModel(m),
     dataset: d && {
       name: d.name,
       format: d.format,
