@@ -15,7 +15,7 @@ import type { LlamaModel } from '../../src/engine/model';
 import { generate, type GenerateOptions } from '../../src/engine/generate';
 import { generatePair } from '../../src/engine/generate_pair';
 import { DEFAULT_LORA, LoraAdapter } from '../../src/engine/lora';
-import { getBackend } from '../../src/engine/gpu/device';
+import { countDispatches } from '../../bench/dispatches';
 import { setKernelMode } from '../../src/engine/ops/mode';
 import type { TextTokenizer } from '../../src/engine/tokenizer';
 import { setKernelFlavor } from '../../kernels/program';
@@ -147,21 +147,7 @@ describe('dispatches per decoded token', () => {
   });
 
   it('the pair costs about one tuned run, not base + tuned', async () => {
-    const backend = getBackend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-    const count = async (fn: () => Promise<unknown>) => {
-      const original = backend.runWebGPUProgram;
-      let n = 0;
-      backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
-        n++;
-        return original.apply(this, args);
-      };
-      try {
-        await fn();
-      } finally {
-        backend.runWebGPUProgram = original;
-      }
-      return n;
-    };
+    const count = (fn: () => Promise<unknown>) => countDispatches(async () => void (await fn()));
     const ids = prompt();
     // no stop id, so every run decodes exactly `n` tokens; per token = (count at 9 − count at 1) / 8
     const opts = (n: number): Settings => ({ temperature: 0, maxNewTokens: n, stopIds: [] });
