@@ -5,32 +5,24 @@
  * and the demo dataset must all resolve from there; nothing may be asked for
  * at the site's root. Then the quick demo trains two steps on the served page.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { launch, screenshot } from './harness';
-import { buildSite, serveStatic, type StaticSite } from './static_site';
+import type { Page } from 'playwright-core';
+import { screenshot } from './harness';
+import { openHostedPage, type HostedPage, type StaticSite } from './static_site';
 
 const PREFIX = '/course/lima/';
 
 describe('the built page, hosted under a sub-path', () => {
-  let dist: string;
+  let hosted: HostedPage;
   let site: StaticSite;
-  let browser: BrowserContext;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
   beforeAll(async () => {
-    dist = await buildSite();
-    site = await serveStatic(dist, PREFIX);
-    browser = await launch();
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && console.log('[browser error]', m.text()));
+    hosted = await openHostedPage(PREFIX);
+    ({ site, page, errors } = hosted);
   });
   afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-    if (dist) fs.rmSync(dist, { recursive: true, force: true });
+    await hosted?.close();
   });
 
   const status = () => page.getByTestId('train-status').textContent().then((t) => t ?? '');

@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Plugin } from 'vite';
-import { launch, screenshot } from './harness';
-import { buildSite, serveStatic, type StaticSite } from './static_site';
+import { screenshot } from './harness';
+import { buildSite, openHostedPage, type HostedPage, type StaticSite } from './static_site';
 
 const PREFIX = '/course/lima/';
 
@@ -20,23 +20,18 @@ const PREFIX = '/course/lima/';
 const stamp: Plugin = { name: 'test-build-stamp', transformIndexHtml: (html) => html.replace('</head>', '<meta name="lima-build" content="second" /></head>') };
 
 describe('offline: the demo from the service worker cache', () => {
+  let hosted: HostedPage;
   let dist: string;
   let site: StaticSite;
   let browser: BrowserContext;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
   beforeAll(async () => {
-    dist = await buildSite();
-    site = await serveStatic(dist, PREFIX);
-    browser = await launch();
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && console.log('[browser error]', m.text()));
+    hosted = await openHostedPage(PREFIX);
+    ({ dist, site, browser, page, errors } = hosted);
   });
   afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-    if (dist) fs.rmSync(dist, { recursive: true, force: true });
+    await hosted?.close();
   });
 
   const status = () => page.getByTestId('train-status').textContent().then((t) => t ?? '');

@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { build, type Plugin } from 'vite';
-import { ROOT } from './harness';
+import { launch, ROOT } from './harness';
 
 /**
  * Builds the page (the project's vite.config.ts, as `npm run build` does) into
@@ -99,5 +100,39 @@ export async function serveStatic(dir: string, prefix: string): Promise<StaticSi
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+export interface HostedPage {
+  /** the build's folder (a fresh temporary one, removed by close) */
+  dist: string;
+  site: StaticSite;
+  browser: BrowserContext;
+  page: Page;
+  /** uncaught page errors, in order */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Builds the page, serves it under `prefix` and opens a fresh Chromium profile on it (not yet navigated); console errors are printed. */
+export async function openHostedPage(prefix: string): Promise<HostedPage> {
+  const dist = await buildSite();
+  const site = await serveStatic(dist, prefix);
+  const browser = await launch();
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && console.log('[browser error]', m.text()));
+  return {
+    dist,
+    site,
+    browser,
+    page,
+    errors,
+    async close() {
+      await browser.close();
+      await site.close();
+      fs.rmSync(dist, { recursive: true, force: true });
+    },
   };
 }
