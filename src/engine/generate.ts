@@ -35,16 +35,21 @@ export function generationCache(model: LlamaModel, promptLength: number, maxNew:
   return new KVCache(model.config.numLayers, capacity);
 }
 
-export async function generate(model: LlamaModel, promptIds: number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
-  if (promptIds.length === 0) throw new Error('generate: empty prompt (a prompt needs at least BOS)');
-  const maxCtx = model.config.maxPositions;
-  if (promptIds.length > maxCtx) throw new Error(`generate: prompt is ${promptIds.length} tokens; the model's context is ${maxCtx}`);
-  const sampling: SamplingOptions = {
+/** The sampling options of a call, the defaults filled in. */
+export function samplingOf(opts: Partial<SamplingOptions>): SamplingOptions {
+  return {
     temperature: opts.temperature ?? DEFAULT_SAMPLING.temperature,
     topK: opts.topK ?? DEFAULT_SAMPLING.topK,
     topP: opts.topP ?? DEFAULT_SAMPLING.topP,
     repetitionPenalty: opts.repetitionPenalty ?? DEFAULT_SAMPLING.repetitionPenalty,
   };
+}
+
+export async function generate(model: LlamaModel, promptIds: number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
+  if (promptIds.length === 0) throw new Error('generate: empty prompt (a prompt needs at least BOS)');
+  const maxCtx = model.config.maxPositions;
+  if (promptIds.length > maxCtx) throw new Error(`generate: prompt is ${promptIds.length} tokens; the model's context is ${maxCtx}`);
+  const sampling = samplingOf(opts);
   const stop = new Set(opts.stopIds ?? model.config.eosTokenIds);
   const maxNew = opts.maxNewTokens ?? 128;
   const rng = new Rng(opts.seed ?? 0);

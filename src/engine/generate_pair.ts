@@ -16,10 +16,10 @@
  * checks on both kernel flavours.
  */
 import * as tf from '@tensorflow/tfjs';
-import { generationCache, type GenerateOptions, type GenerateResult } from './generate';
+import { generationCache, samplingOf, type GenerateOptions, type GenerateResult } from './generate';
 import type { LlamaModel } from './model';
 import { Rng } from './rng';
-import { DEFAULT_SAMPLING, sampleToken, type SamplingOptions } from './sampling';
+import { sampleToken } from './sampling';
 
 export interface GeneratePairOptions extends Omit<GenerateOptions, 'onToken'> {
   /** per row: aborts that row alone (its output ends; `signal` ends them all) */
@@ -36,12 +36,7 @@ export async function generatePair(model: LlamaModel, promptIds: number[], loraS
   if (loraScales.length === 0) throw new Error('generatePair: no rows (loraScales is empty)');
   const maxCtx = model.config.maxPositions;
   if (promptIds.length > maxCtx) throw new Error(`generatePair: prompt is ${promptIds.length} tokens; the model's context is ${maxCtx}`);
-  const sampling: SamplingOptions = {
-    temperature: opts.temperature ?? DEFAULT_SAMPLING.temperature,
-    topK: opts.topK ?? DEFAULT_SAMPLING.topK,
-    topP: opts.topP ?? DEFAULT_SAMPLING.topP,
-    repetitionPenalty: opts.repetitionPenalty ?? DEFAULT_SAMPLING.repetitionPenalty,
-  };
+  const sampling = samplingOf(opts);
   const B = loraScales.length;
   const V = model.config.vocabSize;
   const stop = new Set(opts.stopIds ?? model.config.eosTokenIds);
