@@ -1,0 +1,134 @@
+/**
+ * The in-context baseline's prompt (src/engine/incontext.ts) with
+ * stories260K's real tokenizer: the text is the template's rendering of the
+ * exchanges, the ids are the training rows' own ids then the query's
+ * generation prompt, and examples are dropped from the end exactly where the
+ * context stops holding them.
+ */
+import { describe, expect, test } from 'vitest';
+import type { Conversation } from '../../src/engine/data/formats';
+import { createTemplate } from '../../src/engine/data/templates';
+import { promptIds, tokenizeSample } from '../../src/engine/data/tokenize';
+import { inContextNote, inContextPrompt, renderInContext } from '../../src/engine/incontext';
+import { CHATML_JINJA, storiesTokenizer } from './data/helpers';
+
+const tok = storiesTokenizer(CHATML_JINJA);
+
+const conv = (instruction: string, response: string, extra: Partial<Conversation> = {}): Conversation => ({
+  kind: 'conversation',
+  turns: [
+    { role: 'user', content: instruction },
+    { role: 'assistant', content: response },
+  ],
+  ...extra,
+});
+
+const examples = [
+  conv('Write a story about a cat.', 'Once upon a time, there was a cat named Tom.'),
+  conv('Write a story about a dog.', 'Once upon a time, a dog found a ball.', { input: 'Use the word "ball".' }),
+  conv('Tell a story about the sun.', 'The sun was happy and warm.'),
+];
+const query = { instruction: 'Write a story about a girl named Amy.' };
+
+describe('rendering', () => {
+  test('plain: each example as its training row (BOS … EOS), then the query as a bare generation prompt', () => {
+    const t = createTemplate('plain', tok);
+    const r = renderInContext(tok, t, examples, query);
+    expect(r.text).toBe(
+      'Instruction: Write a story about a cat.\nResponse: Once upon a time, there was a cat named Tom.</s>' +
+        'Instruction: Write a story about a dog.\nInput: Use the word "ball".\nResponse: Once upon a time, a dog found a ball.</s>' +
+        'Instruction: Tell a story about the sun.\nResponse: The sun was happy and warm.</s>' +
+        'Instruction: Write a story about a girl named Amy.\nResponse:',
+    );
+    const rows = examples.map((e) => tokenizeSample(tok, e, t, 512).ids);
+    const q = promptIds(tok, t.generationPrompt(query));
+    expect(r.ids).toEqual([...rows.flat(), ...q]);
+    expect(r.queryTokens).toBe(q.length);
+    expect(rows.every((ids) => ids[0] === tok.bosId && ids.at(-1) === tok.eosIds[0])).toBe(true);
+  });
+
+  test('alpaca: the same, in the Alpaca prompt', () => {
+    const t = createTemplate('alpaca', tok);
+    const r = renderInContext(tok, t, examples.slice(0, 1), query);
+    expect(r.text).toBe(t.generationPrompt({ instruction: 'Write a story about a cat.' }) + 'Once upon a time, there was a cat named Tom.</s>' + t.generationPrompt(query));
+  });
+
+  test('chatml: one multi-turn conversation ending in the assistant prompt', () => {
+    const t = createTemplate('chatml', tok);
+    const r = renderInContext(tok, t, examples.slice(0, 2), query);
+    expect(r.text).toBe(
+      '<|im_start|>user\nWrite a story about a cat.<|im_end|>\n<|im_start|>assistant\nOnce upon a time, there was a cat named Tom.<|im_end|>\n' +
+        '<|im_start|>user\nWrite a story about a dog.\n\nUse the word "ball".<|im_end|>\n<|im_start|>assistant\nOnce upon a time, a dog found a ball.<|im_end|>\n' +
+        '<|im_start|>user\nWrite a story about a girl named Amy.<|im_end|>\n<|im_start|>assistant\n',
+    );
+    // with no examples it is exactly the bare generation prompt, ids included
+    const none = renderInContext(tok, t, [], query);
+    expect(none.text).toBe(t.generationPrompt(query));
+    expect(none.ids).toEqual(promptIds(tok, t.generationPrompt(query)));
+  });
+
+  test("model: the tokenizer's chat template renders the whole conversation with add_generation_prompt", () => {
+    const t = createTemplate('model', tok);
+    const r = renderInContext(tok, t, examples.slice(0, 2), query);
+    // CHATML_JINJA writes what chatml does
+    expect(r.text).toBe(renderInContext(tok, createTemplate('chatml', tok), examples.slice(0, 2), query).text);
+  });
+});
+
+describe('the context budget', () => {
+  const t = createTemplate('plain', tok);
+  // the same example 40 times: each is one training row of n tokens
+  const many = Array.from({ length: 40 }, (_, i) => conv(`Write story number ${i + 1}.`, 'Once upon a time, there was a little girl who liked to play.'));
+  const rowTokens = many.map((e) => tokenizeSample(tok, e, t, 512).ids.length);
+  const q = promptIds(tok, t.generationPrompt(query)).length;
+
+  test('all examples kept when they fit, with the prefix counted', () => {
+    const p = inContextPrompt(tok, t, many.slice(0, 3), query, { context: 512, maxNewTokens: 64 });
+    expect(p).toMatchObject({ used: 3, dropped: 0, fits: true, queryTokens: q, budget: 512 - 64 - q });
+    expect(p.prefixTokens).toBe(rowTokens[0] + rowTokens[1] + rowTokens[2]);
+    expect(p.ids.length).toBe(p.prefixTokens + q);
+    expect(inContextNote(p, { context: 512, maxNewTokens: 64 })).toBeNull();
+  });
+
+  test('cut at the largest k whose prefix fits, dropping from the end, and says so', () => {
+    const o = { context: 512, maxNewTokens: 64 };
+    const budget = 512 - 64 - q;
+    let k = 0;
+    let sum = 0;
+    while (k < many.length && sum + rowTokens[k] <= budget) sum += rowTokens[k++];
+    expect(k).toBeGreaterThan(0);
+    expect(k).toBeLessThan(40);
+    const p = inContextPrompt(tok, t, many, query, o);
+    console.log(`stories260K plain: ${rowTokens[0]} tokens a row, query ${q}, budget ${budget} → k = ${p.used} of 40, prefix ${p.prefixTokens}`);
+    expect(p.used).toBe(k);
+    expect(p.dropped).toBe(40 - k);
+    expect(p.prefixTokens).toBe(sum);
+    expect(p.prefixTokens).toBeLessThanOrEqual(p.budget);
+    expect(p.ids.length + o.maxNewTokens).toBeLessThanOrEqual(o.context);
+    // one more example would not have fit
+    expect(sum + rowTokens[k] + q + o.maxNewTokens).toBeGreaterThan(o.context);
+    // the kept ones are the first ones given
+    expect(p.text.startsWith('Instruction: Write story number 1.\n')).toBe(true);
+    expect(p.text).toContain(`Write story number ${k}.`);
+    expect(p.text).not.toContain(`Write story number ${k + 1}.`);
+    expect(inContextNote(p, o)).toBe(`Only ${k} of 40 examples fit the 512-token context beside this ${q}-token prompt and 64 new tokens: the last ${40 - k} were dropped (prefix ${sum} of ${budget} tokens).`);
+  });
+
+  test('chat: the cut is where the whole conversation stops fitting', () => {
+    const c = createTemplate('chatml', tok);
+    const o = { context: 256, maxNewTokens: 32 };
+    const p = inContextPrompt(tok, c, many, query, o);
+    expect(p.fits).toBe(true);
+    expect(p.used).toBeGreaterThan(0);
+    expect(p.ids.length + o.maxNewTokens).toBeLessThanOrEqual(o.context);
+    expect(renderInContext(tok, c, many.slice(0, p.used + 1), query).ids.length + o.maxNewTokens).toBeGreaterThan(o.context);
+  });
+
+  test('even no examples do not fit: says so, with the query alone', () => {
+    const o = { context: q + 10, maxNewTokens: 11 };
+    const p = inContextPrompt(tok, t, many, query, o);
+    expect(p).toMatchObject({ used: 0, dropped: 40, fits: false, prefixTokens: 0, budget: -1 });
+    expect(p.ids).toEqual(promptIds(tok, t.generationPrompt(query)));
+    expect(inContextNote(p, o)).toMatch(/leave no room in the \d+-token context: answered with no examples/);
+  });
+});
