@@ -16,6 +16,7 @@ import { forgetShiftHistory, rememberPair, shiftOfLastPair } from './token_shift
 import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
+import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
 import { generateText, gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
@@ -68,6 +69,7 @@ async function handle(req: Request): Promise<void> {
       post({ type: 'tokens', id, ...sampleTokens(req.index, req.split) });
       return;
     case 'train-start':
+      if (isCurating()) throw new Error('Wait for the curation to finish (or stop it) before you train.');
       rememberPair(null); // the adapter that wrote the last comparison's answer is about to change
       await startTraining(req.settings);
       break;
@@ -165,7 +167,8 @@ async function handle(req: Request): Promise<void> {
     }
     case 'export-recipe': {
       const s = requireSession();
-      post({ type: 'recipe', id, files: buildRecipe(s.name, s.tokenizer, requireDataset(), req.settings) });
+      const d = requireDataset();
+      post({ type: 'recipe', id, files: buildRecipe(s.name, s.tokenizer, d.subset ? { ...d, train: d.subset.samples } : d, req.settings) });
       return;
     }
     case 'judge-load': {
@@ -190,6 +193,21 @@ async function handle(req: Request): Promise<void> {
     case 'judge-stop':
       stopJudge();
       break;
+    case 'curate-run': {
+      notWhileTraining('curate the dataset');
+      post({ type: 'curated', id, view: await runCuration(req.options, (label, done, total) => post({ type: 'progress', id, label, done, total })) });
+      return;
+    }
+    case 'curate-stop':
+      stopCuration();
+      break;
+    case 'curate-subset':
+      notWhileTraining('change the training rows');
+      post({ type: 'subset', id, subset: setSubset(req.choice) });
+      return;
+    case 'curate-export':
+      post({ type: 'subset-jsonl', id, ...exportSubset(req.choice) });
+      return;
   }
   post({ type: 'done', id });
 }

@@ -82,6 +82,54 @@ export interface DatasetReport {
   mixed: number;
   /** instructions of held-out rows (for compare and fixed sample prompts) */
   heldOutPrompts: string[];
+  /** set while training uses only a curated subset of the training rows (worker/curate.ts) */
+  subset?: SubsetInfo;
+}
+
+/** What "Find near-duplicates / map" and "Pick N diverse" ask of the worker (worker/curate.ts; src/engine/curate does the work). */
+export interface CurateRunOptions {
+  /** Jaccard threshold of near-duplicates */
+  threshold: number;
+  /** rows to pick by greedy k-center; null: no pick */
+  select: number | null;
+  /** k-means clusters; null: the engine's default */
+  clusters: number | null;
+  filters: { minTokens?: number; maxTokens?: number; answerShorterThanPrompt: boolean; exactDuplicates: boolean };
+}
+
+/** Which rows of the last curation form the subset: its k-center pick when it made one, else every row the filters kept, only the first of each near-duplicate group when onePerGroup. */
+export interface SubsetChoice {
+  onePerGroup: boolean;
+}
+
+/** A subset of the training rows: its size, of how many training rows, how many of it were mixed in, and how the run names it. */
+export interface SubsetInfo {
+  rows: number;
+  of: number;
+  mixed: number;
+  description: string;
+}
+
+/** Reply to curate-run: what the curation panel draws. Rows are named as data/location.ts rowLabel does ("line 17"), with the file's name when a mix is loaded. */
+export interface CurateView {
+  /** the files the training rows came from: 0 the dataset, 1 the one mixed in */
+  sources: string[];
+  /** training rows curated (the validation split is left as it is) */
+  rows: number;
+  dropped: { reason: string; rows: number; label: string }[];
+  groups: { size: number; label: string }[];
+  /** one per row the filters kept: its map position, k-means cluster, file, label and the start of its prompt */
+  points: { x: number; y: number; cluster: number; source: number; label: string; prompt: string }[];
+  clusters: { size: number; label: string; prompt: string }[];
+  /** share of the embeddings' variance each map axis shows */
+  explained: [number, number];
+  distinctPrompts: number;
+  /** the k-center pick's count, null without one */
+  select: number | null;
+  radius: number;
+  /** the subset each choice makes */
+  subsets: { all: SubsetInfo; onePerGroup: SubsetInfo };
+  seconds: { nearDuplicates: number; embedding: number; map: number; selection: number };
 }
 
 /** One token of a sample, and whether it counts in the loss. */
@@ -157,7 +205,8 @@ export interface RunRecord {
   modelId: string;
   modelName: string;
   datasetName: string;
-  dataset: { format: FormatId | null; train: number; validation: number; mixed: number; template: TemplateId };
+  /** subset: how the curated subset it trained on was chosen (SubsetInfo.description); absent when it trained on every row */
+  dataset: { format: FormatId | null; train: number; validation: number; mixed: number; template: TemplateId; subset?: string };
   settings: TrainSettings;
   state: TrainState;
   step: number;
@@ -277,6 +326,13 @@ export type Request =
   /** answers each instruction with pick a and pick b (the dataset's template, these sampling settings), then the judge compares each pair in both orders */
   | { type: 'judge-run'; id: number; instructions: string[]; a: AdapterUse; b: AdapterUse; settings: GenerateSettings }
   | { type: 'judge-stop'; id: number }
+  /** curation of the training rows (issue 15 item 3): filters, near-duplicates, the diversity map, optionally a k-center pick; progress per stage; the reply is `curated` */
+  | { type: 'curate-run'; id: number; options: CurateRunOptions }
+  | { type: 'curate-stop'; id: number }
+  /** trains on the last curation's subset (null: on every training row); the reply is `subset` */
+  | { type: 'curate-subset'; id: number; choice: SubsetChoice | null }
+  /** the last curation's subset as JSONL, each row as it was in its file, in file order; the reply is `subset-jsonl` */
+  | { type: 'curate-export'; id: number; choice: SubsetChoice }
   /** the token shift of the last generate-pair's tuned side (the one that is not 'base'), from the ids it generated; prompt/raw/uses name that comparison */
   | { type: 'token-shift'; id: number; prompt: string; raw: boolean; uses: [AdapterUse, AdapterUse] };
 
@@ -315,6 +371,9 @@ export type Event =
   | { type: 'device-lost'; id: number; message: string }
   | { type: 'judge-model'; id: number; judge: JudgeSummary }
   | { type: 'judged'; id: number; report: JudgeReport }
+  | { type: 'curated'; id: number; view: CurateView }
+  | { type: 'subset'; id: number; subset: SubsetInfo | null }
+  | { type: 'subset-jsonl'; id: number; name: string; text: string; rows: number }
   /** reply to token-shift: side = the tuned side; cut = text after the last whole token (a stop string inside one); topShifted over every answer analysed in this worker, `answers` of them */
   | { type: 'token-shift-result'; id: number; side: 0 | 1; pieces: ShiftPiece[]; cut: string; topShifted: { text: string; count: number }[]; answers: number }
   | { type: 'done'; id: number };

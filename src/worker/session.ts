@@ -32,6 +32,7 @@ import { LoraAdapter } from '../engine/lora';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { evaluate } from '../engine/train/evaluate';
+import { carrySubset, type CurateSources, type TrainingSubset } from './subset';
 import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GpuMemoryReport, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
@@ -50,6 +51,10 @@ export interface PreparedSplit {
   maxLength: number;
   train: TokenizedSample[];
   validation: TokenizedSample[];
+  /** the files the training rows came from, for curation (worker/curate.ts); absent after a restore */
+  sources?: CurateSources;
+  /** when set, training uses only these of `train` (a curated subset, worker/subset.ts) */
+  subset?: TrainingSubset | null;
   heldOutPrompts: string[];
   /** what the page was told about this dataset (kept with checkpoints, for a reload) */
   report: DatasetReport;
@@ -156,6 +161,7 @@ const sampleKey = (s: { line: number; index?: number }) => `${s.line}:${s.index 
 /** Parses, maps, tokenizes and splits a dataset (plus an optional second one mixed into training). */
 export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOptions, progress: (label: string, done: number, total: number) => void): Promise<DatasetReport> {
   const s = requireSession();
+  const previous = s.dataset; // its curated subset carries over to a new preparation of the same files
   const maxLength = Math.min(o.maxLength, s.model.config.maxPositions);
   const opts = { tokenizer: s.tokenizer, template: o.template, maxLength };
   const prepared = await prepareDataset(bytes, { ...opts, format: o.format, fieldMap: o.fieldMap, onProgress: (d, t) => progress('Tokenizing', d, t) });
@@ -181,8 +187,10 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
   }
 
   let mixed: TokenizedSample[] = [];
+  let mixFile: CurateSources['files'][number] | null = null;
   if (o.mix && o.mix.ratio > 0) {
     const other = await prepareDataset(o.mix.bytes, { ...opts, onProgress: (d, t) => progress(`Tokenizing ${o.mix!.name}`, d, t) });
+    mixFile = { name: o.mix.name, bytes: o.mix.bytes, format: other.format, fieldMap: other.fields };
     if (other.samples.length === 0) throw new Error(`${o.mix.name}: no usable rows to mix in (${other.errors[0]?.reason ?? other.warnings[0] ?? 'unknown format'})`);
     const ratio = Math.min(0.9, o.mix.ratio);
     const want = Math.round((train.length * ratio) / (1 - ratio));
@@ -203,7 +211,10 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
     mixed: mixed.length,
     heldOutPrompts,
   };
+  const sources: CurateSources = { files: [{ name, bytes, format: prepared.format, fieldMap: prepared.fields }, ...(mixFile ? [mixFile] : [])], mixed: new Set(mixed) };
   s.dataset = { name, template: o.template, maxLength, train: trainAll, validation, heldOutPrompts, report };
+  s.dataset.sources = sources;
+  carrySubset(previous, s.dataset);
   return report;
 }
 

@@ -13,6 +13,7 @@ import { LoraAdapter } from '../engine/lora';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
 import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, gpuMemoryReport, measureAdapter, requireDataset, requireSession, session } from './session';
+import { restoredSubset } from './subset';
 
 type Post = (e: Event) => void;
 
@@ -83,10 +84,11 @@ export async function startTraining(settings: ResolvedTrainSettings): Promise<vo
   if (lost) throw new Error('The GPU device was lost: reload the page to get a new one.');
   const s = requireSession();
   const d = requireDataset();
-  if (d.train.length === 0) throw new Error('The training split is empty.');
+  const rows = d.subset?.samples ?? d.train; // a curated subset trains on its rows only (worker/curate.ts)
+  if (rows.length === 0) throw new Error(d.subset ? 'The curated subset is empty: choose other rows or use all rows.' : 'The training split is empty.');
   disposeRun();
   disposeImported();
-  const trainer = measureAdapter(() => uploaded(new Trainer(s.model, d.train, d.validation, trainConfig(settings, d.maxLength))));
+  const trainer = measureAdapter(() => uploaded(new Trainer(s.model, rows, d.validation, trainConfig(settings, d.maxLength))));
   const id = await nextRunId();
   const now = Date.now();
   const record: RunRecord = {
@@ -95,7 +97,7 @@ export async function startTraining(settings: ResolvedTrainSettings): Promise<vo
     modelId: s.cacheId,
     modelName: s.name,
     datasetName: d.name,
-    dataset: { format: d.report.format, train: d.train.length, validation: d.validation.length, mixed: d.report.mixed, template: d.template },
+    dataset: { format: d.report.format, train: rows.length, validation: d.validation.length, mixed: d.subset?.info.mixed ?? d.report.mixed, template: d.template, ...(d.subset ? { subset: d.subset.info.description } : {}) },
     settings,
     state: 'running',
     step: 0,
@@ -127,10 +129,11 @@ export async function restoreTraining(runId: number): Promise<{ settings: TrainS
   const steps = data.steps as StepPoint[];
   run = { id: runId, record, trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? trainer.totalSteps };
   s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts, report: data.report as DatasetReport };
+  restoredSubset(s.dataset, record); // the saved rows are the subset it trained on: say so
   post({ type: 'train-history', id: 0, steps: run.steps, evals: run.evals });
   postState(trainer.done ? undefined : `Restored ${record.name} at step ${run.lastStep}.`);
   if (trainer.done) (run.state = 'done'), postState();
-  return { settings, report: data.report as DatasetReport, template: data.template as TemplateId };
+  return { settings, report: s.dataset.report, template: data.template as TemplateId };
 }
 
 /** The trainer with its adapter and optimizer state on the GPU now (tfjs would upload them at the first step). */
@@ -194,7 +197,7 @@ async function save(r: Run): Promise<void> {
   const record: RunRecord = { ...r.record, state: r.state, step: r.lastStep, totalSteps: r.totalSteps, steps: r.steps, evals: r.evals, saved: true, savedAt: Date.now() };
   r.record = await saveRun(record, {
     settings: r.settings,
-    train: d.train,
+    train: r.trainer.train, // the rows this run trains on (a curated subset's when it has one)
     validation: d.validation,
     heldOutPrompts: d.heldOutPrompts,
     checkpoint,
