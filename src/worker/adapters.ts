@@ -36,7 +36,7 @@ export function forgetAllRunAdapters(): void {
 
 /** A human name for a use, for messages. */
 export function useLabel(use: AdapterUse): string {
-  return use === 'base' ? 'the base model' : use === 'current' ? 'the current adapter' : `run ${use.run}`;
+  return use === 'base' ? 'the base model' : use === 'current' ? 'the current adapter' : use === 'incontext' ? 'the in-context baseline' : `run ${use.run}`;
 }
 
 async function runAdapter(id: number, progress: (label: string) => void): Promise<LoraAdapter> {
@@ -73,6 +73,8 @@ export async function withAdapter<T>(use: AdapterUse, f: (adapterOn: boolean) =>
   const homeEnabled = model.adapterEnabled;
   try {
     if (use === 'base') return await f(false);
+    // the baseline's prefix goes into the prompt (worker/incontext.ts generateUse); a bare adapter-off score would be the base model under its name
+    if (use === 'incontext') throw new Error('The in-context baseline only answers prompts (Compare, the judge): pick the base model or a run for held-out loss and benchmarks.');
     if (use === 'current') {
       if (!home) throw new Error('There is no adapter yet: train one or import one.');
       return await f(true);

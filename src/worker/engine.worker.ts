@@ -17,7 +17,8 @@ import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
 import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
-import { generateText, gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
+import { forgetInContext, generateUse, setInContext } from './incontext';
+import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
@@ -55,12 +56,14 @@ async function handle(req: Request): Promise<void> {
       disposeRun();
       forgetAllRunAdapters();
       forgetShiftHistory();
+      forgetInContext();
       post({ type: 'progress', id, label: 'Uploading weights to the GPU', done: 0, total: 1 });
       post({ type: 'model', id, model: await loadModel(req.files, req.cacheId) });
       return;
     }
     case 'load-dataset': {
       notWhileTraining('load another dataset');
+      forgetInContext();
       const report = await loadDataset(req.name, req.bytes, req.options, (label, done, total) => post({ type: 'progress', id, label, done, total }));
       post({ type: 'dataset', id, report });
       return;
@@ -100,7 +103,7 @@ async function handle(req: Request): Promise<void> {
     case 'generate': {
       notWhileTraining('generate');
       const progress = (label: string) => post({ type: 'progress', id, label, done: 0, total: 1 });
-      const r = await withAdapter(req.use, (on) => generateText(req.prompt, req.raw, on, req.settings, (text) => post({ type: 'token', id, text })), progress);
+      const r = await generateUse(req.use, req.prompt, req.raw, req.settings, (text) => post({ type: 'token', id, text }), progress);
       post({ type: 'generated', id, ...r });
       return;
     }
@@ -208,6 +211,11 @@ async function handle(req: Request): Promise<void> {
     case 'curate-export':
       post({ type: 'subset-jsonl', id, ...exportSubset(req.choice) });
       return;
+    case 'incontext-set': {
+      notWhileTraining('set the in-context baseline');
+      post({ type: 'incontext', id, summary: await setInContext(req, (label, done, total) => post({ type: 'progress', id, label, done, total })) });
+      return;
+    }
   }
   post({ type: 'done', id });
 }

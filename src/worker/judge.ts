@@ -23,9 +23,9 @@ import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
-import { withAdapter } from './adapters';
 import type { AdapterUse, GenerateSettings, JudgedPair, JudgeReport, JudgeSummary, ModelFiles } from './protocol';
-import { filesSource, generateText, requireSession, session, stopGeneration } from './session';
+import { generateUse } from './incontext';
+import { filesSource, requireSession, session, stopGeneration } from './session';
 
 interface LoadedJudge {
   model: LlamaModel;
@@ -169,7 +169,7 @@ export async function runJudge(
       instructions,
       a,
       b,
-      answer: (use, instruction) => withAdapter(use, (on) => generateText(instruction, false, on, settings, () => {}), (label) => progress(label, 0, 1)).then((r) => r.text.trim()),
+      answer: (use, instruction) => generateUse(use, instruction, false, settings, () => {}, (label) => progress(label, 0, 1)).then((r) => r.text.trim()),
       judge: modelJudge(j.model, j.tokenizer, { signal: ctrl.signal }),
       signal: ctrl.signal,
       onProgress: (phase, done, total) => progress(phase === 'answers' ? 'Writing the answers' : 'Judging each pair in both orders', done, total),

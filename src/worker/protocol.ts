@@ -191,6 +191,8 @@ export interface Generated {
   tokens: number;
   stopReason: string;
   ms: number;
+  /** the in-context baseline's examples were cut for this prompt (or none fit): says how many were used */
+  note?: string;
 }
 
 /**
@@ -231,12 +233,12 @@ export interface McScore {
 }
 
 /** Which adapter rides on the base weights for a completion or a held-out score: none, the one on the model now (a training run's or an imported one), or a saved run's. */
-export type AdapterUse = 'base' | 'current' | { run: number };
+export type AdapterUse = 'base' | 'current' | { run: number } | 'incontext';
 
 /** One blind vote between two sides (as the page showed them: a = left's pick). */
 export interface Vote {
-  a: 'base' | number;
-  b: 'base' | number;
+  a: 'base' | 'incontext' | number;
+  b: 'base' | 'incontext' | number;
   winner: 'a' | 'b' | 'tie';
   at: number;
 }
@@ -297,6 +299,23 @@ export interface ShiftPiece {
   baseTop: { text: string; p: number }[];
 }
 
+/** What the in-context baseline holds (worker/incontext.ts): its examples, and what they cost in the context. */
+export interface InContextSummary {
+  /** examples asked for */
+  k: number;
+  choose: 'representative' | 'rows';
+  /** the examples, in prefix order: "line N" (data/location.ts rowLabel), the prompt, tokens as a training row */
+  rows: { label: string; prompt: string; tokens: number }[];
+  /** tokens of all k examples before a query (chat templates: as history turns) */
+  prefixTokens: number;
+  /** the model's context length */
+  context: number;
+  maxNewTokens: number;
+  /** prompts longer than this many tokens (template included) cut examples; ≤ 0: every prompt does */
+  longestUncutPrompt: number;
+  template: TemplateId;
+}
+
 export type Request =
   | { type: 'probe'; id: number }
   | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
@@ -333,6 +352,8 @@ export type Request =
   | { type: 'curate-subset'; id: number; choice: SubsetChoice | null }
   /** the last curation's subset as JSONL, each row as it was in its file, in file order; the reply is `subset-jsonl` */
   | { type: 'curate-export'; id: number; choice: SubsetChoice }
+  /** sets the in-context baseline (AdapterUse 'incontext'): k examples from the training split, the k most representative (k-means over prompt embeddings) or the rows named by number (line, or position in a JSON array) */
+  | { type: 'incontext-set'; id: number; k: number; choose: 'representative' | { rows: number[] }; maxNewTokens: number }
   /** the token shift of the last generate-pair's tuned side (the one that is not 'base'), from the ids it generated; prompt/raw/uses name that comparison */
   | { type: 'token-shift'; id: number; prompt: string; raw: boolean; uses: [AdapterUse, AdapterUse] };
 
@@ -360,7 +381,8 @@ export type Event =
   | { type: 'generated-pair'; id: number; sides: [Generated, Generated] }
   /** one side of a generate-pair has ended (it may end before the other); the request goes on until `generated-pair` */
   | { type: 'generated-side'; id: number; side: 0 | 1; result: Generated }
-  | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number }
+  | { type: 'generated'; id: number; text: string; tokens: number; stopReason: string; ms: number; note?: string }
+  | { type: 'incontext'; id: number; summary: InContextSummary }
   /** reply to mc-eval: one score per requested use, in order; skipped = rows of the file that were not usable */
   | { type: 'mc'; id: number; scores: McScore[]; skipped: number }
   /** one point per requested use, in order */

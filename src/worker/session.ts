@@ -263,10 +263,13 @@ export async function generateText(
   useAdapter: boolean,
   g: GenerateSettings,
   onText: (text: string) => void,
+  /** ids to feed in place of the prompt's own (the in-context baseline's prefix + prompt, worker/incontext.ts) */
+  promptIdsOverride?: number[],
 ): Promise<{ text: string; tokens: number; stopReason: string; ms: number }> {
   const s = requireSession();
   if (useAdapter && !s.model.adapter) throw new Error('There is no adapter yet: train one or import one.');
-  const { tpl, ids } = generationInput(s, prompt, raw);
+  const { tpl, ids: own } = generationInput(s, prompt, raw);
+  const ids = promptIdsOverride ?? own;
   const ctrl = new AbortController();
   generation = ctrl;
   const before = s.model.adapterEnabled;

@@ -11,7 +11,7 @@ import { wilsonInterval } from '../../src/engine/eval/wilson';
 import { decidedRate, judgeSides, type AnswerWriter } from '../../src/worker/judge';
 import type { AdapterUse } from '../../src/worker/protocol';
 
-const label = (u: AdapterUse) => (u === 'base' ? 'base' : u === 'current' ? 'current' : `run${u.run}`);
+const label = (u: AdapterUse) => (u === 'base' ? 'base' : u === 'current' ? 'current' : u === 'incontext' ? 'incontext' : `run${u.run}`);
 
 /** Run 2 writes a "good" answer to the instructions that say "easy"; the base model never does. */
 function writer(calls: string[]): AnswerWriter {
