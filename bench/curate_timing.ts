@@ -1,4 +1,4 @@
-/** Curate timings (`npx tsx bench/curate_timing.ts`; figures in BENCHMARKS.md, issue 15): near-duplicate search on 5,000 rows (1k shared rows repeated and perturbed), embedding time per 100 distinct prompts, whole curateRows on 5,000. */
+/** Curate timings (`npx tsx bench/curate_timing.ts`; figures in BENCHMARKS.md, issue 15): near-duplicate search on 5,000 rows (1k shared rows repeated and perturbed), embedding time per 100 distinct prompts, whole curateRows on 5,000 (`--all`), and on 5,000 rows whose prompts are all distinct (`--distinct`). */
 import fs from 'node:fs';
 import { curateRows, embedPrompts, nearDuplicateGroups, readCurateRows } from '../src/engine/curate';
 import { promptIds } from '../src/engine/data';
@@ -33,6 +33,27 @@ for (const n of [100, 200]) {
   await embedPrompts(model, distinct.slice(100, 100 + n));
   const s = (performance.now() - t0) / 1000;
   console.log(`embedding ${n} distinct prompts (mean ${(distinct.slice(100, 100 + n).reduce((a, p) => a + p.length, 0) / n).toFixed(1)} tokens): ${s.toFixed(2)} s = ${((s / n) * 100).toFixed(2)} s per 100`);
+}
+if (process.argv.includes('--distinct')) {
+  // 5,000 rows with 5,000 distinct prompts: the shared Alpaca and TinyStories rows, each prompt also with 1 and 2 words edited (or a word added), kept while distinct
+  const alpaca = fs.readFileSync(new URL('../../shared/data/alpaca-1k.jsonl', import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const base = [...alpaca.map((r) => ({ instruction: r.instruction, input: r.input, output: r.output })), ...rows.map((r) => ({ instruction: r.instruction, input: '', output: r.response }))];
+  const seen = new Set<string>();
+  const more: string[] = [];
+  for (let round = 0; more.length < 5000 && round < 20; round++)
+    for (const r of base) {
+      const instruction = round === 0 ? r.instruction : round % 2 ? edit(r.instruction, 1 + (round >> 1)) : `${r.instruction} ${['Be brief.', 'Thanks.', 'Now.', 'Please.'][round % 4]}`;
+      const key = `${instruction}\n${r.input}`;
+      if (seen.has(key) || more.length >= 5000) continue;
+      seen.add(key);
+      more.push(JSON.stringify({ ...r, instruction }));
+    }
+  const d5 = await readCurateRows(more.join('\n'));
+  const tokens = d5.rows.map((r) => promptIds(tok, r.prompt).length);
+  console.log(`${d5.rows.length} rows, ${new Set(d5.rows.map((r) => r.prompt)).size} distinct prompts, mean ${(tokens.reduce((a, b) => a + b, 0) / tokens.length).toFixed(1)} prompt tokens (max ${Math.max(...tokens)})`);
+  const t0 = performance.now();
+  const r = await curateRows(d5.rows, model, tok, { select: 1000 });
+  console.log(`curateRows on ${d5.rows.length} distinct-prompt rows: ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(r.seconds)}`);
 }
 if (process.argv.includes('--all')) {
   const t0 = performance.now();
