@@ -344,7 +344,7 @@ function runsSection(rows: RunRow[], mcBase: McScore | null): string {
   const body = rows
     .map(
       (r) =>
-        `<tr data-run="${r.id}"><th scope="row">${esc(r.name)}</th><td>${esc(r.model)}</td><td>${esc(r.dataset)}</td><td>${int(r.samples)}</td><td>${r.steps} / ${r.totalSteps}</td><td>${esc(r.state)}</td>` +
+        `<tr data-run="${r.id}"><th scope="row">${esc(r.name)}</th><td>${esc(r.model)}</td><td>${esc(r.dataset)}${r.subset ? `<br><span class="muted">subset: ${esc(r.subset)}</span>` : ''}</td><td>${int(r.samples)}</td><td>${r.steps} / ${r.totalSteps}</td><td>${esc(r.state)}</td>` +
         `<td>${num(r.trainLoss)}</td><td>${num(r.heldoutLoss)}</td><td>${num(r.perplexity, 2)}</td>` +
         `<td>${r.mc ? `${pct(r.mc.acc)} (${pct(r.mc.accNorm)})<br><span class="muted small">${esc(r.mc.set)} · ${r.mc.n} items</span>` : '–'}</td>` +
         `<td>${r.winRate ? `${pct(r.winRate.p)} of ${r.votes.wins + r.votes.losses} (${pct(r.winRate.lo)}–${pct(r.winRate.hi)})` : '–'}${r.votes.ties ? `, ${r.votes.ties} ties` : ''}</td>` +

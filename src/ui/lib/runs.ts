@@ -11,6 +11,8 @@ export interface RunRow {
   name: string;
   model: string;
   dataset: string;
+  /** how the curated subset it trained on was chosen (RunRecord.dataset.subset); absent: every training row */
+  subset?: string;
   /** training rows (mixed-in ones included) */
   samples: number;
   steps: number;
@@ -68,6 +70,7 @@ export function runRows(records: RunRecord[], votes: Vote[], judged: JudgeReport
         name: r.name,
         model: r.modelName,
         dataset: r.datasetName,
+        subset: r.dataset.subset,
         samples: r.dataset.train,
         steps: r.step,
         totalSteps: r.totalSteps,

@@ -5,7 +5,7 @@
  * the preparation without picking them again.
  */
 import type { FieldMap, FormatId, RowLocation, TemplateId } from '../../engine/data';
-import type { DatasetReport, TokenPiece } from '../../worker/protocol';
+import type { DatasetReport, SubsetInfo, TokenPiece } from '../../worker/protocol';
 import { engine } from './app.svelte';
 import { models, onModelLoaded } from './model.svelte';
 import { DEFAULT_SETTINGS } from '../presets';
@@ -120,6 +120,13 @@ export function restoredDataset(report: DatasetReport, template: TemplateId, max
   dataset.format = report.format;
   dataset.fieldMap = { ...report.fields };
   if (report.train > 0) void showSample(0, 'train');
+}
+
+/** Whether training uses a curated subset: the worker's answer to curate-subset (null: every training row). */
+export function setSubset(subset: SubsetInfo | null): void {
+  if (!dataset.report) return;
+  const { subset: _old, ...report } = dataset.report;
+  dataset.report = subset ? { ...report, subset } : report;
 }
 
 export async function showSample(index: number, split: 'train' | 'validation'): Promise<void> {
