@@ -10,6 +10,8 @@ import type { Conversation } from '../../src/engine/data/formats';
 import { createTemplate } from '../../src/engine/data/templates';
 import { promptIds, tokenizeSample } from '../../src/engine/data/tokenize';
 import { inContextNote, inContextPrompt, renderInContext } from '../../src/engine/incontext';
+import { baselineScored, CSV_HEADER, inContextRow, runsCsv } from '../../src/ui/lib/runs';
+import type { JudgeReport, Vote } from '../../src/worker/protocol';
 import { CHATML_JINJA, storiesTokenizer } from './data/helpers';
 
 const tok = storiesTokenizer(CHATML_JINJA);
@@ -130,5 +132,30 @@ describe('the context budget', () => {
     expect(p).toMatchObject({ used: 0, dropped: 40, fits: false, prefixTokens: 0, budget: -1 });
     expect(p.ids).toEqual(promptIds(tok, t.generationPrompt(query)));
     expect(inContextNote(p, o)).toMatch(/leave no room in the \d+-token context: answered with no examples/);
+  });
+});
+
+describe("the runs table's in-context row", () => {
+  const judged = (a: JudgeReport['a'], b: JudgeReport['b'], bWins: number, aWins: number): JudgeReport => ({ a, b, pairs: [], bWins, aWins, ties: 1, unparsed: 0, unparsedReplies: 0, rate: null });
+  test('votes and judge verdicts against base only, from the baseline side, in the CSV too', () => {
+    const votes: Vote[] = [
+      { a: 'base', b: 'incontext', winner: 'b', at: 1 },
+      { a: 'incontext', b: 'base', winner: 'a', at: 2 },
+      { a: 'incontext', b: 'base', winner: 'b', at: 3 },
+      { a: 'base', b: 'incontext', winner: 'tie', at: 4 },
+      { a: 'incontext', b: 1, winner: 'a', at: 5 }, // against a run: not in the vs-base rate
+      { a: 'base', b: 1, winner: 'b', at: 6 },
+    ];
+    const row = inContextRow('In-context (base + 2 examples)', votes, [judged('incontext', 'base', 1, 3), judged({ run: 1 }, 'base', 5, 0)]);
+    expect(row.votes).toEqual({ wins: 2, losses: 1, ties: 1 });
+    expect(row.winRate?.p).toBeCloseTo(2 / 3);
+    expect(row.judge).toMatchObject({ wins: 3, losses: 1, ties: 1 });
+    expect(row.judge?.rate?.p).toBeCloseTo(3 / 4);
+    expect(baselineScored(row)).toBe(true);
+    expect(baselineScored(inContextRow('x', [], []))).toBe(false);
+    const lines = runsCsv([], row).trim().split('\r\n');
+    expect(lines).toHaveLength(2);
+    const cells = Object.fromEntries(CSV_HEADER.map((h, i) => [h, lines[1].split(',')[i]]));
+    expect(cells).toMatchObject({ run: 'incontext', name: 'In-context (base + 2 examples)', votes_won: '2', votes_lost: '1', votes_tied: '1', judge_wins_vs_base: '3', judge_losses_vs_base: '1', steps: '' });
   });
 });

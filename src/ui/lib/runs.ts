@@ -86,6 +86,36 @@ export function runRows(records: RunRecord[], votes: Vote[], judged: JudgeReport
     });
 }
 
+/**
+ * The in-context baseline's row (issue 15 item 2: base model + k training
+ * examples, no training): its blind votes and the judge's latest verdicts,
+ * both against the bare base model, so "did tuning beat prompting?" reads off
+ * the table beside the runs' own rates against base.
+ */
+export interface BaselineRow {
+  name: string;
+  votes: { wins: number; losses: number; ties: number };
+  winRate: { p: number; lo: number; hi: number } | null;
+  judge: RunRow['judge'];
+}
+
+export function inContextRow(name: string, votes: Vote[], judged: JudgeReport[] = []): BaselineRow {
+  const v = { wins: 0, losses: 0, ties: 0 };
+  for (const vote of votes) {
+    const side = vote.a === 'incontext' && vote.b === 'base' ? 'a' : vote.b === 'incontext' && vote.a === 'base' ? 'b' : null;
+    if (!side) continue;
+    if (vote.winner === 'tie') v.ties++;
+    else if (vote.winner === side) v.wins++;
+    else v.losses++;
+  }
+  const r = [...judged].reverse().find((j) => (j.a === 'base' && j.b === 'incontext') || (j.b === 'base' && j.a === 'incontext'));
+  const judge = r ? (([wins, losses]) => ({ wins, losses, ties: r.ties, unparsed: r.unparsed, rate: decidedRate(wins, losses) }))(r.a === 'base' ? [r.bWins, r.aWins] : [r.aWins, r.bWins]) : null;
+  return { name, votes: v, winRate: decidedRate(v.wins, v.losses), judge };
+}
+
+/** Whether the baseline has anything to show: a vote or a judge result against base. */
+export const baselineScored = (b: BaselineRow) => b.votes.wins + b.votes.losses + b.votes.ties > 0 || b.judge !== null;
+
 /** The metrics that get a bar chart: what each is, and whether lower is better. */
 export const METRICS = [
   { key: 'trainLoss', label: 'Final train loss', lowerIsBetter: true },
@@ -143,8 +173,8 @@ export const CSV_HEADER = [
   'judge_win_rate_hi',
 ];
 
-/** The table as CSV, one line per run (CRLF line ends, as RFC 4180 writes them). */
-export function runsCsv(rows: RunRow[]): string {
+/** The table as CSV, one line per run and one for the in-context baseline when given (run "incontext"; CRLF line ends, as RFC 4180 writes them). */
+export function runsCsv(rows: RunRow[], baseline: BaselineRow | null = null): string {
   const lines = [CSV_HEADER.join(',')];
   for (const r of rows) {
     lines.push(
@@ -181,6 +211,27 @@ export function runsCsv(rows: RunRow[]): string {
         .map(field)
         .join(','),
     );
+  }
+  if (baseline) {
+    const b = baseline;
+    const cells: (string | number | null)[] = CSV_HEADER.map(() => null);
+    const set = (col: string, v: string | number | null) => (cells[CSV_HEADER.indexOf(col)] = v);
+    set('run', 'incontext');
+    set('name', b.name);
+    set('votes_won', b.votes.wins);
+    set('votes_lost', b.votes.losses);
+    set('votes_tied', b.votes.ties);
+    set('win_rate', b.winRate?.p ?? null);
+    set('win_rate_lo', b.winRate?.lo ?? null);
+    set('win_rate_hi', b.winRate?.hi ?? null);
+    set('judge_wins_vs_base', b.judge?.wins ?? null);
+    set('judge_losses_vs_base', b.judge?.losses ?? null);
+    set('judge_ties_vs_base', b.judge?.ties ?? null);
+    set('judge_unparsed_vs_base', b.judge?.unparsed ?? null);
+    set('judge_win_rate_vs_base', b.judge?.rate?.p ?? null);
+    set('judge_win_rate_lo', b.judge?.rate?.lo ?? null);
+    set('judge_win_rate_hi', b.judge?.rate?.hi ?? null);
+    lines.push(cells.map(field).join(','));
   }
   return lines.join('\r\n') + '\r\n';
 }

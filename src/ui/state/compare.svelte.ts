@@ -10,15 +10,18 @@
 import type { AdapterUse, EvalPoint, Generated, GenerateSettings, Vote } from '../../worker/protocol';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
+import { inContextLabel } from './incontext.svelte';
 import { recordVote, runName, runs } from './runs.svelte';
 
 interface Output {
   text: string;
   running: boolean;
   info: string;
+  /** the in-context baseline's examples were cut for this prompt: how many were used */
+  note?: string;
 }
 
-/** A select's value: 'base', 'current' (the adapter on the model: an imported one) or `run:<id>`. */
+/** A select's value: 'base', 'current' (the adapter on the model: an imported one), 'incontext' (the base model after k training examples) or `run:<id>`. */
 export type Pick = string;
 
 export interface PickOption {
@@ -65,7 +68,7 @@ export const compare = $state({
   history: [] as ComparisonRecord[],
 });
 
-const pickName = (p: Pick) => (p === 'base' ? 'Base model (adapter off)' : p === 'current' ? 'Imported adapter' : runName(Number(p.slice(4))));
+const pickName = (p: Pick) => (p === 'base' ? 'Base model (adapter off)' : p === 'current' ? 'Imported adapter' : p === 'incontext' ? inContextLabel() : runName(Number(p.slice(4))));
 
 /** Appends the comparison just shown to the history (called once its outputs are done). */
 function noteComparison(onlyBase: boolean): void {
@@ -90,15 +93,16 @@ function noteVote(v: 'left' | 'right' | 'tie'): void {
 }
 
 export function useOf(p: Pick): AdapterUse {
-  if (p === 'base' || p === 'current') return p;
+  if (p === 'base' || p === 'current' || p === 'incontext') return p;
   return { run: Number(p.slice(4)) };
 }
 
-const voteSide = (p: Pick): Vote['a'] | null => (p === 'base' ? 'base' : p.startsWith('run:') ? Number(p.slice(4)) : null);
+const voteSide = (p: Pick): Vote['a'] | null => (p === 'base' || p === 'incontext' ? p : p.startsWith('run:') ? Number(p.slice(4)) : null);
 
 async function one(out: Output, pick: Pick): Promise<void> {
   out.text = '';
   out.info = '';
+  out.note = '';
   out.running = true;
   try {
     const r = await engine().call(
@@ -120,12 +124,13 @@ async function one(out: Output, pick: Pick): Promise<void> {
 function finish(out: Output, r: Generated): void {
   out.text = r.text;
   out.info = `${r.tokens} tokens · ${(r.tokens / Math.max(0.001, r.ms / 1000)).toFixed(1)} tok/s · ${r.stopReason}`;
+  out.note = r.note ?? '';
 }
 
 /** Both picks at once ('generate-pair': one batch on the same weights, token events tagged by side). */
 async function both(): Promise<void> {
   const outs = [compare.outA, compare.outB] as const;
-  for (const out of outs) Object.assign(out, { text: '', info: '', running: true });
+  for (const out of outs) Object.assign(out, { text: '', info: '', note: '', running: true });
   try {
     const r = await engine().call(
       { type: 'generate-pair', prompt: compare.prompt, raw: compare.raw, uses: [useOf(compare.a), useOf(compare.b)], settings: $state.snapshot(compare.settings) as GenerateSettings },
@@ -157,6 +162,7 @@ export async function run(onlyBase: boolean): Promise<void> {
   compare.shown = { a: compare.a, b: compare.b };
   compare.outB.text = '';
   compare.outB.info = '';
+  compare.outB.note = '';
   try {
     if (onlyBase) {
       await one(compare.outA, compare.a);

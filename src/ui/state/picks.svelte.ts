@@ -4,6 +4,7 @@
  * adapter does not fit these weights), and an imported adapter.
  */
 import type { Pick, PickOption } from './compare.svelte';
+import { incontext, inContextLabel } from './incontext.svelte';
 import { models } from './model.svelte';
 import { runs } from './runs.svelte';
 import { takeaway } from './takeaway.svelte';
@@ -15,6 +16,8 @@ export const BASE_LABEL = 'Base model (adapter off)';
 export function pickOptions(): PickOption[] {
   return [
     { value: 'base', label: BASE_LABEL },
+    // once set (Compare: In-context baseline); before the runs, so side B still defaults to the newest run
+    ...(incontext.summary ? [{ value: 'incontext', label: inContextLabel() }] : []),
     ...runs.list.filter((r) => r.modelId === models.loadedId && (r.saved || r.id === train.runId)).map((r) => ({ value: `run:${r.id}`, label: r.name })),
     ...(takeaway.imported ? [{ value: 'current', label: 'Imported adapter' }] : []),
   ];

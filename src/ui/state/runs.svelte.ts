@@ -8,7 +8,7 @@
 import { addVote, listRuns, listVotes, renameRun, setRunMc } from '../../worker/db';
 import type { JudgeReport, McScore, RunRecord, Vote } from '../../worker/protocol';
 import { download } from '../lib/format';
-import { runRows, runsCsv } from '../lib/runs';
+import { runRows, runsCsv, type BaselineRow } from '../lib/runs';
 import { engine, onPush } from './app.svelte';
 
 export const runs = $state({
@@ -107,9 +107,9 @@ export async function recordVote(v: Vote): Promise<void> {
   await refreshRuns();
 }
 
-/** `judged`: the model judge's results this page holds (judge.svelte.ts), for the judge-vs-base columns. */
-export function exportCsv(judged: JudgeReport[] = []): void {
-  download('lima-runs.csv', runsCsv(runRows(runs.list, runs.votes, judged)), 'text/csv');
+/** `judged`: the model judge's results this page holds (judge.svelte.ts), for the judge-vs-base columns; `baseline`: the in-context row, when shown. */
+export function exportCsv(judged: JudgeReport[] = [], baseline: BaselineRow | null = null): void {
+  download('lima-runs.csv', runsCsv(runRows(runs.list, runs.votes, judged), baseline), 'text/csv');
 }
 
 onPush((e) => {

@@ -36,6 +36,7 @@ function tunedOfLast(): { side: 0 | 1 } | { reason: string } {
   if (!last || compare.error) return { reason: 'Run a comparison of the base model and a run first.' };
   if (!last.b) return { reason: 'Only the base model answered: train or import an adapter first.' };
   if (last.a.pick === last.b.pick) return { reason: 'Both sides are the same model: compare the base model with a run.' };
+  if (last.a.pick === 'incontext' || last.b.pick === 'incontext') return { reason: "The in-context baseline answers a longer prompt (its examples first): the shift compares the base model and a run on the same prompt." };
   if (last.a.pick !== 'base' && last.b.pick !== 'base') return { reason: 'One side must be the base model: the shift is measured against it.' };
   const side = last.a.pick === 'base' ? 1 : 0;
   if (!(side ? last.b : last.a).text) return { reason: 'The tuned answer is empty: there is no token to analyse.' };
