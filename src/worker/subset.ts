@@ -98,7 +98,8 @@ export function subsetInfo(c: Curation, choice: SubsetChoice, sourceOf: readonly
 /**
  * Keeps the previous preparation's subset on a new one of the same files
  * when every row of it is still a training row (sets `next.subset` and the
- * report's `subset`); otherwise the new preparation trains on every row.
+ * report's `subset`); otherwise the new preparation trains on every row, and
+ * its report warns when the same files lost rows of the subset.
  */
 export function carrySubset(
   old: { sources?: CurateSources; subset?: TrainingSubset | null } | null,
@@ -107,7 +108,14 @@ export function carrySubset(
   next.subset = null;
   if (!old?.subset || !old.sources || !next.sources || !sameFiles(old.sources, next.sources)) return;
   const samples = subsetSamples(next.train, next.sources.mixed, old.subset.keys);
-  if (samples.length !== old.subset.keys.size) return;
+  const missing = old.subset.keys.size - samples.length;
+  if (missing > 0) {
+    next.report.warnings = [
+      ...next.report.warnings,
+      `The curated subset (${old.subset.info.description}) was dropped: ${missing} of its ${old.subset.keys.size} rows are no longer training rows (the Max length, held-out share or mix changed which rows are used). Training uses every training row; run the curation again to choose a subset.`,
+    ];
+    return;
+  }
   next.subset = { ...old.subset, samples };
   next.report.subset = old.subset.info;
 }

@@ -79,6 +79,8 @@ describe('subset samples', () => {
     const heldOutNow = { sources: sources(bytes), train: [sample(2), sample(3)], report: report(2), subset: undefined as unknown };
     carrySubset(old, heldOutNow as Parameters<typeof carrySubset>[1]);
     expect(heldOutNow.subset).toBeNull();
+    expect(heldOutNow.report.warnings).toEqual([expect.stringMatching(/^The curated subset \(2 of 3\) was dropped: 1 of its 2 rows are no longer training rows/)]);
+    expect(otherFile.report.warnings).toEqual([]); // a new file simply starts without a subset
   });
 
   it("a restored run's report names the subset its record names, and only then", () => {

@@ -94,7 +94,13 @@ async function act(req: Parameters<ReturnType<typeof engine>['call']>[0]): Promi
 export async function start(): Promise<void> {
   train.samples = [];
   train.message = null;
+  const subset = dataset.report?.subset;
   if (dataset.reportMaxLength !== train.settings.maxLength) await prepare();
+  if (subset && !dataset.report?.subset) {
+    // the rows were prepared again at the new Max length and some of the curated subset's rows are no longer used (the report's warning says which): do not train on all rows unasked
+    train.error = `Not started: the curated subset (${subset.description}) was dropped when the rows were prepared at Max length ${train.settings.maxLength} (see the dataset's warnings). Curate again, or press Train to use every row.`;
+    return;
+  }
   // Save memory resolved now, for the loaded model at the budget: the worker gets a plain gradientCheckpointing
   await act({ type: 'train-start', settings: resolveRunSettings($state.snapshot(train.settings) as TrainSettings) });
 }
