@@ -6,13 +6,14 @@
  * it is carried over a re-tokenization of the same file (a new Max length),
  * dropped with a warning when the new preparation lost rows of it and
  * silently for another file, and the export holds the subset's rows as
- * they were in their files, the dataset's first, each file in its order.
+ * they were in their files, the dataset's first, each file in its order;
+ * Stop ends a run between embedding batches and leaves the last curation.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initGpu } from '../../src/engine/gpu/device';
-import { exportSubset, runCuration, setSubset } from '../../src/worker/curate';
+import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from '../../src/worker/curate';
 import type { CurateRunOptions, DatasetOptions } from '../../src/worker/protocol';
 import { loadDataset, loadModel, requireDataset } from '../../src/worker/session';
 import { sharedPath } from '../helpers/shared';
@@ -101,5 +102,15 @@ describe('curation in the worker', () => {
     expect(other.subset).toBeUndefined();
     expect(other.warnings.some((w) => w.includes('curated subset'))).toBe(false);
     expect(() => setSubset({ onePerGroup: false })).toThrow(/Run the curation/);
+  });
+
+  it('stops between embedding batches when asked, and runs again after', async () => {
+    await loadDataset('tinystories-instruct-1k.jsonl', read(STORIES), { ...OPTS, mix: null }, noProgress);
+    const stop = (label: string) => label.startsWith('Finding near-duplicates') && stopCuration();
+    await expect(runCuration(RUN, stop)).rejects.toThrow('Curation stopped: nothing was changed.');
+    expect(isCurating()).toBe(false);
+    expect(setSubset({ onePerGroup: true })!.description).not.toMatch(/k-center/); // nothing changed: the previous curation (no pick) stands
+    const view = await runCuration({ ...RUN, select: 10 }, noProgress);
+    expect(view.subsets.all.rows).toBe(10);
   });
 });
