@@ -6,7 +6,9 @@
  * "Pick 50 diverse" makes a 50-row subset, a short run trains on it (the runs
  * table counts 50 samples and names the subset; the subset survives the
  * re-tokenization at the smoke preset's Max length), and the download holds
- * 50 rows of the file, as they were, in file order. Screenshot of the panel.
+ * 50 rows of the file, as they were, in file order; a second run on it,
+ * paused, the page reloaded and the run resumed, says it trains on the
+ * subset. Screenshots of the panel.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -121,5 +123,28 @@ describe('curate the dataset', () => {
     expect(at.every((i) => i >= 0)).toBe(true);
     expect(at).toEqual([...at].sort((a, b) => a - b));
     expect(new Set(at).size).toBe(50);
+  });
+
+  it('a run on the subset, resumed after a reload, says it trains on the subset', async () => {
+    const page = s.page;
+    const status = async () => ((await page.getByTestId('train-status').textContent()) ?? '').replace(/\s+/g, ' ');
+    await page.getByLabel('Max steps (0: epochs decide)').fill('4');
+    await page.getByTestId('train-start').click();
+    await expect.poll(status, { timeout: 150_000 }).toMatch(/step [1-3] of 4/);
+    await page.getByTestId('train-pause').click();
+    await expect.poll(status, { timeout: 120_000 }).toMatch(/^\s*paused/);
+
+    await page.reload();
+    const resume = page.getByTestId('train-resume-saved');
+    await resume.waitFor({ timeout: 60_000 });
+    await resume.click();
+    await expect.poll(() => text('curate-active'), { timeout: 120_000 }).toMatch(new RegExp(`^Training uses a curated subset: 50 rows \\(50 diverse \\(k-center\\) of ${trainRows}`));
+    await expect.poll(status, { timeout: 240_000 }).toMatch(/done · step 4 of 4/);
+    expect(await page.getByTestId('curate-run').isEnabled()).toBe(false); // the page has no file to curate
+    await expect.poll(() => text('curate-panel')).toContain('load the file again to curate it');
+    const row = page.getByTestId('run-row-2');
+    expect(await row.locator('td').nth(1).textContent()).toBe('50');
+    expect(await row.getByTestId('run-subset').textContent()).toContain('subset: 50 diverse (k-center)');
+    await page.getByTestId('curate-panel').screenshot({ path: path.join(SCREENSHOTS, 'curate-restored.png') });
   });
 });
