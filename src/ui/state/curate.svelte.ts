@@ -22,6 +22,8 @@ export const curate = $state({
   /** "Keep one of each": the subset takes only the first row of each near-duplicate group */
   onePerGroup: false,
   view: null as CurateView | null,
+  /** the near-duplicate threshold the view was made with */
+  viewThreshold: 0.8,
   /** what the view was made of: it is shown only while the page still has these */
   madeOf: null as string | null,
   busy: null as { label: string; done: number; total: number } | null,
@@ -79,10 +81,12 @@ export async function runCuration(pick: boolean): Promise<void> {
   curate.busy = { label: 'Starting', done: 0, total: 1 };
   const madeOf = madeOfNow();
   try {
-    const r = await engine().call({ type: 'curate-run', options: options(pick) }, 'curated', {
+    const asked = options(pick);
+    const r = await engine().call({ type: 'curate-run', options: asked }, 'curated', {
       onEvent: (e) => e.type === 'progress' && (curate.busy = { label: e.label, done: e.done, total: e.total }),
     });
     curate.view = r.view;
+    curate.viewThreshold = asked.threshold;
     curate.madeOf = madeOf;
     viewFile = dataset.file?.bytes ?? null;
     if (dataset.report?.subset) await useSubset(true);
