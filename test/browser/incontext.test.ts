@@ -79,6 +79,7 @@ describe('in-context baseline', () => {
     const page = s.page;
     await page.getByTestId('compare-a').selectOption('incontext');
     await page.getByTestId('compare-b').selectOption('run:1');
+    expect(await page.getByTestId('heldout-run').isEnabled()).toBe(false); // it answers prompts only
     await compareBoth('Write a story about a girl named Amy.');
     const a = await text('output-a');
     const b = await text('output-b');
