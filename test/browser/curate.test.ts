@@ -97,6 +97,7 @@ describe('curate the dataset', () => {
     await expect.poll(() => text('curate-summary'), { timeout: 240_000 }).toMatch(new RegExp(`^Subset: 50 of ${trainRows.toLocaleString('en-US')} training rows \\(50 diverse \\(k-center\\) of ${trainRows}, near-duplicates removed`));
     await page.getByTestId('curate-use').check();
     await expect.poll(() => text('curate-active')).toContain('Training uses a curated subset: 50 rows (50 diverse (k-center)');
+    expect(await text('stats-subset')).toBe('trains on a curated subset of 50');
 
     await page.getByText('Smoke test: 3 steps').click(); // Max length 128: the rows are tokenized again, the subset stays
     await page.getByText('Advanced settings').click();
