@@ -22,7 +22,7 @@
  * result says how many were used and dropped. Prefix tokens grow with the
  * number of examples, so the largest k that fits is found by bisection.
  */
-import { promptIds, tokenizeSegments, type SegmentTokenizer } from './data/tokenize';
+import { IGNORE_INDEX, promptIds, tokenizeSegments, type SegmentTokenizer } from './data/tokenize';
 import type { Conversation, Sample } from './data/formats';
 import type { GenerationRequest, PromptTemplate, Segment } from './data/templates';
 
@@ -148,4 +148,46 @@ export function inContextNote(p: InContextPrompt, o: InContextOptions): string |
   if (!p.fits) return `The prompt (${p.queryTokens} tokens) and ${o.maxNewTokens} new tokens leave no room in the ${o.context}-token context: answered with no examples (the bare base model).`;
   if (p.dropped === 0) return null;
   return `Only ${p.used} of ${p.used + p.dropped} examples fit the ${o.context}-token context beside this ${p.queryTokens}-token prompt and ${o.maxNewTokens} new tokens: the last ${p.dropped} ${p.dropped === 1 ? 'was' : 'were'} dropped (prefix ${p.prefixTokens} of ${p.budget} tokens).`;
+}
+
+/**
+ * A held-out row scored after the examples (held-out loss of the baseline):
+ * the examples' tokens masked, the row's reply trained as training tokenized
+ * it; as many examples (first ones first) as fit the context beside the row.
+ * Single-turn templates: the examples' rows, then the row's own (`own`: its
+ * training tokens as the base model's held-out score reads them, cut at Max
+ * length, so both score the same reply tokens). Chat templates: one
+ * conversation, the examples' replies as context turns (train: false), then
+ * the row's turns, whole.
+ */
+export function inContextScoredRow(
+  tok: InContextTokenizer,
+  template: PromptTemplate,
+  examples: readonly Conversation[],
+  row: Conversation,
+  context: number,
+  own: { ids: number[]; labels: number[] } = tokenizeSegments(tok, template.segments(row)),
+): { ids: number[]; labels: number[]; used: number } {
+  const build = (k: number): { ids: number[]; labels: number[] } => {
+    const some = examples.slice(0, k);
+    if (chatTemplate(template)) {
+      const history: Conversation['turns'] = some.flatMap(historyTurns).map((t) => (t.role === 'assistant' ? { ...t, train: false as const } : t));
+      const system = some.find((e) => e.system)?.system ?? row.system;
+      const conv: Conversation = { kind: 'conversation', ...(system ? { system } : {}), turns: [...history, ...historyTurns(row)] };
+      return tokenizeSegments(tok, template.segments(conv));
+    }
+    const prefix = some.flatMap((e) => tokenizeSegments(tok, template.segments(e)).ids);
+    return { ids: [...prefix, ...own.ids], labels: [...prefix.map(() => IGNORE_INDEX), ...own.labels] };
+  };
+  let lo = 0;
+  let hi = examples.length + 1; // lo examples fit (or lo = 0), hi do not
+  let best = build(0);
+  if (best.ids.length > context) return { ids: best.ids.slice(0, context), labels: best.labels.slice(0, context), used: 0 };
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    const r = build(mid);
+    if (r.ids.length <= context) (lo = mid), (best = r);
+    else hi = mid;
+  }
+  return { ...best, used: lo };
 }

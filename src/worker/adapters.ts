@@ -74,7 +74,7 @@ export async function withAdapter<T>(use: AdapterUse, f: (adapterOn: boolean) =>
   try {
     if (use === 'base') return await f(false);
     // the baseline's prefix goes into the prompt (worker/incontext.ts generateUse); a bare adapter-off score would be the base model under its name
-    if (use === 'incontext') throw new Error('The in-context baseline only answers prompts (Compare, the judge): pick the base model or a run for held-out loss and benchmarks.');
+    if (use === 'incontext') throw new Error('The in-context baseline has no score here (it answers prompts and has a held-out loss): pick the base model or a run.');
     if (use === 'current') {
       if (!home) throw new Error('There is no adapter yet: train one or import one.');
       return await f(true);

@@ -17,7 +17,7 @@ import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
 import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
-import { forgetInContext, generateUse, setInContext } from './incontext';
+import { forgetInContext, generateUse, heldOutLossInContext, setInContext } from './incontext';
 import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
@@ -140,7 +140,7 @@ async function handle(req: Request): Promise<void> {
       const points = [];
       for (const [i, use] of req.uses.entries()) {
         post({ type: 'progress', id, label: 'Scoring held-out rows', done: i, total: req.uses.length });
-        points.push(await withAdapter(use, (on) => heldOutLoss(on, req.limit)));
+        points.push(use === 'incontext' ? await heldOutLossInContext(req.limit) : await withAdapter(use, (on) => heldOutLoss(on, req.limit)));
       }
       post({ type: 'heldout', id, points: points.map(({ step, loss, perplexity }) => ({ step, loss, perplexity })), rows: points[0]?.rows ?? 0 });
       return;

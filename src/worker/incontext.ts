@@ -13,10 +13,11 @@
  * prompt for that query and notes when examples had to be dropped for it.
  */
 import { embedPrompts, kMeans, promptAndResponse } from '../engine/curate';
-import { createTemplate, locationOf, mapRows, parseRows, promptIds, rowLabel, rowNumber, tokenizeSegments, type Conversation, type RowLocation } from '../engine/data';
-import { inContextNote, inContextPrompt, renderInContext } from '../engine/incontext';
+import { IGNORE_INDEX, createTemplate, locationOf, mapRows, parseRows, promptIds, rowLabel, rowNumber, tokenizeSegments, type Conversation, type RowLocation, type TokenizedSample } from '../engine/data';
+import { inContextNote, inContextPrompt, inContextScoredRow, renderInContext } from '../engine/incontext';
+import { evaluate } from '../engine/train/evaluate';
 import { withAdapter } from './adapters';
-import type { AdapterUse, Generated, GenerateSettings, InContextSummary, RequestOf } from './protocol';
+import type { AdapterUse, EvalPoint, Generated, GenerateSettings, InContextSummary, RequestOf } from './protocol';
 import { generateText, requireDataset, requireSession } from './session';
 
 interface Example extends RowLocation {
@@ -125,4 +126,36 @@ export async function generateUse(use: AdapterUse, prompt: string, raw: boolean,
   const note = inContextNote(p, o);
   const r = await withAdapter('base', (on) => generateText(prompt, false, on, settings, onText, p.ids));
   return note ? { ...r, note } : r;
+}
+
+/**
+ * Held-out loss of the baseline: each of (at most `limit`) validation rows
+ * after as many examples as fit beside it (engine/incontext.ts
+ * inContextScoredRow), adapter off, the loss on the row's reply tokens only.
+ * `examples`: the mean number of examples the rows kept.
+ */
+export async function heldOutLossInContext(limit: number): Promise<EvalPoint & { rows: number; examples: number }> {
+  const s = requireSession();
+  const d = requireDataset();
+  const b = requireInContext();
+  const rows = limit > 0 ? d.validation.slice(0, limit) : d.validation;
+  if (rows.length === 0) throw new Error('There are no held-out rows: set a validation share above 0.');
+  const file = d.sources?.files[0];
+  if (!file || file.format === null) throw new Error(`Load ${d.name} again to score the in-context baseline on its held-out rows.`);
+  const mapped = mapRows((await parseRows(file.bytes)).rows, { format: file.format, fields: file.fieldMap });
+  const byKey = new Map(mapped.samples.map((m) => [key(m), m.sample]));
+  const tpl = createTemplate(d.template, s.tokenizer);
+  const context = s.model.config.maxPositions;
+  let used = 0;
+  const samples: TokenizedSample[] = rows.map((v) => {
+    const row = byKey.get(key(v));
+    if (!row || row.kind !== 'conversation') throw new Error(`${rowLabel(v)} of ${d.name} is no prompt/reply row: cannot score it after examples.`);
+    const r = inContextScoredRow(s.tokenizer, tpl, b.examples.map((e) => e.sample), row, context, v);
+    used += r.used;
+    return { ids: r.ids, labels: r.labels, ...locationOf(v), truncated: v.truncated, responseTokens: r.labels.filter((l) => l !== IGNORE_INDEX).length, boundaryMerges: 0 };
+  });
+  return withAdapter('base', async () => {
+    const r = await evaluate(s.model, samples, { batchSize: 4, maxLength: context });
+    return { step: 0, loss: r.loss, perplexity: r.perplexity, rows: rows.length, examples: used / rows.length };
+  });
 }

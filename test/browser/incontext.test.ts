@@ -79,7 +79,6 @@ describe('in-context baseline', () => {
     const page = s.page;
     await page.getByTestId('compare-a').selectOption('incontext');
     await page.getByTestId('compare-b').selectOption('run:1');
-    expect(await page.getByTestId('heldout-run').isEnabled()).toBe(false); // it answers prompts only
     await compareBoth('Write a story about a girl named Amy.');
     const a = await text('output-a');
     const b = await text('output-b');
@@ -90,6 +89,18 @@ describe('in-context baseline', () => {
     const prefix = Number((await text('incontext-summary')).match(/prefix (\d+) tokens/)![1]);
     if (prefix + 40 + 24 <= 512) expect(await page.getByTestId('output-a-note').count()).toBe(0);
     else expect(await text('output-a-note')).toMatch(/^Only 1 of 2 examples fit the 512-token context beside this \d+-token prompt and 24 new tokens: the last 1 was dropped/);
+  });
+
+  it('scores its held-out loss beside Run 1, kept in its runs-table row', async () => {
+    const page = s.page;
+    await page.getByLabel('Held-out rows to score').selectOption('8');
+    await page.getByTestId('heldout-run').click();
+    await expect.poll(() => text('heldout'), { timeout: 180_000 }).toMatch(/^On 8 held-out rows/);
+    const h = await text('heldout');
+    console.log(h);
+    const m = h.match(/In-context \(base \+ 2 examples\) loss (\d+\.\d{3}) \(perplexity [\d.]+\) · Run 1 loss (\d+\.\d{3})/);
+    expect(m).not.toBeNull();
+    await expect.poll(() => text('incontext-heldout')).toBe(m![1]);
   });
 
   it("tallies a blind vote against the base model in the runs table's In-context row", async () => {

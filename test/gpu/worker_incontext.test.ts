@@ -13,9 +13,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { embedPrompts, kMeans, promptAndResponse, readCurateRows } from '../../src/engine/curate';
 import { promptIds } from '../../src/engine/data';
 import { initGpu } from '../../src/engine/gpu/device';
-import { generateUse, setInContext } from '../../src/worker/incontext';
+import { generateUse, heldOutLossInContext, setInContext } from '../../src/worker/incontext';
 import type { DatasetOptions, GenerateSettings } from '../../src/worker/protocol';
-import { loadDataset, loadModel, requireDataset, requireSession } from '../../src/worker/session';
+import { heldOutLoss, loadDataset, loadModel, requireDataset, requireSession } from '../../src/worker/session';
 import { sharedPath } from '../helpers/shared';
 
 const HF = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
@@ -89,5 +89,20 @@ describe('the in-context baseline in the worker', () => {
     console.log('note:', cut.note);
     expect(cut.note).toMatch(/^Only [0-4] of 5 examples fit the 512-token context beside this \d+-token prompt and 8 new tokens: the last [1-5] (was|were) dropped/);
     await expect(generateUse('incontext', 'Write a story about a cat.', true, GREEDY, () => {})).rejects.toThrow('untick Raw text');
+  });
+
+  it('scores the held-out rows after the examples that fit beside each', async () => {
+    const d = requireDataset();
+    const own = d.train.filter((x) => !d.sources!.mixed.has(x)).map((x) => x.line);
+    await set(0, { rows: own.slice(0, 2) });
+    const ic = await heldOutLossInContext(8);
+    const base = await heldOutLoss(false, 8);
+    console.log(`held-out loss on 8 rows: in-context ${ic.loss.toFixed(4)} (${ic.examples.toFixed(2)} examples a row) · base ${base.loss.toFixed(4)}`);
+    expect(ic.rows).toBe(8);
+    expect(Number.isFinite(ic.loss)).toBe(true);
+    expect(ic.examples).toBeGreaterThanOrEqual(0);
+    expect(ic.examples).toBeLessThanOrEqual(2);
+    // with no example fitting, the rows are the base model's own: the same loss
+    if (ic.examples === 0) expect(ic.loss).toBeCloseTo(base.loss, 4);
   });
 });

@@ -8,8 +8,8 @@
 import { describe, expect, test } from 'vitest';
 import type { Conversation } from '../../src/engine/data/formats';
 import { createTemplate } from '../../src/engine/data/templates';
-import { promptIds, tokenizeSample } from '../../src/engine/data/tokenize';
-import { inContextNote, inContextPrompt, renderInContext } from '../../src/engine/incontext';
+import { IGNORE_INDEX, promptIds, tokenizeSample } from '../../src/engine/data/tokenize';
+import { inContextNote, inContextPrompt, inContextScoredRow, renderInContext } from '../../src/engine/incontext';
 import { baselineScored, CSV_HEADER, inContextRow, runsCsv } from '../../src/ui/lib/runs';
 import type { JudgeReport, Vote } from '../../src/worker/protocol';
 import { CHATML_JINJA, storiesTokenizer } from './data/helpers';
@@ -146,7 +146,7 @@ describe("the runs table's in-context row", () => {
       { a: 'incontext', b: 1, winner: 'a', at: 5 }, // against a run: not in the vs-base rate
       { a: 'base', b: 1, winner: 'b', at: 6 },
     ];
-    const row = inContextRow('In-context (base + 2 examples)', votes, [judged('incontext', 'base', 1, 3), judged({ run: 1 }, 'base', 5, 0)]);
+    const row = inContextRow('In-context (base + 2 examples)', votes, [judged('incontext', 'base', 1, 3), judged({ run: 1 }, 'base', 5, 0)], { loss: 1.5, perplexity: 4.5, rows: 8 });
     expect(row.votes).toEqual({ wins: 2, losses: 1, ties: 1 });
     expect(row.winRate?.p).toBeCloseTo(2 / 3);
     expect(row.judge).toMatchObject({ wins: 3, losses: 1, ties: 1 });
@@ -156,6 +156,35 @@ describe("the runs table's in-context row", () => {
     const lines = runsCsv([], row).trim().split('\r\n');
     expect(lines).toHaveLength(2);
     const cells = Object.fromEntries(CSV_HEADER.map((h, i) => [h, lines[1].split(',')[i]]));
-    expect(cells).toMatchObject({ run: 'incontext', name: 'In-context (base + 2 examples)', votes_won: '2', votes_lost: '1', votes_tied: '1', judge_wins_vs_base: '3', judge_losses_vs_base: '1', steps: '' });
+    expect(cells).toMatchObject({ run: 'incontext', name: 'In-context (base + 2 examples)', votes_won: '2', votes_lost: '1', votes_tied: '1', judge_wins_vs_base: '3', judge_losses_vs_base: '1', heldout_loss: '1.50000', heldout_perplexity: '4.50000', steps: '' });
+  });
+});
+
+describe('a held-out row scored after the examples', () => {
+  const row = conv('Write a story about a frog.', 'The frog jumped into the pond.');
+  test('plain: the examples masked, the row trained as training tokenized it', () => {
+    const t = createTemplate('plain', tok);
+    const r = inContextScoredRow(tok, t, examples, row, 512);
+    const rows = examples.map((e) => tokenizeSample(tok, e, t, 512).ids);
+    const own = tokenizeSample(tok, row, t, 512);
+    expect(r.used).toBe(3);
+    expect(r.ids).toEqual([...rows.flat(), ...own.ids]);
+    expect(r.labels).toEqual([...rows.flat().map(() => IGNORE_INDEX), ...own.labels]);
+  });
+  test('the cut keeps the first examples that fit beside the row', () => {
+    const t = createTemplate('plain', tok);
+    const rows = examples.map((e) => tokenizeSample(tok, e, t, 512).ids.length);
+    const own = tokenizeSample(tok, row, t, 512).ids.length;
+    const r = inContextScoredRow(tok, t, examples, row, own + rows[0] + rows[1] - 1);
+    expect(r.used).toBe(1);
+    expect(r.ids.length).toBe(own + rows[0]);
+    expect(inContextScoredRow(tok, t, examples, row, own - 1)).toMatchObject({ used: 0 }); // the row alone is cut, as maxLength cuts it
+  });
+  test('chatml: one conversation, only the row reply trained', () => {
+    const t = createTemplate('chatml', tok);
+    const r = inContextScoredRow(tok, t, examples.slice(0, 2), row, 512);
+    const trained = r.ids.filter((_, i) => r.labels[i] !== IGNORE_INDEX);
+    expect(tok.decode(trained, false)).toBe('The frog jumped into the pond.<|im_end|></s>');
+    expect(tok.decode(r.ids, false)).toContain('Once upon a time, a dog found a ball.<|im_end|>\n<|im_start|>user\nWrite a story about a frog.');
   });
 });

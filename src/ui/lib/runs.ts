@@ -97,9 +97,11 @@ export interface BaselineRow {
   votes: { wins: number; losses: number; ties: number };
   winRate: { p: number; lo: number; hi: number } | null;
   judge: RunRow['judge'];
+  /** its held-out loss from Compare, on `rows` held-out rows (null until scored) */
+  heldout: { loss: number; perplexity: number; rows: number } | null;
 }
 
-export function inContextRow(name: string, votes: Vote[], judged: JudgeReport[] = []): BaselineRow {
+export function inContextRow(name: string, votes: Vote[], judged: JudgeReport[] = [], heldout: BaselineRow['heldout'] = null): BaselineRow {
   const v = { wins: 0, losses: 0, ties: 0 };
   for (const vote of votes) {
     const side = vote.a === 'incontext' && vote.b === 'base' ? 'a' : vote.b === 'incontext' && vote.a === 'base' ? 'b' : null;
@@ -110,11 +112,11 @@ export function inContextRow(name: string, votes: Vote[], judged: JudgeReport[] 
   }
   const r = [...judged].reverse().find((j) => (j.a === 'base' && j.b === 'incontext') || (j.b === 'base' && j.a === 'incontext'));
   const judge = r ? (([wins, losses]) => ({ wins, losses, ties: r.ties, unparsed: r.unparsed, rate: decidedRate(wins, losses) }))(r.a === 'base' ? [r.bWins, r.aWins] : [r.aWins, r.bWins]) : null;
-  return { name, votes: v, winRate: decidedRate(v.wins, v.losses), judge };
+  return { name, votes: v, winRate: decidedRate(v.wins, v.losses), judge, heldout };
 }
 
 /** Whether the baseline has anything to show: a vote or a judge result against base. */
-export const baselineScored = (b: BaselineRow) => b.votes.wins + b.votes.losses + b.votes.ties > 0 || b.judge !== null;
+export const baselineScored = (b: BaselineRow) => b.votes.wins + b.votes.losses + b.votes.ties > 0 || b.judge !== null || b.heldout !== null;
 
 /** The metrics that get a bar chart: what each is, and whether lower is better. */
 export const METRICS = [
@@ -218,6 +220,8 @@ export function runsCsv(rows: RunRow[], baseline: BaselineRow | null = null): st
     const set = (col: string, v: string | number | null) => (cells[CSV_HEADER.indexOf(col)] = v);
     set('run', 'incontext');
     set('name', b.name);
+    set('heldout_loss', b.heldout?.loss ?? null);
+    set('heldout_perplexity', b.heldout?.perplexity ?? null);
     set('votes_won', b.votes.wins);
     set('votes_lost', b.votes.losses);
     set('votes_tied', b.votes.ties);

@@ -10,7 +10,7 @@
 import type { AdapterUse, EvalPoint, Generated, GenerateSettings, Vote } from '../../worker/protocol';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
-import { inContextLabel } from './incontext.svelte';
+import { incontext, inContextLabel } from './incontext.svelte';
 import { recordVote, runName, runs } from './runs.svelte';
 
 interface Output {
@@ -245,6 +245,8 @@ export async function heldout(labels: { a: string; b: string }, onlyBase: boolea
       onEvent: (e) => e.type === 'progress' && (compare.heldoutBusy = `Scoring held-out rows: ${e.done + 1} of ${e.total}…`),
     });
     compare.heldout = { labels: onlyBase ? [labels.a] : [labels.a, labels.b], points: r.points, rows: r.rows };
+    const i = picks.indexOf('incontext');
+    if (i >= 0) incontext.heldout = { loss: r.points[i].loss, perplexity: r.points[i].perplexity, rows: r.rows };
   } catch (e) {
     compare.error = (e as Error).message;
   } finally {

@@ -16,6 +16,8 @@ export const incontext = $state({
   busy: null as { label: string; done: number; total: number } | null,
   error: null as string | null,
   summary: null as InContextSummary | null,
+  /** its last held-out loss (Compare's Held-out loss with it as a side) */
+  heldout: null as { loss: number; perplexity: number; rows: number } | null,
 });
 
 /** The pick's name in the selects and the table. */
@@ -50,6 +52,7 @@ export async function setBaseline(maxNewTokens: number): Promise<void> {
       onEvent: (e) => e.type === 'progress' && (incontext.busy = { label: e.label, done: e.done, total: e.total }),
     });
     incontext.summary = r.summary;
+    incontext.heldout = null; // other examples: the last score was another baseline's
   } catch (e) {
     incontext.error = (e as Error).message;
   } finally {
@@ -60,4 +63,5 @@ export async function setBaseline(maxNewTokens: number): Promise<void> {
 /** The worker forgets the baseline with a new model or dataset; so does the page. */
 export function forgetBaseline(): void {
   incontext.summary = null;
+  incontext.heldout = null;
 }
