@@ -18,7 +18,7 @@ import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
 import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
 import { forgetInContext, generateUse, heldOutLossInContext, setInContext } from './incontext';
-import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
+import { gpuMemoryReport, heldOutLoss, isGenerating, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
@@ -42,6 +42,8 @@ async function gpu() {
 
 function notWhileTraining(what: string): void {
   if (isTraining()) throw new Error(`Pause or stop training before you ${what}.`);
+  // curation switches the adapter off on the shared model while it embeds: nothing else may use the model meanwhile
+  if (isCurating()) throw new Error(`Wait for the curation to finish (or stop it) before you ${what}.`);
 }
 
 async function handle(req: Request): Promise<void> {
@@ -198,6 +200,7 @@ async function handle(req: Request): Promise<void> {
       break;
     case 'curate-run': {
       notWhileTraining('curate the dataset');
+      if (isGenerating()) throw new Error('Wait for the answer being generated to finish (or stop it) before you curate.');
       post({ type: 'curated', id, view: await runCuration(req.options, (label, done, total) => post({ type: 'progress', id, label, done, total })) });
       return;
     }

@@ -104,7 +104,13 @@ describe('curate the dataset', () => {
     await page.getByLabel('Max steps (0: epochs decide)').fill(String(STEPS));
     await page.getByLabel('Validation loss every N steps').fill('0');
     await page.getByTestId('train-start').click();
-    await expect.poll(() => text('train-status'), { timeout: 150_000 }).toMatch(new RegExp(`done · step ${STEPS} of ${STEPS}.*Run 1`));
+    await expect
+      .poll(() => text('train-status'), { timeout: 150_000 })
+      .toMatch(new RegExp(`done · step ${STEPS} of ${STEPS}.*Run 1`))
+      .catch(async (e) => {
+        console.log('train panel:', ((await page.locator('#train').textContent()) ?? '').replace(/\s+/g, ' ').slice(0, 1500));
+        throw e;
+      });
     expect(await text('curate-active')).toContain('50 rows');
 
     const row = page.getByTestId('run-row-1');
