@@ -5,7 +5,8 @@
  * file (never held-out or mixed-in rows), each cluster's representative of
  * k-means over the prompt embeddings; rows named by number are checked
  * (held-out, missing); the prefix is the examples' training rows; an answer
- * with examples that do not fit says how many it kept.
+ * with examples that do not fit says how many it kept; the judge's answers
+ * for the pick are the baseline's; its held-out loss masks the examples.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { embedPrompts, kMeans, promptAndResponse, readCurateRows } from '../../s
 import { promptIds } from '../../src/engine/data';
 import { initGpu } from '../../src/engine/gpu/device';
 import { generateUse, heldOutLossInContext, setInContext } from '../../src/worker/incontext';
+import { loadJudge, runJudge, unloadJudge } from '../../src/worker/judge';
 import type { DatasetOptions, GenerateSettings } from '../../src/worker/protocol';
 import { heldOutLoss, loadDataset, loadModel, requireDataset, requireSession } from '../../src/worker/session';
 import { sharedPath } from '../helpers/shared';
@@ -89,6 +91,22 @@ describe('the in-context baseline in the worker', () => {
     console.log('note:', cut.note);
     expect(cut.note).toMatch(/^Only [0-4] of 5 examples fit the 512-token context beside this \d+-token prompt and 8 new tokens: the last [1-5] (was|were) dropped/);
     await expect(generateUse('incontext', 'Write a story about a cat.', true, GREEDY, () => {})).rejects.toThrow('untick Raw text');
+  });
+
+  it("answers for the judge: pick A's answers are the in-context baseline's", async () => {
+    const d = requireDataset();
+    const own = d.train.filter((x) => !d.sources!.mixed.has(x)).map((x) => x.line);
+    await set(0, { rows: own.slice(0, 1) });
+    const dir = sharedPath('models/stories260K-hf');
+    await loadJudge({ format: 'hf', name: 'stories260K-hf (judge)', files: HF.map((f) => ({ name: f, bytes: read(path.join(dir, f)) })) });
+    const instruction = 'Write a story about a cat.';
+    const report = await runJudge([instruction], 'incontext', 'base', GREEDY, () => {});
+    const direct = await generateUse('incontext', instruction, false, GREEDY, () => {});
+    const base = await generateUse('base', instruction, false, GREEDY, () => {});
+    expect(report).toMatchObject({ a: 'incontext', b: 'base' });
+    expect(report.pairs[0].a).toBe(direct.text.trim());
+    expect(report.pairs[0].b).toBe(base.text.trim());
+    unloadJudge();
   });
 
   it('scores the held-out rows after the examples that fit beside each', async () => {
