@@ -106,7 +106,7 @@ function labeller(c: Curated): { one: (i: number) => string; many: (rows: number
       names
         .map((_, src) => rows.filter((i) => c.sourceOf[i] === src))
         .filter((r) => r.length > 0)
-        .map((r, _, all) => rowsLabel(r.map((i) => c.rows[i]), 20) + (all.length > 1 || names.length > 1 ? suffix(c.sourceOf[r[0]]) : ''))
+        .map((r) => rowsLabel(r.map((i) => c.rows[i]), 20) + suffix(c.sourceOf[r[0]]))
         .join('; '),
   };
 }
