@@ -14,6 +14,7 @@
 import { curateRows, readCurateRows, type CurateResult, type CurateRow, type CurateStage } from '../engine/curate';
 import { rowLabel, rowsLabel } from '../engine/data';
 import type { LlamaModel } from '../engine/model';
+import { embeddingCache } from './embeddings';
 import type { CurateRunOptions, CurateView, SubsetChoice, SubsetInfo } from './protocol';
 import { requireDataset, requireSession, type PreparedSplit } from './session';
 import { rowKey, sameFiles, subsetIndices, subsetInfo, subsetSamples, type Curation, type CurateSources } from './subset';
@@ -84,6 +85,7 @@ export async function runCuration(o: CurateRunOptions, progress: (label: string,
       filters: o.filters,
       onProgress: (stage, done, total) => progress(STAGE_LABEL[stage], done, total),
       cancelled: () => stopRequested,
+      embeddingCache: embeddingCache(s.model),
     });
     const curation: Curation = { ...result, picked: o.select !== null, rows: rows.length };
     last = { sources, model: s.model, rows, sourceOf, result, curation };

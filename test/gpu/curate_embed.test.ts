@@ -3,12 +3,14 @@
  * batched (sorted by length, right-padded, several batches) equals one
  * prompt at a time (B = 1, no padding), and both equal the mean of the
  * float64 CPU reference's final-normed hidden states (test/helpers/cpu_reference.ts).
- * Max differences are printed. A repeated prompt is embedded once.
+ * Max differences are printed. A repeated prompt is embedded once. With a
+ * cache, prompts embedded before cost no dispatch and come back equal.
  */
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
-import { embedPrompts, planBatches } from '../../src/engine/curate/embed';
+import { embedPrompts, planBatches, type EmbeddingCache } from '../../src/engine/curate/embed';
+import { countDispatches } from '../../bench/dispatches';
 import { promptIds } from '../../src/engine/data';
 import { initGpu } from '../../src/engine/gpu/device';
 import { loadHF } from '../../src/engine/io/hf';
@@ -76,6 +78,30 @@ it('batched embeddings equal one-at-a-time and the float64 CPU mean of final hid
   expect(Array.from(batched[ids.length - 1])).toEqual(Array.from(batched[4]));
   // distinct prompts get distinct embeddings
   expect(maxAbsDiff(batched[0], batched[1])).toBeGreaterThan(1e-2);
+});
+
+it('a cache serves prompts embedded before without a forward, and embeds only the new ones', async () => {
+  const ids = prompts();
+  const plain = await embedPrompts(model, ids, { batchTokens: 256 });
+  const cache: EmbeddingCache = new Map();
+  const first = await embedPrompts(model, ids.slice(0, 6), { batchTokens: 256, cache });
+  expect(cache.size).toBe(6);
+  let again: Float32Array[] = [];
+  const progress: number[] = [];
+  const none = await countDispatches(async () => {
+    again = await embedPrompts(model, ids.slice(0, 6), { batchTokens: 256, cache, onProgress: (d) => progress.push(d) });
+  });
+  expect(none).toBe(0);
+  expect(progress).toEqual([6]);
+  expect(again.map((e) => Array.from(e))).toEqual(first.map((e) => Array.from(e)));
+  const some = await countDispatches(async () => {
+    again = await embedPrompts(model, ids, { batchTokens: 256, cache });
+  });
+  expect(some).toBeGreaterThan(0);
+  expect(cache.size).toBe(new Set(ids.map((p) => p.join(','))).size);
+  for (const [i, e] of again.entries()) expect(maxAbsDiff(e, plain[i])).toBeLessThan(1e-4); // other batch compositions: equal up to rounding
+  again[0][0] += 1; // callers get copies: the cache stays as it was
+  expect(cache.get(ids[0].join(','))![0]).toBe(first[0][0]);
 });
 
 it('names a prompt without tokens', async () => {

@@ -25,6 +25,10 @@
  * Identical prompts (same ids after the cut) are embedded once: instruction
  * sets repeat prompts a lot (149 distinct among TinyStories-instruct's 1,000).
  * The adapter is switched off for the forward: the map is of the base model.
+ * With a `cache` (one per model: its entries are that model's embeddings),
+ * prompts embedded before are not run again, so choosing again ("pick N
+ * diverse" with another N, the in-context baseline's representatives) costs
+ * no forward.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LlamaModel } from '../model';
@@ -38,7 +42,14 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** checked between batches; true stops with an error */
   cancelled?: () => boolean;
+  /** embeddings by prompt (ids after the cut), read and filled; keep one per model */
+  cache?: EmbeddingCache;
 }
+
+/** A model's prompt embeddings, keyed by the prompt's ids after the cut (embedKey). */
+export type EmbeddingCache = Map<string, Float32Array>;
+
+const embedKey = (ids: readonly number[]) => ids.join(',');
 
 const PAD_MULTIPLE = 8;
 
@@ -72,13 +83,20 @@ export async function embedPrompts(model: LlamaModel, prompts: readonly number[]
   const which = prompts.map((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} has no tokens`);
     const cut = p.slice(0, maxTokens);
-    const key = cut.join(',');
+    const key = embedKey(cut);
     let u = firstOf.get(key);
     if (u === undefined) firstOf.set(key, (u = ids.length)), ids.push(cut);
     return u;
   });
   const unique = new Array<Float32Array>(ids.length);
-  const batches = planBatches(ids.map((p) => p.length), Math.max(opts.batchTokens ?? 4096, maxTokens));
+  const todo: number[] = []; // distinct prompts the cache does not hold
+  ids.forEach((p, u) => {
+    const hit = opts.cache?.get(embedKey(p));
+    if (hit && hit.length === d) unique[u] = hit;
+    else todo.push(u);
+  });
+  const batches = planBatches(todo.map((u) => ids[u].length), Math.max(opts.batchTokens ?? 4096, maxTokens)).map((b) => ({ rows: b.rows.map((j) => todo[j]), T: b.T }));
+  if (opts.cancelled?.()) throw new Error('embedding stopped'); // also when the cache holds every prompt
   const adapterWas = model.adapterEnabled;
   model.adapterEnabled = false;
   let done = 0;
@@ -99,12 +117,14 @@ export async function embedPrompts(model: LlamaModel, prompts: readonly number[]
           for (let j = 0; j < d; j++) sum[j] += data[off + j];
         }
         unique[r] = Float32Array.from(sum, (x) => x / n);
+        opts.cache?.set(embedKey(ids[r]), unique[r]);
       });
       done += B;
-      opts.onProgress?.(Math.min(prompts.length, Math.round((done / ids.length) * prompts.length)), prompts.length);
+      opts.onProgress?.(Math.min(prompts.length, Math.round((done / todo.length) * prompts.length)), prompts.length);
     }
   } finally {
     model.adapterEnabled = adapterWas;
   }
+  if (todo.length === 0) opts.onProgress?.(prompts.length, prompts.length);
   return which.map((u) => unique[u].slice());
 }

@@ -17,7 +17,7 @@
  */
 import { promptIds, type SegmentTokenizer } from '../data';
 import type { LlamaModel } from '../model';
-import { embedPrompts } from './embed';
+import { embedPrompts, type EmbeddingCache } from './embed';
 import { filterRows, type FilterOptions, type FilterResult } from './filters';
 import { kCenterGreedy } from './kcenter';
 import { kMeans } from './kmeans';
@@ -46,6 +46,8 @@ export interface CurateOptions {
   seed?: number;
   /** embedding batch size in padded tokens */
   batchTokens?: number;
+  /** the model's prompt embeddings from before (embed.ts EmbeddingCache): read and filled */
+  embeddingCache?: EmbeddingCache;
   onProgress?: (stage: CurateStage, done: number, total: number) => void;
   cancelled?: () => boolean;
 }
@@ -91,6 +93,7 @@ export async function curateRows(rows: readonly CurateRow[], model: LlamaModel, 
   t = now();
   const emb = await embedPrompts(model, kept.map((i) => promptIds(tok, rows[i].prompt)), {
     batchTokens: opts.batchTokens,
+    cache: opts.embeddingCache,
     onProgress: (d, n) => opts.onProgress?.('embedding', d, n),
     cancelled: opts.cancelled,
   });
