@@ -9,7 +9,7 @@ import { uploadTensors } from '../engine/gpu/memory';
 import { parseMultipleChoice } from '../engine/eval/mc_formats';
 import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
 import { exportPeft, importPeft } from '../engine/lora_io';
-import type { Event, Request } from './protocol';
+import type { EvalPoint, Event, Request } from './protocol';
 import { forgetAllRunAdapters, forgetRunAdapter, withAdapter } from './adapters';
 import { generateSides } from './generate_pair';
 import { forgetShiftHistory, rememberPair, shiftOfLastPair } from './token_shift';
@@ -139,12 +139,12 @@ async function handle(req: Request): Promise<void> {
     }
     case 'heldout-eval': {
       notWhileTraining('evaluate');
-      const points = [];
+      const points: (EvalPoint & { rows: number; examples?: number })[] = [];
       for (const [i, use] of req.uses.entries()) {
         post({ type: 'progress', id, label: 'Scoring held-out rows', done: i, total: req.uses.length });
         points.push(use === 'incontext' ? await heldOutLossInContext(req.limit) : await withAdapter(use, (on) => heldOutLoss(on, req.limit)));
       }
-      post({ type: 'heldout', id, points: points.map(({ step, loss, perplexity }) => ({ step, loss, perplexity })), rows: points[0]?.rows ?? 0 });
+      post({ type: 'heldout', id, points: points.map(({ step, loss, perplexity }) => ({ step, loss, perplexity })), rows: points[0]?.rows ?? 0, examples: points.map((p) => p.examples ?? null) });
       return;
     }
     case 'export-adapter': {

@@ -386,7 +386,8 @@ export type Event =
   /** reply to mc-eval: one score per requested use, in order; skipped = rows of the file that were not usable */
   | { type: 'mc'; id: number; scores: McScore[]; skipped: number }
   /** one point per requested use, in order */
-  | { type: 'heldout'; id: number; points: EvalPoint[]; rows: number }
+  /** examples: for the in-context baseline's point, the mean number of its examples that fit beside a row (null for the others) */
+  | { type: 'heldout'; id: number; points: EvalPoint[]; rows: number; examples?: (number | null)[] }
   | { type: 'adapter-files'; id: number; config: string; safetensors: Uint8Array }
   | { type: 'adapter-imported'; id: number; rank: number; params: number }
   | { type: 'recipe'; id: number; files: Record<string, string> }

@@ -98,9 +98,10 @@ describe('in-context baseline', () => {
     await expect.poll(() => text('heldout'), { timeout: 180_000 }).toMatch(/^On 8 held-out rows/);
     const h = await text('heldout');
     console.log(h);
-    const m = h.match(/In-context \(base \+ 2 examples\) loss (\d+\.\d{3}) \(perplexity [\d.]+\) · Run 1 loss (\d+\.\d{3})/);
+    const m = h.match(/In-context \(base \+ 2 examples\) loss (\d+\.\d{3}) \(perplexity [\d.]+, (\d\.\d) examples a row\) · Run 1 loss (\d+\.\d{3}) \(perplexity [\d.]+\)/);
     expect(m).not.toBeNull();
-    await expect.poll(() => text('incontext-heldout')).toBe(m![1]);
+    await expect.poll(() => text('incontext-heldout')).toBe(`${m![1]} (${m![2]} examples a row)`);
+    expect(Number(m![2])).toBeLessThanOrEqual(2);
   });
 
   it("tallies a blind vote against the base model in the runs table's In-context row", async () => {

@@ -146,7 +146,7 @@ describe("the runs table's in-context row", () => {
       { a: 'incontext', b: 1, winner: 'a', at: 5 }, // against a run: not in the vs-base rate
       { a: 'base', b: 1, winner: 'b', at: 6 },
     ];
-    const row = inContextRow('In-context (base + 2 examples)', votes, [judged('incontext', 'base', 1, 3), judged({ run: 1 }, 'base', 5, 0)], { loss: 1.5, perplexity: 4.5, rows: 8 });
+    const row = inContextRow('In-context (base + 2 examples)', votes, [judged('incontext', 'base', 1, 3), judged({ run: 1 }, 'base', 5, 0)], { loss: 1.5, perplexity: 4.5, rows: 8, examples: 1 });
     expect(row.votes).toEqual({ wins: 2, losses: 1, ties: 1 });
     expect(row.winRate?.p).toBeCloseTo(2 / 3);
     expect(row.judge).toMatchObject({ wins: 3, losses: 1, ties: 1 });

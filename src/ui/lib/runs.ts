@@ -98,7 +98,7 @@ export interface BaselineRow {
   winRate: { p: number; lo: number; hi: number } | null;
   judge: RunRow['judge'];
   /** its held-out loss from Compare, on `rows` held-out rows (null until scored) */
-  heldout: { loss: number; perplexity: number; rows: number } | null;
+  heldout: { loss: number; perplexity: number; rows: number; examples: number } | null;
 }
 
 export function inContextRow(name: string, votes: Vote[], judged: JudgeReport[] = [], heldout: BaselineRow['heldout'] = null): BaselineRow {

@@ -60,7 +60,7 @@ export const compare = $state({
   /** the picks the shown outputs came from (the selects may have changed since) */
   shown: { a: 'base' as Pick, b: 'base' as Pick },
   voted: true,
-  heldout: null as { labels: string[]; points: EvalPoint[]; rows: number } | null,
+  heldout: null as { labels: string[]; points: EvalPoint[]; rows: number; examples?: (number | null)[] } | null,
   heldoutBusy: null as string | null,
   /** held-out rows to score (0 = all) */
   heldoutRows: 32,
@@ -244,9 +244,9 @@ export async function heldout(labels: { a: string; b: string }, onlyBase: boolea
     const r = await engine().call({ type: 'heldout-eval', limit: compare.heldoutRows, uses: picks.map(useOf) }, 'heldout', {
       onEvent: (e) => e.type === 'progress' && (compare.heldoutBusy = `Scoring held-out rows: ${e.done + 1} of ${e.total}…`),
     });
-    compare.heldout = { labels: onlyBase ? [labels.a] : [labels.a, labels.b], points: r.points, rows: r.rows };
+    compare.heldout = { labels: onlyBase ? [labels.a] : [labels.a, labels.b], points: r.points, rows: r.rows, examples: r.examples };
     const i = picks.indexOf('incontext');
-    if (i >= 0) incontext.heldout = { loss: r.points[i].loss, perplexity: r.points[i].perplexity, rows: r.rows };
+    if (i >= 0) incontext.heldout = { loss: r.points[i].loss, perplexity: r.points[i].perplexity, rows: r.rows, examples: r.examples?.[i] ?? 0 };
   } catch (e) {
     compare.error = (e as Error).message;
   } finally {

@@ -17,7 +17,7 @@ export const incontext = $state({
   error: null as string | null,
   summary: null as InContextSummary | null,
   /** its last held-out loss (Compare's Held-out loss with it as a side) */
-  heldout: null as { loss: number; perplexity: number; rows: number } | null,
+  heldout: null as { loss: number; perplexity: number; rows: number; examples: number } | null,
 });
 
 /** The pick's name in the selects and the table. */
