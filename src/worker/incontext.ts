@@ -17,6 +17,7 @@ import { IGNORE_INDEX, createTemplate, locationOf, mapRows, parseRows, promptIds
 import { inContextNote, inContextPrompt, inContextScoredRow, renderInContext } from '../engine/incontext';
 import { evaluate } from '../engine/train/evaluate';
 import { withAdapter } from './adapters';
+import { embeddingCache } from './embeddings';
 import type { AdapterUse, EvalPoint, Generated, GenerateSettings, InContextSummary, RequestOf } from './protocol';
 import { generateText, requireDataset, requireSession } from './session';
 
@@ -78,6 +79,7 @@ export async function setInContext(req: RequestOf<'incontext-set'>, progress: (l
     if (!(k >= 1 && k <= MAX_K)) throw new Error(`k must be a whole number from 1 to ${MAX_K} (got ${req.k}).`);
     const emb = await embedPrompts(s.model, t.rows.map((r) => promptIds(s.tokenizer, promptAndResponse(r.sample).prompt)), {
       onProgress: (done, total) => progress('Embedding the training prompts', done, total),
+      cache: embeddingCache(s.model),
     });
     examples = kMeans(emb, k, { seed: 1 }).clusters.map((c) => t.rows[c.representative]);
   } else {
