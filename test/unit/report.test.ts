@@ -6,8 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { esc, lossSvg, niceTicks, reportHtml, voteTally, type ReportComparison, type ReportSnapshot } from '../../src/ui/lib/report';
-import { runRows } from '../../src/ui/lib/runs';
-import type { RunRecord } from '../../src/worker/protocol';
+import { inContextRow, runRows } from '../../src/ui/lib/runs';
+import { wilson } from '../../src/ui/lib/format';
+import type { RunRecord, Vote } from '../../src/worker/protocol';
 
 const EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>';
 
@@ -138,6 +139,25 @@ describe('experiment report', () => {
     expect(html).toContain('Base (step 0)');
     expect(html).toContain('Tuned (step 3)');
     expect(html).toContain('5.5555');
+  });
+
+  it('adds the in-context baseline as a row of the runs table, with its votes, judge and held-out loss against base', () => {
+    const votes: Vote[] = [
+      { a: 'incontext', b: 'base', winner: 'a', at: 1 },
+      { a: 'base', b: 'incontext', winner: 'b', at: 2 },
+      { a: 'base', b: 'incontext', winner: 'a', at: 3 },
+      { a: 'incontext', b: 1, winner: 'b', at: 4 }, // against a run: not the baseline's rate against base
+    ];
+    const baseline = inContextRow('In-context (base + 2 examples)', votes, [], { loss: 1.4521, perplexity: 4.272, rows: 8, examples: 1 });
+    const html = reportHtml({ ...snapshot(), baseline });
+    const row = html.match(/<tr data-run="incontext">.*?<\/tr>/)![0];
+    expect(row).toContain('<th scope="row">In-context (base + 2 examples)</th>');
+    expect(row).toContain('1.452<br><span class="muted small">8 rows, 1.0 examples fit a row</span>');
+    expect(row).toContain('4.27');
+    const w = wilson(2, 3);
+    expect(row).toContain(`67% of 3 (${(w.lo * 100).toFixed(0)}%–${(w.hi * 100).toFixed(0)}%)`);
+    expect(reportHtml({ ...snapshot(), baseline: null })).not.toContain('data-run="incontext"');
+    expect(reportHtml(snapshot())).not.toContain('data-run="incontext"'); // reports without the field
   });
 
   it('tallies the votes per pair whichever side each pick was on', () => {

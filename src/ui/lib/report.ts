@@ -12,7 +12,7 @@
  */
 import type { EvalPoint, McScore, StepPoint } from '../../worker/protocol';
 import { fmtParams, wilson } from './format';
-import type { RunRow } from './runs';
+import type { BaselineRow, RunRow } from './runs';
 import type { ModelSummary } from '../../worker/protocol';
 
 /** The model as the report names it: the worker's summary less what only the page's logic reads. */
@@ -71,6 +71,8 @@ export interface ReportSnapshot {
   comparisons: ReportComparison[];
   runs: RunRow[];
   mcBase: McScore | null;
+  /** the in-context baseline's row (lib/runs inContextRow), when it has a score; absent in reports made before it existed */
+  baseline?: BaselineRow | null;
 }
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -339,18 +341,30 @@ function comparisonsSection(cs: ReportComparison[]): string {
   return `<section><h2>Comparisons</h2><p>${cs.length} comparison${cs.length === 1 ? '' : 's'} made, ${voted} voted.</p>${tally}${items}</section>`;
 }
 
-function runsSection(rows: RunRow[], mcBase: McScore | null): string {
-  if (rows.length === 0) return '<section><h2>Runs</h2><p class="muted">No runs kept in this browser.</p></section>';
+const rateCell = (rate: { p: number; lo: number; hi: number } | null, wins: number, losses: number) => (rate ? `${pct(rate.p)} of ${wins + losses} (${pct(rate.lo)}–${pct(rate.hi)})` : '–');
+const judgeCell = (j: RunRow['judge']) => (j?.rate ? rateCell(j.rate, j.wins, j.losses) : j ? `no decided pair (${j.ties} ties, ${j.unparsed} unparsed)` : '–');
+
+/** The in-context baseline (base model + k training examples, no training) as a row of the runs table: no steps, its votes and judge against base. */
+function baselineRow(b: BaselineRow): string {
+  const h = b.heldout;
+  return (
+    `<tr data-run="incontext"><th scope="row">${esc(b.name)}</th><td colspan="5" class="muted">no training: the base model with training examples before each prompt</td>` +
+    `<td>–</td><td>${h ? `${num(h.loss)}<br><span class="muted small">${h.rows} rows, ${h.examples.toFixed(1)} examples fit a row</span>` : '–'}</td><td>${h ? num(h.perplexity, 2) : '–'}</td><td>–</td>` +
+    `<td>${rateCell(b.winRate, b.votes.wins, b.votes.losses)}${b.votes.ties ? `, ${b.votes.ties} ties` : ''} <span class="muted small">vs base</span></td><td>${judgeCell(b.judge)}</td></tr>`
+  );
+}
+
+function runsSection(rows: RunRow[], mcBase: McScore | null, baseline: BaselineRow | null = null): string {
+  if (rows.length === 0 && !baseline) return '<section><h2>Runs</h2><p class="muted">No runs kept in this browser.</p></section>';
   const body = rows
     .map(
       (r) =>
         `<tr data-run="${r.id}"><th scope="row">${esc(r.name)}</th><td>${esc(r.model)}</td><td>${esc(r.dataset)}${r.subset ? `<br><span class="muted">subset: ${esc(r.subset)}</span>` : ''}</td><td>${int(r.samples)}</td><td>${r.steps} / ${r.totalSteps}</td><td>${esc(r.state)}</td>` +
         `<td>${num(r.trainLoss)}</td><td>${num(r.heldoutLoss)}</td><td>${num(r.perplexity, 2)}</td>` +
         `<td>${r.mc ? `${pct(r.mc.acc)} (${pct(r.mc.accNorm)})<br><span class="muted small">${esc(r.mc.set)} · ${r.mc.n} items</span>` : '–'}</td>` +
-        `<td>${r.winRate ? `${pct(r.winRate.p)} of ${r.votes.wins + r.votes.losses} (${pct(r.winRate.lo)}–${pct(r.winRate.hi)})` : '–'}${r.votes.ties ? `, ${r.votes.ties} ties` : ''}</td>` +
-        `<td>${r.judge?.rate ? `${pct(r.judge.rate.p)} of ${r.judge.wins + r.judge.losses} (${pct(r.judge.rate.lo)}–${pct(r.judge.rate.hi)})` : r.judge ? `no decided pair (${r.judge.ties} ties, ${r.judge.unparsed} unparsed)` : '–'}</td></tr>`,
+        `<td>${rateCell(r.winRate, r.votes.wins, r.votes.losses)}${r.votes.ties ? `, ${r.votes.ties} ties` : ''}</td><td>${judgeCell(r.judge)}</td></tr>`,
     )
-    .join('');
+    .join('') + (baseline ? baselineRow(baseline) : '');
   return (
     `<section><h2>Runs</h2><p>Every run kept in this browser. Two ways to evaluate: scores against references (held-out loss and perplexity, multiple-choice accuracy) and judgement (blind-vote win rate, every vote the run took part in; a model judge's win rate against base, when one was run).</p>` +
     (mcBase ? `<p>Base model on ${esc(mcBase.set)}: acc ${pct(mcBase.acc)}, acc_norm ${pct(mcBase.accNorm)} over ${mcBase.n} items.</p>` : '') +
@@ -414,7 +428,7 @@ export function reportHtml(s: ReportSnapshot): string {
     trainingSection(s.run) +
     heldoutSection(s.heldout) +
     comparisonsSection(s.comparisons) +
-    runsSection(s.runs, s.mcBase) +
+    runsSection(s.runs, s.mcBase, s.baseline ?? null) +
     `<footer><p>Written by the LIMA playground.</p></footer></main></body></html>\n`
   );
 }

@@ -6,7 +6,8 @@
 import type { ModelSummary, TrainSettings } from '../../worker/protocol';
 import { download } from '../lib/format';
 import { reportHtml, type ReportModel, type ReportRun, type ReportSnapshot } from '../lib/report';
-import { runRows } from '../lib/runs';
+import { baselineScored, inContextRow, runRows, type BaselineRow } from '../lib/runs';
+import { incontext, inContextLabel } from './incontext.svelte';
 import { PRESETS } from '../presets';
 import { compare } from './compare.svelte';
 import { dataset } from './dataset.svelte';
@@ -77,8 +78,12 @@ export function reportSnapshot(now = Date.now()): ReportSnapshot {
     comparisons: compare.history.map((c) => ({ at: c.at, prompt: c.prompt, raw: c.raw, blind: c.blind, settings: { ...c.settings }, a: { ...c.a }, b: c.b && { ...c.b }, vote: c.vote })),
     runs: runRows($state.snapshot(runs.list), $state.snapshot(runs.votes), $state.snapshot(judge.results)),
     mcBase: runs.mc.base && { ...runs.mc.base },
+    baseline: shownBaseline(inContextRow(inContextLabel(), $state.snapshot(runs.votes), $state.snapshot(judge.results), incontext.heldout && { ...incontext.heldout })),
   };
 }
+
+/** The in-context row as the runs table shows it: once set, or while votes or a judge result against base are kept. */
+const shownBaseline = (b: BaselineRow) => (incontext.summary || baselineScored(b) ? b : null);
 
 export function downloadReport(): void {
   const now = Date.now();
