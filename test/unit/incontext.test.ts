@@ -6,24 +6,15 @@
  * context stops holding them.
  */
 import { describe, expect, test } from 'vitest';
-import type { Conversation } from '../../src/engine/data/formats';
 import { createTemplate } from '../../src/engine/data/templates';
 import { IGNORE_INDEX, promptIds, tokenizeSample } from '../../src/engine/data/tokenize';
 import { inContextNote, inContextPrompt, inContextScoredRow, renderInContext } from '../../src/engine/incontext';
 import { baselineScored, CSV_HEADER, inContextRow, runsCsv } from '../../src/ui/lib/runs';
 import type { JudgeReport, Vote } from '../../src/worker/protocol';
-import { CHATML_JINJA, storiesTokenizer } from './data/helpers';
+import { CHATML_JINJA, conv, storiesTokenizer } from './data/helpers';
 
 const tok = storiesTokenizer(CHATML_JINJA);
 
-const conv = (instruction: string, response: string, extra: Partial<Conversation> = {}): Conversation => ({
-  kind: 'conversation',
-  turns: [
-    { role: 'user', content: instruction },
-    { role: 'assistant', content: response },
-  ],
-  ...extra,
-});
 
 const examples = [
   conv('Write a story about a cat.', 'Once upon a time, there was a cat named Tom.'),

@@ -1,6 +1,7 @@
 /** Tokenizers and fixture paths for the data tests. */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Conversation } from '../../../src/engine/data/formats';
 import { TextTokenizer } from '../../../src/engine/tokenizer';
 
 const SHARED = path.resolve(__dirname, '../../../../shared');
@@ -36,3 +37,13 @@ export const bytes = (s: string) => new TextEncoder().encode(s);
 export async function* chunked(b: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < b.length; i += size) yield b.slice(i, i + size);
 }
+
+/** A one-exchange conversation: the user's instruction and the assistant's reply (plus any other fields). */
+export const conv = (instruction: string, response: string, extra: Partial<Conversation> = {}): Conversation => ({
+  kind: 'conversation',
+  turns: [
+    { role: 'user', content: instruction },
+    { role: 'assistant', content: response },
+  ],
+  ...extra,
+});

@@ -7,19 +7,11 @@ import { describe, expect, test } from 'vitest';
 import type { Conversation } from '../../../src/engine/data/formats';
 import { createTemplate } from '../../../src/engine/data/templates';
 import { IGNORE_INDEX, promptIds, tokenizeSample } from '../../../src/engine/data/tokenize';
-import { BOS_WRITING_JINJA, CHATML_JINJA, storiesTokenizer } from './helpers';
+import { BOS_WRITING_JINJA, CHATML_JINJA, conv, storiesTokenizer } from './helpers';
 
 const tok = storiesTokenizer(CHATML_JINJA);
 const EOS = 2;
 
-const conv = (instruction: string, response: string, extra: Partial<Conversation> = {}): Conversation => ({
-  kind: 'conversation',
-  turns: [
-    { role: 'user', content: instruction },
-    { role: 'assistant', content: response },
-  ],
-  ...extra,
-});
 
 /** Labelled ids, and the masked ids before the first labelled one. */
 function split(s: { ids: number[]; labels: number[] }) {

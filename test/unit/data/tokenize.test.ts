@@ -1,20 +1,13 @@
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import type { Conversation, Sample } from '../../../src/engine/data/formats';
+import type { Sample } from '../../../src/engine/data/formats';
 import { createTemplate, type Segment } from '../../../src/engine/data/templates';
 import { encodeContinuation, IGNORE_INDEX, promptIds, tokenizeSample, tokenizeSegments } from '../../../src/engine/data/tokenize';
 import { TextTokenizer } from '../../../src/engine/tokenizer';
-import { sharedFile, storiesTokenizer } from './helpers';
+import { conv, sharedFile, storiesTokenizer } from './helpers';
 
 const tok = storiesTokenizer();
 const EOS = 2;
-const conv = (instruction: string, response: string): Conversation => ({
-  kind: 'conversation',
-  turns: [
-    { role: 'user', content: instruction },
-    { role: 'assistant', content: response },
-  ],
-});
 
 describe('prompt/reply boundary', () => {
   test('no merge: prompt ids are a prefix of the full ids and are kept as-is', () => {
