@@ -13,7 +13,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { TemplateId } from '../engine/data';
-import type { DatasetReport, EvalPoint, McScore, RunRecord, StepPoint, TrainSettings, TrainState, Vote } from './protocol';
+import type { DatasetReport, EvalPoint, HeldOutPrompt, McScore, RunRecord, StepPoint, TrainSettings, TrainState, Vote } from './protocol';
 
 export interface CachedModel {
   id: string;
@@ -32,7 +32,8 @@ export interface SavedRunData {
   report: unknown;
   train: unknown[];
   validation: unknown[];
-  heldOutPrompts: string[];
+  /** runs saved before HeldOutPrompt kept the instruction alone (worker/prompts.ts heldOutPrompt reads both) */
+  heldOutPrompts: (HeldOutPrompt | string)[];
   checkpoint: unknown;
   steps: unknown[];
   evals: unknown[];

@@ -185,7 +185,7 @@ async function handle(req: Request): Promise<void> {
     }
     case 'judge-run': {
       notWhileTraining('judge');
-      const report = await runJudge(req.instructions, req.a, req.b, req.settings, (label, done, total) => post({ type: 'progress', id, label, done, total }));
+      const report = await runJudge(req.prompts, req.a, req.b, req.settings, (label, done, total) => post({ type: 'progress', id, label, done, total }));
       post({ type: 'judged', id, report });
       return;
     }

@@ -18,7 +18,7 @@ import { inContextNote, inContextPrompt, inContextScoredRow, renderInContext } f
 import { evaluate } from '../engine/train/evaluate';
 import { withAdapter } from './adapters';
 import { embeddingCache } from './embeddings';
-import type { AdapterUse, EvalPoint, Generated, GenerateSettings, InContextSummary, RequestOf } from './protocol';
+import type { AdapterUse, EvalPoint, Generated, GenerateSettings, HeldOutPrompt, InContextSummary, RequestOf } from './protocol';
 import { generateText, requireDataset, requireSession } from './session';
 
 interface Example extends RowLocation {
@@ -117,14 +117,14 @@ export function requireInContext(): { examples: Example[]; summary: InContextSum
  * examples before the prompt, as many as the context holds beside this
  * prompt and the answer (`note` says when some were dropped).
  */
-export async function generateUse(use: AdapterUse, prompt: string, raw: boolean, settings: GenerateSettings, onText: (text: string) => void, progress: (label: string) => void = () => {}): Promise<Generated> {
+export async function generateUse(use: AdapterUse, prompt: HeldOutPrompt, raw: boolean, settings: GenerateSettings, onText: (text: string) => void, progress: (label: string) => void = () => {}): Promise<Generated> {
   if (use !== 'incontext') return withAdapter(use, (on) => generateText(prompt, raw, on, settings, onText), progress);
   const s = requireSession();
   const d = requireDataset();
   const b = requireInContext();
   if (raw) throw new Error("The in-context baseline writes its examples through the dataset's template: untick Raw text to use it.");
   const o = { context: s.model.config.maxPositions, maxNewTokens: settings.maxNewTokens };
-  const p = inContextPrompt(s.tokenizer, createTemplate(d.template, s.tokenizer), b.examples.map((e) => e.sample), { instruction: prompt }, o);
+  const p = inContextPrompt(s.tokenizer, createTemplate(d.template, s.tokenizer), b.examples.map((e) => e.sample), { instruction: prompt.instruction, input: prompt.input, system: prompt.system }, o);
   const note = inContextNote(p, o);
   const r = await withAdapter('base', (on) => generateText(prompt, false, on, settings, onText, p.ids));
   return note ? { ...r, note } : r;

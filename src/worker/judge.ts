@@ -23,7 +23,8 @@ import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
-import type { AdapterUse, GenerateSettings, JudgedPair, JudgeReport, JudgeSummary, ModelFiles } from './protocol';
+import type { AdapterUse, GenerateSettings, HeldOutPrompt, JudgedPair, JudgeReport, JudgeSummary, ModelFiles } from './protocol';
+import { promptText } from './prompts';
 import { generateUse } from './incontext';
 import { filesSource, requireSession, session, stopGeneration } from './session';
 
@@ -79,11 +80,12 @@ export function requireJudge(): LoadedJudge {
 }
 
 
-/** Writes pick `use`'s answer to `instruction` (the worker: generateText on the resident weights with that adapter). */
-export type AnswerWriter = (use: AdapterUse, instruction: string) => Promise<string>;
+/** Writes pick `use`'s answer to `prompt` (the worker: generateText on the resident weights with that adapter). */
+export type AnswerWriter = (use: AdapterUse, prompt: HeldOutPrompt) => Promise<string>;
 
 export interface JudgeSidesOptions {
-  instructions: string[];
+  /** the held-out prompts, each answered through the dataset's template with its input and system message */
+  prompts: HeldOutPrompt[];
   a: AdapterUse;
   b: AdapterUse;
   answer: AnswerWriter;
@@ -108,18 +110,19 @@ export function decidedRate(bWins: number, aWins: number): { p: number; lo: numb
 
 /** Answers every instruction with both picks (A's answers first, then B's: one adapter swap each), then judges each pair in both orders. */
 export async function judgeSides(o: JudgeSidesOptions): Promise<JudgeReport> {
-  const total = 2 * o.instructions.length;
+  const total = 2 * o.prompts.length;
   let done = 0;
   const answers: Record<'a' | 'b', string[]> = { a: [], b: [] };
   for (const side of ['a', 'b'] as const) {
-    for (const instruction of o.instructions) {
+    for (const prompt of o.prompts) {
       if (o.signal?.aborted) throw stopped();
-      answers[side].push(await o.answer(o[side], instruction));
+      answers[side].push(await o.answer(o[side], prompt));
       o.onProgress?.('answers', ++done, total);
     }
   }
   if (o.signal?.aborted) throw stopped();
-  const pairs = o.instructions.map((instruction, i) => ({ instruction, a: answers.a[i], b: answers.b[i] }));
+  // the judge reads the instruction with its input (promptText), as the answering models did
+  const pairs = o.prompts.map((p, i) => ({ instruction: promptText(p), a: answers.a[i], b: answers.b[i] }));
   const r = await judgePairs(o.judge, pairs, { signal: o.signal, onProgress: (p) => o.onProgress?.('judging', p.done, p.total) });
   const judged: JudgedPair[] = r.verdicts.map((v, i) => ({
     ...pairs[i],
@@ -152,7 +155,7 @@ let judging: AbortController | null = null;
  * judge (its chat template when it has one, else plain; greedy, a short reply).
  */
 export async function runJudge(
-  instructions: string[],
+  prompts: HeldOutPrompt[],
   a: AdapterUse,
   b: AdapterUse,
   settings: GenerateSettings,
@@ -160,16 +163,16 @@ export async function runJudge(
 ): Promise<JudgeReport> {
   requireSession();
   const j = requireJudge();
-  if (instructions.length === 0) throw new Error('There are no instructions to judge: load a dataset with held-out rows (a validation share above 0).');
+  if (prompts.length === 0) throw new Error('There are no instructions to judge: load a dataset with held-out rows (a validation share above 0).');
   if (judging) throw new Error('The judge is already running.');
   const ctrl = new AbortController();
   judging = ctrl;
   try {
     return await judgeSides({
-      instructions,
+      prompts,
       a,
       b,
-      answer: (use, instruction) => generateUse(use, instruction, false, settings, () => {}, (label) => progress(label, 0, 1)).then((r) => r.text.trim()),
+      answer: (use, prompt) => generateUse(use, prompt, false, settings, () => {}, (label) => progress(label, 0, 1)).then((r) => r.text.trim()),
       judge: modelJudge(j.model, j.tokenizer, { signal: ctrl.signal }),
       signal: ctrl.signal,
       onProgress: (phase, done, total) => progress(phase === 'answers' ? 'Writing the answers' : 'Judging each pair in both orders', done, total),

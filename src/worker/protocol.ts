@@ -80,10 +80,22 @@ export interface DatasetReport {
   train: number;
   validation: number;
   mixed: number;
-  /** instructions of held-out rows (for compare and fixed sample prompts) */
-  heldOutPrompts: string[];
+  /** prompts of held-out rows (for compare, the judge and fixed sample prompts) */
+  heldOutPrompts: HeldOutPrompt[];
   /** set while training uses only a curated subset of the training rows (worker/curate.ts) */
   subset?: SubsetInfo;
+}
+
+/**
+ * A prompt as generation renders it through the dataset's template
+ * (data/templates.ts GenerationRequest): a held-out row's first user message,
+ * its Alpaca `input` and its system message, or what Compare's boxes hold.
+ * Raw mode feeds `instruction` as is and ignores the rest.
+ */
+export interface HeldOutPrompt {
+  instruction: string;
+  input?: string;
+  system?: string;
 }
 
 /** What "Find near-duplicates / map" and "Pick N diverse" ask of the worker (worker/curate.ts; src/engine/curate does the work). */
@@ -329,9 +341,9 @@ export type Request =
   | { type: 'train-restore'; id: number; runId: number }
   /** deletes a run (not the one training): its IndexedDB records and, if resident, its adapter's GPU buffers */
   | { type: 'run-delete'; id: number; runId: number }
-  | { type: 'generate'; id: number; prompt: string; raw: boolean; use: AdapterUse; settings: GenerateSettings }
+  | { type: 'generate'; id: number; prompt: HeldOutPrompt; raw: boolean; use: AdapterUse; settings: GenerateSettings }
   /** Compare's two sides streamed together: token events carry `side` (0 = uses[0]), the reply is `generated-pair` */
-  | { type: 'generate-pair'; id: number; prompt: string; raw: boolean; uses: [AdapterUse, AdapterUse]; settings: GenerateSettings }
+  | { type: 'generate-pair'; id: number; prompt: HeldOutPrompt; raw: boolean; uses: [AdapterUse, AdapterUse]; settings: GenerateSettings }
   | { type: 'generate-stop'; id: number }
   /** multiple-choice accuracy of each adapter choice on a benchmark file (JSONL/JSON: MMLU, ARC or HellaSwag rows); template: render questions with the dataset's template */
   | { type: 'mc-eval'; id: number; name: string; bytes: Uint8Array; uses: AdapterUse[]; template: boolean }
@@ -343,7 +355,7 @@ export type Request =
   /** loads the judge model beside the model under test (a previous judge is freed) */
   | { type: 'judge-load'; id: number; files: ModelFiles }
   /** answers each instruction with pick a and pick b (the dataset's template, these sampling settings), then the judge compares each pair in both orders */
-  | { type: 'judge-run'; id: number; instructions: string[]; a: AdapterUse; b: AdapterUse; settings: GenerateSettings }
+  | { type: 'judge-run'; id: number; prompts: HeldOutPrompt[]; a: AdapterUse; b: AdapterUse; settings: GenerateSettings }
   | { type: 'judge-stop'; id: number }
   /** curation of the training rows (issue 15 item 3): filters, near-duplicates, the diversity map, optionally a k-center pick; progress per stage; the reply is `curated` */
   | { type: 'curate-run'; id: number; options: CurateRunOptions }
@@ -355,7 +367,7 @@ export type Request =
   /** sets the in-context baseline (AdapterUse 'incontext'): k examples from the training split, the k most representative (k-means over prompt embeddings) or the rows named by number (line, or position in a JSON array) */
   | { type: 'incontext-set'; id: number; k: number; choose: 'representative' | { rows: number[] }; maxNewTokens: number }
   /** the token shift of the last generate-pair's tuned side (the one that is not 'base'), from the ids it generated; prompt/raw/uses name that comparison */
-  | { type: 'token-shift'; id: number; prompt: string; raw: boolean; uses: [AdapterUse, AdapterUse] };
+  | { type: 'token-shift'; id: number; prompt: HeldOutPrompt; raw: boolean; uses: [AdapterUse, AdapterUse] };
 
 export type Event =
   | { type: 'gpu'; id: number; info: GpuInfo }

@@ -33,7 +33,7 @@ import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { evaluate } from '../engine/train/evaluate';
 import { carrySubset, type CurateSources, type TrainingSubset } from './subset';
-import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GpuMemoryReport, ModelFiles, ModelSummary, TokenPiece } from './protocol';
+import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GpuMemoryReport, HeldOutPrompt, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
   model: LlamaModel;
@@ -55,7 +55,7 @@ export interface PreparedSplit {
   sources?: CurateSources;
   /** when set, training uses only these of `train` (a curated subset, worker/subset.ts) */
   subset?: TrainingSubset | null;
-  heldOutPrompts: string[];
+  heldOutPrompts: HeldOutPrompt[];
   /** what the page was told about this dataset (kept with checkpoints, for a reload) */
   report: DatasetReport;
 }
@@ -169,16 +169,16 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
   const keys = [...new Set(parsed.rows.slice(0, 50).flatMap((r) => Object.keys(r.value)))];
   const { train, validation } = splitTrainValidation(prepared.samples, { seed: o.seed, validationFraction: o.validationFraction });
 
-  // the instructions of held-out rows, for the compare view and the fixed sample prompts
+  // the prompts of held-out rows (instruction, Alpaca input, system message), for the compare view, the judge and the fixed sample prompts
   const rows = new Map(parsed.rows.map((r) => [sampleKey(r), r.value]));
-  const heldOutPrompts: string[] = [];
+  const heldOutPrompts: HeldOutPrompt[] = [];
   if (prepared.format) {
     for (const v of validation) {
       const row = rows.get(sampleKey(v));
       if (!row) continue;
       try {
         const conv = mapRow(row, { format: prepared.format, fields: prepared.fields });
-        if (conv.kind === 'conversation') heldOutPrompts.push((conv as Conversation).turns[0].content);
+        if (conv.kind === 'conversation') heldOutPrompts.push(rowPrompt(conv as Conversation));
       } catch {
         // rows that failed mapping are in the report already
       }
@@ -216,6 +216,11 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
   s.dataset.sources = sources;
   carrySubset(previous, s.dataset);
   return report;
+}
+
+/** A row's prompt as its training sample renders it: the first user message, Alpaca's input, the system message. */
+export function rowPrompt(conv: Conversation): HeldOutPrompt {
+  return { instruction: conv.turns[0].content, ...(conv.input ? { input: conv.input } : {}), ...(conv.system ? { system: conv.system } : {}) };
 }
 
 /** A sample's tokens, each with what it counts for in the loss (labels are not shifted: see data/tokenize.ts). */
@@ -261,7 +266,7 @@ export const isGenerating = () => generation !== null;
 
 /** Streams a completion; `raw` feeds the prompt as is, otherwise through the dataset's template. */
 export async function generateText(
-  prompt: string,
+  prompt: HeldOutPrompt,
   raw: boolean,
   useAdapter: boolean,
   g: GenerateSettings,
@@ -303,10 +308,10 @@ export async function generateText(
   }
 }
 
-/** The prompt's ids as generation feeds them: as is when `raw`, otherwise through the dataset's template. */
-function generationInput(s: Session, prompt: string, raw: boolean): { tpl: PromptTemplate; ids: number[] } {
+/** The prompt's ids as generation feeds them: the instruction as is when `raw` (input and system ignored), otherwise through the dataset's template. */
+export function generationInput(s: Session, prompt: HeldOutPrompt, raw: boolean): { tpl: PromptTemplate; ids: number[] } {
   const tpl = template(s);
-  const text = raw ? prompt : tpl.generationPrompt({ instruction: prompt });
+  const text = raw ? prompt.instruction : tpl.generationPrompt({ instruction: prompt.instruction, input: prompt.input, system: prompt.system });
   return { tpl, ids: raw ? s.tokenizer.encodePrompt(text) : promptIds(s.tokenizer, text) };
 }
 
@@ -327,7 +332,7 @@ export let lastPairIds: { model: LlamaModel; prompt: number[]; answers: number[]
  * other goes on), and the stop button ends both.
  */
 export async function generatePairText(
-  prompt: string,
+  prompt: HeldOutPrompt,
   raw: boolean,
   loraScales: number[],
   g: GenerateSettings,

@@ -13,12 +13,13 @@
 import { shiftClass, tokenShift, topShifted, type ShiftToken } from '../engine/eval/token_shift';
 import type { LlamaModel } from '../engine/model';
 import { withAdapter } from './adapters';
-import type { AdapterUse, Event, RequestOf, ShiftPiece } from './protocol';
+import type { AdapterUse, Event, HeldOutPrompt, RequestOf, ShiftPiece } from './protocol';
+import { samePrompt } from './prompts';
 import { decodePieces, requireSession } from './session';
 
 interface Pair {
   model: LlamaModel;
-  prompt: string;
+  prompt: HeldOutPrompt;
   raw: boolean;
   uses: [AdapterUse, AdapterUse];
   promptIds: number[];
@@ -76,7 +77,7 @@ export async function shiftOfLastPair(req: RequestOf<'token-shift'>, progress: (
   const which = tunedSide(req.uses);
   if ('reason' in which) throw new Error(which.reason);
   const p = last;
-  if (!p || p.model !== s.model || p.prompt !== req.prompt || p.raw !== req.raw || !sameUse(p.uses[0], req.uses[0]) || !sameUse(p.uses[1], req.uses[1]))
+  if (!p || p.model !== s.model || !samePrompt(p.prompt, req.prompt) || p.raw !== req.raw || !sameUse(p.uses[0], req.uses[0]) || !sameUse(p.uses[1], req.uses[1]))
     throw new Error('The engine no longer holds the tokens of this comparison: run both again, then ask what changed.');
   const side = which.side;
   const { ids, pieces, cut } = wholeTokens(p.sides[side].ids, p.sides[side].text);

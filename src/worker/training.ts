@@ -11,9 +11,10 @@ import type { TemplateId, TokenizedSample } from '../engine/data';
 import { nextRunId, readRun, readRunData, saveRun } from './db';
 import { LoraAdapter } from '../engine/lora';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
-import type { DatasetReport, EvalPoint, Event, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
+import type { DatasetReport, EvalPoint, Event, HeldOutPrompt, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
 import { generateText, gpuMemoryReport, measureAdapter, requireDataset, requireSession, session } from './session';
 import { restoredSubset } from './subset';
+import { heldOutPrompt, promptText } from './prompts';
 
 type Post = (e: Event) => void;
 
@@ -128,12 +129,18 @@ export async function restoreTraining(runId: number): Promise<{ settings: TrainS
   const trainer = measureAdapter(() => uploaded(Trainer.restore(s.model, train, validation, data.checkpoint as TrainCheckpoint)));
   const steps = data.steps as StepPoint[];
   run = { id: runId, record, trainer, settings, state: 'paused', steps, evals: data.evals as EvalPoint[], lastStep: steps.at(-1)?.step ?? 0, totalSteps: steps.at(-1)?.totalSteps ?? trainer.totalSteps };
-  s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts, report: data.report as DatasetReport };
+  s.dataset = { name: data.datasetName, template: data.template as TemplateId, maxLength: settings.maxLength, train, validation, heldOutPrompts: data.heldOutPrompts.map(heldOutPrompt), report: savedReport(data.report) };
   restoredSubset(s.dataset, record); // the saved rows are the subset it trained on: say so
   post({ type: 'train-history', id: 0, steps: run.steps, evals: run.evals });
   postState(trainer.done ? undefined : `Restored ${record.name} at step ${run.lastStep}.`);
   if (trainer.done) (run.state = 'done'), postState();
   return { settings, report: s.dataset.report, template: data.template as TemplateId };
+}
+
+/** A saved run's dataset report; runs saved before HeldOutPrompt kept its held-out prompts as strings. */
+function savedReport(report: unknown): DatasetReport {
+  const r = report as DatasetReport & { heldOutPrompts: (string | HeldOutPrompt)[] };
+  return { ...r, heldOutPrompts: (r.heldOutPrompts ?? []).map(heldOutPrompt) };
 }
 
 /** The trainer with its adapter and optimizer state on the GPU now (tfjs would upload them at the first step). */
@@ -215,7 +222,7 @@ async function sampleFixedPrompts(step: number): Promise<void> {
   const samples: { prompt: string; text: string }[] = [];
   for (const prompt of prompts) {
     const g = await generateText(prompt, false, true, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxNewTokens: 48, seed: 0 }, () => {});
-    samples.push({ prompt, text: g.text });
+    samples.push({ prompt: promptText(prompt), text: g.text });
   }
   if (samples.length) post({ type: 'train-samples', id: 0, step, samples });
 }

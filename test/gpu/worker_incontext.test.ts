@@ -80,17 +80,17 @@ describe('the in-context baseline in the worker', () => {
     const d = requireDataset();
     const own = d.train.filter((x) => !d.sources!.mixed.has(x)).map((x) => x.line);
     await set(0, { rows: [own[0]] });
-    const one = await generateUse('incontext', 'Write a story about a cat.', false, GREEDY, () => {});
+    const one = await generateUse('incontext', { instruction: 'Write a story about a cat.' }, false, GREEDY, () => {});
     expect(one.tokens).toBeGreaterThan(0);
     expect(one.note).toBeUndefined();
-    const base = await generateUse('base', 'Write a story about a cat.', false, GREEDY, () => {});
+    const base = await generateUse('base', { instruction: 'Write a story about a cat.' }, false, GREEDY, () => {});
     console.log(`in-context (1 example): ${JSON.stringify(one.text)} · base: ${JSON.stringify(base.text)}`);
 
     await set(0, { rows: own.slice(0, 5) });
-    const cut = await generateUse('incontext', 'Write a story about a cat.', false, GREEDY, () => {});
+    const cut = await generateUse('incontext', { instruction: 'Write a story about a cat.' }, false, GREEDY, () => {});
     console.log('note:', cut.note);
     expect(cut.note).toMatch(/^Only [0-4] of 5 examples fit the 512-token context beside this \d+-token prompt and 8 new tokens: the last [1-5] (was|were) dropped/);
-    await expect(generateUse('incontext', 'Write a story about a cat.', true, GREEDY, () => {})).rejects.toThrow('untick Raw text');
+    await expect(generateUse('incontext', { instruction: 'Write a story about a cat.' }, true, GREEDY, () => {})).rejects.toThrow('untick Raw text');
   });
 
   it("answers for the judge: pick A's answers are the in-context baseline's", async () => {
@@ -99,7 +99,7 @@ describe('the in-context baseline in the worker', () => {
     await set(0, { rows: own.slice(0, 1) });
     const dir = sharedPath('models/stories260K-hf');
     await loadJudge({ format: 'hf', name: 'stories260K-hf (judge)', files: HF.map((f) => ({ name: f, bytes: read(path.join(dir, f)) })) });
-    const instruction = 'Write a story about a cat.';
+    const instruction = { instruction: 'Write a story about a cat.' };
     const report = await runJudge([instruction], 'incontext', 'base', GREEDY, () => {});
     const direct = await generateUse('incontext', instruction, false, GREEDY, () => {});
     const base = await generateUse('base', instruction, false, GREEDY, () => {});

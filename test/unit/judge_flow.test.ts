@@ -9,13 +9,15 @@ import { describe, expect, it } from 'vitest';
 import type { Judge, JudgePrompt } from '../../src/engine/eval/judge';
 import { wilsonInterval } from '../../src/engine/eval/wilson';
 import { decidedRate, judgeSides, type AnswerWriter } from '../../src/worker/judge';
+import { promptText } from '../../src/worker/prompts';
 import type { AdapterUse } from '../../src/worker/protocol';
 
 const label = (u: AdapterUse) => (u === 'base' ? 'base' : u === 'current' ? 'current' : u === 'incontext' ? 'incontext' : `run${u.run}`);
 
 /** Run 2 writes a "good" answer to the instructions that say "easy"; the base model never does. */
 function writer(calls: string[]): AnswerWriter {
-  return async (use, instruction) => {
+  return async (use, prompt) => {
+    const instruction = promptText(prompt);
     calls.push(`${label(use)}|${instruction}`);
     return label(use) === 'run2' && instruction.includes('easy') ? `a good answer to ${instruction}` : `an answer to ${instruction}`;
   };
@@ -33,6 +35,7 @@ const fair: Judge = async (p) => {
 };
 
 const INSTRUCTIONS = ['easy one', 'easy two', 'hard three', 'easy four'];
+const PROMPTS = INSTRUCTIONS.map((instruction) => ({ instruction }));
 
 describe('judgeSides', () => {
   it('answers with A then B, judges both orders, counts from B', async () => {
@@ -40,7 +43,7 @@ describe('judgeSides', () => {
     const prompts: JudgePrompt[] = [];
     const progress: string[] = [];
     const r = await judgeSides({
-      instructions: INSTRUCTIONS,
+      prompts: PROMPTS,
       a: 'base',
       b: { run: 2 },
       answer: writer(calls),
@@ -68,7 +71,7 @@ describe('judgeSides', () => {
   });
 
   it('turns a position-biased judge into ties and counts garbled replies as unparsed, never guessed', async () => {
-    const biased = await judgeSides({ instructions: INSTRUCTIONS, a: 'base', b: { run: 2 }, answer: writer([]), judge: async () => '[[A]]' });
+    const biased = await judgeSides({ prompts: PROMPTS, a: 'base', b: { run: 2 }, answer: writer([]), judge: async () => '[[A]]' });
     expect([biased.bWins, biased.aWins, biased.ties, biased.unparsed]).toEqual([0, 0, 4, 0]);
     expect(biased.rate).toBeNull();
 
@@ -78,7 +81,7 @@ describe('judgeSides', () => {
       if (p.user.includes('hard')) return 'Reply "[[A]]", "[[B]]" or "[[C]]"';
       return A.includes('good') ? '[[ A ]]' : '[[B]]';
     };
-    const r = await judgeSides({ instructions: INSTRUCTIONS, a: 'base', b: { run: 2 }, answer: writer([]), judge: garbled });
+    const r = await judgeSides({ prompts: PROMPTS, a: 'base', b: { run: 2 }, answer: writer([]), judge: garbled });
     expect(r.pairs.map((p) => [p.ab.verdict, p.ba.verdict, p.winner])).toEqual([
       ['B', 'unparsed', 'unparsed'],
       ['B', 'unparsed', 'unparsed'],
@@ -90,16 +93,26 @@ describe('judgeSides', () => {
   });
 
   it('counts A beating B from B side', async () => {
-    const r = await judgeSides({ instructions: INSTRUCTIONS, a: { run: 2 }, b: 'base', answer: writer([]), judge: fair });
+    const r = await judgeSides({ prompts: PROMPTS, a: { run: 2 }, b: 'base', answer: writer([]), judge: fair });
     expect([r.bWins, r.aWins, r.ties]).toEqual([0, 3, 1]);
     expect(r.rate).toEqual({ p: 0, ...wilsonInterval(0, 3) });
+  });
+
+  it("hands the writer the row's input and shows it to the judge after the instruction", async () => {
+    const got: unknown[] = [];
+    const prompts: JudgePrompt[] = [];
+    const prompt = { instruction: 'Rewrite the following sentence to use a passive voice instead.', input: 'The cat chased the mouse.', system: 'Be brief.' };
+    const r = await judgeSides({ prompts: [prompt], a: 'base', b: { run: 2 }, answer: async (_use, p) => (got.push(p), 'x'), judge: async (p) => (prompts.push(p), '[[C]]') });
+    expect(got).toEqual([prompt, prompt]);
+    expect(prompts[0].user).toContain('[Instruction]\nRewrite the following sentence to use a passive voice instead.\n\nThe cat chased the mouse.\n\n[Assistant A]');
+    expect(r.pairs[0].instruction).toBe('Rewrite the following sentence to use a passive voice instead.\n\nThe cat chased the mouse.');
   });
 
   it('stops between calls when the signal is aborted', async () => {
     const ctrl = new AbortController();
     let judged = 0;
     const run = judgeSides({
-      instructions: INSTRUCTIONS,
+      prompts: PROMPTS,
       a: 'base',
       b: { run: 2 },
       answer: writer([]),
@@ -115,7 +128,7 @@ describe('judgeSides', () => {
     const early = new AbortController();
     early.abort();
     const calls: string[] = [];
-    await expect(judgeSides({ instructions: INSTRUCTIONS, a: 'base', b: { run: 2 }, answer: writer(calls), judge: fair, signal: early.signal })).rejects.toThrow(/stopped/);
+    await expect(judgeSides({ prompts: PROMPTS, a: 'base', b: { run: 2 }, answer: writer(calls), judge: fair, signal: early.signal })).rejects.toThrow(/stopped/);
     expect(calls).toEqual([]);
   });
 });

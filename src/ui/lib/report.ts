@@ -52,6 +52,8 @@ export interface ReportRun {
 export interface ReportComparison {
   at: number;
   prompt: string;
+  /** Alpaca's input sent with the instruction, when there was one */
+  input?: string;
   raw: boolean;
   blind: boolean;
   settings: Record<string, unknown>;
@@ -333,6 +335,7 @@ function comparisonsSection(cs: ReportComparison[]): string {
       const side = (o: { name: string; text: string }, won: boolean) => `<div class="side${won ? ' won' : ''}"><h4>${esc(o.name)}${won ? ' ✓' : ''}</h4><p class="out">${esc(o.text)}</p></div>`;
       return (
         `<article class="cmp" data-comparison="${i + 1}"><h3>${i + 1}. <span class="prompt">${esc(c.prompt)}</span></h3>` +
+        (c.input ? `<p class="prompt" data-field="input"><span class="muted">Input:</span> ${esc(c.input)}</p>` : '') +
         `<p class="muted small">${new Date(c.at).toISOString().replace('T', ' ').slice(0, 19)} UTC · ${c.blind ? 'blind' : 'open'} · ${sampling} · <span data-field="vote">${vote}</span></p>` +
         `<div class="sides">${side(c.a, c.vote === 'a')}${c.b ? side(c.b, c.vote === 'b') : '<div class="side"><p class="muted">Only the base model answered.</p></div>'}</div></article>`
       );

@@ -7,7 +7,7 @@
  * IndexedDB (runs.svelte.ts) and tallied for the pair shown, with a Wilson
  * 95% interval (ties excluded).
  */
-import type { AdapterUse, EvalPoint, Generated, GenerateSettings, Vote } from '../../worker/protocol';
+import type { AdapterUse, EvalPoint, Generated, GenerateSettings, HeldOutPrompt, Vote } from '../../worker/protocol';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
 import { incontext, inContextLabel } from './incontext.svelte';
@@ -32,7 +32,10 @@ export interface PickOption {
 /** One comparison made on this page, for the experiment report (state/report.svelte.ts): what was asked, what each side wrote, the vote. */
 export interface ComparisonRecord {
   at: number;
+  /** the instruction; input and system as the template got them (absent in raw mode and when empty) */
   prompt: string;
+  input?: string;
+  system?: string;
   raw: boolean;
   blind: boolean;
   settings: GenerateSettings;
@@ -45,6 +48,10 @@ export interface ComparisonRecord {
 
 export const compare = $state({
   prompt: '',
+  /** Alpaca's input beside the instruction (filled from a held-out row, or typed); not sent in raw mode */
+  input: '',
+  /** the chosen held-out row's system message, carried with its prompt until another is chosen or dropped */
+  system: '',
   raw: false,
   settings: { temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1, maxNewTokens: 120, seed: 1 } as GenerateSettings,
   a: 'base' as Pick,
@@ -70,13 +77,32 @@ export const compare = $state({
 
 const pickName = (p: Pick) => (p === 'base' ? 'Base model (adapter off)' : p === 'current' ? 'Imported adapter' : p === 'incontext' ? inContextLabel() : runName(Number(p.slice(4))));
 
+/** What Compare's boxes ask: the instruction, and (unless raw) the input and the held-out row's system message. */
+export function comparePrompt(): HeldOutPrompt {
+  if (compare.raw) return { instruction: compare.prompt };
+  return { instruction: compare.prompt, ...(compare.input.trim() ? { input: compare.input } : {}), ...(compare.system ? { system: compare.system } : {}) };
+}
+
+/** A held-out prompt into Compare's boxes (the select of held-out prompts). */
+export function chooseHeldOut(p: HeldOutPrompt): void {
+  compare.prompt = p.instruction;
+  compare.input = p.input ?? '';
+  compare.system = p.system ?? '';
+}
+
+/** A comparison's prompt as it was sent (the token-shift view asks about the same one). */
+export const promptOf = (c: ComparisonRecord): HeldOutPrompt => ({ instruction: c.prompt, ...(c.input ? { input: c.input } : {}), ...(c.system ? { system: c.system } : {}) });
+
 /** Appends the comparison just shown to the history (called once its outputs are done). */
 function noteComparison(onlyBase: boolean): void {
   if (compare.error || (!compare.outA.text && !compare.outB.text)) return;
   const { a, b } = compare.shown;
+  const { instruction, input, system } = comparePrompt();
   compare.history.push({
     at: Date.now(),
-    prompt: compare.prompt,
+    prompt: instruction,
+    ...(input ? { input } : {}),
+    ...(system ? { system } : {}),
     raw: compare.raw,
     blind: compare.blind,
     settings: $state.snapshot(compare.settings) as GenerateSettings,
@@ -106,7 +132,7 @@ async function one(out: Output, pick: Pick): Promise<void> {
   out.running = true;
   try {
     const r = await engine().call(
-      { type: 'generate', prompt: compare.prompt, raw: compare.raw, use: useOf(pick), settings: $state.snapshot(compare.settings) as GenerateSettings },
+      { type: 'generate', prompt: comparePrompt(), raw: compare.raw, use: useOf(pick), settings: $state.snapshot(compare.settings) as GenerateSettings },
       'generated',
       {
         onEvent: (e) => {
@@ -133,7 +159,7 @@ async function both(): Promise<void> {
   for (const out of outs) Object.assign(out, { text: '', info: '', note: '', running: true });
   try {
     const r = await engine().call(
-      { type: 'generate-pair', prompt: compare.prompt, raw: compare.raw, uses: [useOf(compare.a), useOf(compare.b)], settings: $state.snapshot(compare.settings) as GenerateSettings },
+      { type: 'generate-pair', prompt: comparePrompt(), raw: compare.raw, uses: [useOf(compare.a), useOf(compare.b)], settings: $state.snapshot(compare.settings) as GenerateSettings },
       'generated-pair',
       {
         onEvent: (e) => {

@@ -12,7 +12,7 @@
  * latest one against base.
  */
 import { isQuotaError, QUOTA_MESSAGE, readModelFiles, saveModelFiles } from '../../worker/db';
-import type { FileBytes, GenerateSettings, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
+import type { FileBytes, GenerateSettings, HeldOutPrompt, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
 import { EngineError } from '../engine';
 import { fetchBytes, fileUrl } from '../lib/hub';
 import { engine, onPush } from './app.svelte';
@@ -169,16 +169,16 @@ export function cancelJudgeDownload(): void {
   hubDownload?.abort();
 }
 
-/** Answers `instructions` with both picks and judges each pair in both orders; Compare's sampling settings, `answerTokens` new tokens. */
-export async function runJudge(instructions: string[], labels: { a: string; b: string }): Promise<void> {
+/** Answers `prompts` (held-out rows' instructions with their input and system message) with both picks and judges each pair in both orders; Compare's sampling settings, `answerTokens` new tokens. */
+export async function runJudge(prompts: HeldOutPrompt[], labels: { a: string; b: string }): Promise<void> {
   judge.error = null;
   judge.running = true;
   judge.stopping = false;
-  judge.progress = { label: 'Starting', done: 0, total: 2 * instructions.length };
+  judge.progress = { label: 'Starting', done: 0, total: 2 * prompts.length };
   const picks = { a: judge.a, b: judge.b };
   const settings = { ...($state.snapshot(compare.settings) as GenerateSettings), maxNewTokens: judge.answerTokens };
   try {
-    const r = await engine().call({ type: 'judge-run', instructions, a: useOf(picks.a), b: useOf(picks.b), settings }, 'judged', {
+    const r = await engine().call({ type: 'judge-run', prompts: $state.snapshot(prompts) as HeldOutPrompt[], a: useOf(picks.a), b: useOf(picks.b), settings }, 'judged', {
       onEvent: (e) => e.type === 'progress' && (judge.progress = { label: e.label, done: e.done, total: e.total }),
     });
     const result: JudgeResult = { ...r.report, picks, labels, judgeName: judge.loaded?.name ?? 'the judge' };

@@ -75,7 +75,7 @@ export function reportSnapshot(now = Date.now()): ReportSnapshot {
     },
     run: currentRun(),
     heldout: compare.heldout && $state.snapshot(compare.heldout),
-    comparisons: compare.history.map((c) => ({ at: c.at, prompt: c.prompt, raw: c.raw, blind: c.blind, settings: { ...c.settings }, a: { ...c.a }, b: c.b && { ...c.b }, vote: c.vote })),
+    comparisons: compare.history.map((c) => ({ at: c.at, prompt: c.prompt, ...(c.input ? { input: c.input } : {}), raw: c.raw, blind: c.blind, settings: { ...c.settings }, a: { ...c.a }, b: c.b && { ...c.b }, vote: c.vote })),
     runs: runRows($state.snapshot(runs.list), $state.snapshot(runs.votes), $state.snapshot(judge.results)),
     mcBase: runs.mc.base && { ...runs.mc.base },
     baseline: shownBaseline(inContextRow(inContextLabel(), $state.snapshot(runs.votes), $state.snapshot(judge.results), incontext.heldout && { ...incontext.heldout })),

@@ -8,7 +8,7 @@
  */
 import type { ShiftPiece } from '../../worker/protocol';
 import { engine } from './app.svelte';
-import { compare, useOf, type Pick } from './compare.svelte';
+import { compare, promptOf, useOf, type Pick } from './compare.svelte';
 import { train } from './train.svelte';
 
 export interface ShiftView {
@@ -68,7 +68,7 @@ export async function analyseShift(): Promise<void> {
   shift.busy = 'Scoring the answer…';
   const comparison = compare.history.length;
   try {
-    const r = await engine().call({ type: 'token-shift', prompt: last.prompt, raw: last.raw, uses: [useOf(last.a.pick), useOf(last.b.pick)] }, 'token-shift-result', {
+    const r = await engine().call({ type: 'token-shift', prompt: promptOf(last), raw: last.raw, uses: [useOf(last.a.pick), useOf(last.b.pick)] }, 'token-shift-result', {
       onEvent: (e) => e.type === 'progress' && (shift.busy = `${e.label}…`),
     });
     shift.result = { comparison, pick: tuned.pick, name: tuned.name, pieces: r.pieces, cut: r.cut };
