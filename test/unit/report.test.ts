@@ -105,6 +105,12 @@ describe('experiment report', () => {
     expect(esc(`a<b>"c"&'d'`)).toBe('a&lt;b&gt;&quot;c&quot;&amp;&#39;d&#39;');
   });
 
+  it("shows a comparison's input under its prompt (escaped), and none without one", () => {
+    const html = reportHtml({ ...snapshot(), comparisons: [cmp({ prompt: 'Rewrite the following sentence.', input: `The cat <sat>.` }), cmp({})] });
+    expect(html).toContain('<span class="prompt">Rewrite the following sentence.</span></h3><p class="prompt" data-field="input"><span class="muted">Input:</span> The cat &lt;sat&gt;.</p>');
+    expect(html.match(/data-field="input"/g)).toHaveLength(1);
+  });
+
   it('holds the numbers: model size, dataset summary, settings, losses, held-out base vs tuned, votes, runs', () => {
     const html = reportHtml(snapshot());
     for (const s of [
