@@ -17,8 +17,9 @@ import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
 import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
+import { claimModel } from './model_use';
 import { forgetInContext, generateUse, heldOutLossInContext, setInContext } from './incontext';
-import { gpuMemoryReport, heldOutLoss, isGenerating, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
+import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
@@ -200,7 +201,6 @@ async function handle(req: Request): Promise<void> {
       break;
     case 'curate-run': {
       notWhileTraining('curate the dataset');
-      if (isGenerating()) throw new Error('Wait for the answer being generated to finish (or stop it) before you curate.');
       post({ type: 'curated', id, view: await runCuration(req.options, (label, done, total) => post({ type: 'progress', id, label, done, total })) });
       return;
     }
@@ -226,7 +226,12 @@ async function handle(req: Request): Promise<void> {
 scope.onmessage = async (msg: MessageEvent<Request>) => {
   const req = msg.data;
   try {
-    await handle(req);
+    const release = claimModel(req);
+    try {
+      await handle(req);
+    } finally {
+      release();
+    }
   } catch (e) {
     post({ type: 'error', id: req.id, message: (e as Error).message, kind: e instanceof NoWebGPUError ? 'no-webgpu' : 'error' });
   }

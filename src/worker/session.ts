@@ -261,9 +261,6 @@ export function stopGeneration(): void {
   generation?.abort();
 }
 
-/** Whether a completion (or Compare's pair) is being generated now. */
-export const isGenerating = () => generation !== null;
-
 /** Streams a completion; `raw` feeds the prompt as is, otherwise through the dataset's template. */
 export async function generateText(
   prompt: HeldOutPrompt,
