@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { ROOT } from './harness';
 
 export const SHARED = path.resolve(ROOT, '..', 'shared');
@@ -41,4 +42,13 @@ export async function setUpSmokeRun(page: Page, steps: number): Promise<void> {
   await page.getByText('Advanced settings').click();
   await page.getByLabel('Max steps (0: epochs decide)').fill(String(steps));
   await page.getByLabel('Validation loss every N steps').fill('0'); // still scored once, at the end
+}
+
+/** Fills Compare's instruction, runs both sides and waits until they are done; no error may be shown. */
+export async function compareBoth(page: Page, prompt: string): Promise<void> {
+  await page.getByTestId('compare-prompt').fill(prompt);
+  await page.getByTestId('compare-run').click();
+  await expect.poll(() => page.getByTestId('compare-stop').isEnabled(), { timeout: 10_000 }).toBe(false);
+  await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 180_000 }).toBe(true);
+  expect(await page.locator('#compare [role="alert"]').count()).toBe(0);
 }

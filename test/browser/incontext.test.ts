@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, SCREENSHOTS, screenshot, type Session } from './harness';
-import { setUpSmokeRun } from './helpers';
+import { compareBoth, setUpSmokeRun } from './helpers';
 
 const STEPS = 4;
 
@@ -24,15 +24,6 @@ describe('in-context baseline', () => {
   });
 
   const text = async (testid: string) => ((await s.page.getByTestId(testid).textContent()) ?? '').replace(/\s+/g, ' ').trim();
-
-  async function compareBoth(prompt: string): Promise<void> {
-    const page = s.page;
-    await page.getByTestId('compare-prompt').fill(prompt);
-    await page.getByTestId('compare-run').click();
-    await expect.poll(() => page.getByTestId('compare-stop').isEnabled(), { timeout: 10_000 }).toBe(false);
-    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 180_000 }).toBe(true);
-    expect(await page.locator('#compare [role="alert"]').count()).toBe(0);
-  }
 
   /** sets k representative examples; returns how many the summary lists (k-means may find fewer distinct clusters than k) */
   async function setBaseline(k: number): Promise<number> {
@@ -79,7 +70,7 @@ describe('in-context baseline', () => {
     const page = s.page;
     await page.getByTestId('compare-a').selectOption('incontext');
     await page.getByTestId('compare-b').selectOption('run:1');
-    await compareBoth('Write a story about a girl named Amy.');
+    await compareBoth(s.page, 'Write a story about a girl named Amy.');
     const a = await text('output-a');
     const b = await text('output-b');
     console.log('in-context:', a, '\nrun 1:', b);
@@ -108,7 +99,7 @@ describe('in-context baseline', () => {
     const page = s.page;
     await page.getByTestId('compare-b').selectOption('base');
     await page.getByLabel('Blind mode').check();
-    await compareBoth('Write a story about a dog.');
+    await compareBoth(s.page, 'Write a story about a dog.');
     await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'A', exact: true }).click();
     const left = (await page.locator('#compare .sides h3').first().textContent()) ?? '';
     const won = left.startsWith('In-context');
@@ -127,7 +118,7 @@ describe('in-context baseline', () => {
     console.log('summary:', summary);
     expect(summary).toContain('With 24 new tokens the examples do not all fit beside any prompt');
     await page.getByTestId('compare-a').selectOption('incontext');
-    await compareBoth('Write a story about a cat.');
+    await compareBoth(s.page, 'Write a story about a cat.');
     const note = await text('output-a-note');
     console.log('note:', note);
     const m = note.match(/^Only (\d+) of (?:\d+) examples fit the 512-token context beside this (\d+)-token prompt and 24 new tokens: the last (\d+) were dropped \(prefix (\d+) of (\d+) tokens\)\.$/);

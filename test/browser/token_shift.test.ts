@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, SCREENSHOTS, type Session } from './harness';
-import { setUpSmokeRun } from './helpers';
+import { compareBoth, setUpSmokeRun } from './helpers';
 
 const STEPS = 4;
 
@@ -24,14 +24,6 @@ describe('token shift in Compare', () => {
   });
 
   const text = async (testid: string) => ((await s.page.getByTestId(testid).textContent()) ?? '').replace(/\s+/g, ' ').trim();
-
-  async function compareBoth(prompt: string): Promise<void> {
-    const page = s.page;
-    await page.getByTestId('compare-prompt').fill(prompt);
-    await page.getByTestId('compare-run').click();
-    await expect.poll(() => page.getByTestId('compare-stop').isEnabled(), { timeout: 10_000 }).toBe(false);
-    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
-  }
 
   /** clicks the button and waits for the view of the run's answer; returns the tokens' texts */
   async function analyse(): Promise<string[]> {
@@ -59,7 +51,7 @@ describe('token shift in Compare', () => {
     expect(await page.getByTestId('compare-a').inputValue()).toBe('base');
     await page.getByLabel('Temperature').fill('0'); // greedy, as URIAL decodes
     await page.getByLabel('Max new tokens').fill('24');
-    await compareBoth('Write a story about a girl named Amy.');
+    await compareBoth(s.page, 'Write a story about a girl named Amy.');
     const answer = (await page.getByTestId('output-b').textContent()) ?? '';
     console.log('base:', await page.getByTestId('output-a').textContent(), '\nrun 1:', answer);
     expect(answer.length).toBeGreaterThan(5);
@@ -115,7 +107,7 @@ describe('token shift in Compare', () => {
 
   it('counts a second answer in the most-shifted list', async () => {
     const page = s.page;
-    await compareBoth('Write a story about a boy named Tom.');
+    await compareBoth(s.page, 'Write a story about a boy named Tom.');
     expect(await page.getByTestId('shift-summary').count()).toBe(0); // the view was the last comparison's
     await analyse();
     await expect.poll(() => text('shift-top')).toContain('(2 answers analysed)');
@@ -125,7 +117,7 @@ describe('token shift in Compare', () => {
     const page = s.page;
     await page.getByTestId('compare-a').selectOption({ label: 'Run 1' });
     await page.getByLabel('Max new tokens').fill('4');
-    await compareBoth('Write a story about a cat.');
+    await compareBoth(s.page, 'Write a story about a cat.');
     expect(await page.getByTestId('shift-run').isEnabled()).toBe(false);
     expect(await text('shift-blocker')).toBe('Both sides are the same model: compare the base model with a run.');
   });
@@ -134,7 +126,7 @@ describe('token shift in Compare', () => {
     const page = s.page;
     await page.getByTestId('compare-a').selectOption({ label: 'Base model (adapter off)' });
     await page.getByLabel('Blind mode').check();
-    await compareBoth('Write a story about a dog.');
+    await compareBoth(s.page, 'Write a story about a dog.');
     expect(await page.getByTestId('shift-run').isEnabled()).toBe(false);
     expect(await text('shift-blocker')).toBe('Vote first: naming the tuned side would give the blind test away.');
     await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'Tie', exact: true }).click();
