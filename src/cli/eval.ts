@@ -2,9 +2,11 @@
  * CLI: eval --mc, a multiple-choice benchmark scored by log-likelihood
  * (src/engine/eval/multiple_choice.ts). With --json the last stdout line is
  * exactly {"acc", "acc_norm", "n", "items": [{"scores", "pred", "pred_norm", "gold"}]}.
- * Rows that are not usable items are listed on stderr by line and skipped.
+ * Rows that are not usable items are listed on stderr (file:N, N the line of
+ * a JSON Lines row or the 1-based position in a JSON array) and skipped.
  */
 import fs from 'node:fs';
+import { rowNumber } from '../engine/data';
 import { uploadTensors } from '../engine/gpu/memory';
 import { parseMultipleChoice, MC_FORMAT_IDS, type McFormatId } from '../engine/eval/mc_formats';
 import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
@@ -22,7 +24,7 @@ export async function mcEvalCommand(argv: string[]): Promise<void> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   const parsed = await parseMultipleChoice(fs.readFileSync(file), { format: format as McFormatId | undefined });
   for (const w of parsed.warnings) console.error(`warning: ${w}`);
-  for (const e of parsed.errors.slice(0, 20)) console.error(`${file}:${e.line}: ${e.reason}`);
+  for (const e of parsed.errors.slice(0, 20)) console.error(`${file}:${rowNumber(e)}: ${e.reason}`);
   if (parsed.errors.length > 20) console.error(`… and ${parsed.errors.length - 20} more unusable rows`);
   if (parsed.items.length === 0) throw new Error(`${file}: no usable multiple-choice items (${parsed.errors.length} rejected)`);
   console.error(`${file}: ${parsed.format} format, ${parsed.items.length} items, ${parsed.errors.length} rejected`);

@@ -146,6 +146,11 @@ describe('scoreItems', () => {
     await expect(scoreItems(fn, tok, [item('Q?', ['cat', 'dog'], 0, 1), item('QQQQ?', ['cat', 'dog'], 0, 7)], {}, 6)).rejects.toThrow(/line 7: choice 0 is 7 tokens/);
     expect(calls).toEqual([]);
   });
+
+  test('an item of a JSON array is named by its position in the array, not a line', async () => {
+    const { fn } = fakeScorer(pieces, {});
+    await expect(scoreItems(fn, tok, [{ ...item('QQQQ?', ['cat', 'dog'], 0, 1), index: 2 }], {}, 6)).rejects.toThrow(/^row 3 of the array: choice 0 is 7 tokens/);
+  });
 });
 
 describe('requestBatch', () => {

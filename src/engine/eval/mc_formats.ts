@@ -18,6 +18,7 @@
  * what was wrong, and is skipped; the rest of the file still loads.
  */
 import { parseRows, type ByteSource, type RowError } from '../data/jsonl';
+import { locationOf } from '../data/location';
 import { majorityVote, RowFormatError } from '../data/formats';
 
 export type McFormatId = 'mmlu' | 'arc' | 'hellaswag';
@@ -28,7 +29,7 @@ export interface McItem {
   question: string;
   choices: string[];
   gold: number;
-  /** 1-based line (and array index) of the source row */
+  /** where the source row is: its 1-based line, and for a JSON array its 0-based index (data/location.ts rowLabel) */
   line: number;
   index?: number;
 }
@@ -157,12 +158,11 @@ export function mapMcRow(row: Record<string, unknown>, format: McFormatId): Omit
   return MAPPERS[format](row);
 }
 
-/** Read a multiple-choice file (JSONL or a JSON array): detect its format, map every row, report the rest by line. */
+/** Read a multiple-choice file (JSONL or a JSON array): detect its format, map every row, report the rest by where they are (data/location.ts). */
 export async function parseMultipleChoice(input: ByteSource, opts: { format?: McFormatId } = {}): Promise<McParseResult> {
   const parsed = await parseRows(input);
   const errors: RowError[] = [...parsed.errors];
   const warnings: string[] = [];
-  const where = (r: { line: number; index?: number }) => ({ line: r.line, ...(r.index !== undefined ? { index: r.index } : {}) });
   let format = opts.format ?? null;
   if (!format) {
     const det = detectMcFormat(parsed.rows.map((r) => r.value));
@@ -173,16 +173,16 @@ export async function parseMultipleChoice(input: ByteSource, opts: { format?: Mc
   if (format === null) {
     const keys = [...new Set(parsed.rows.slice(0, 100).flatMap((r) => Object.keys(r.value)))].slice(0, 12);
     if (parsed.rows.length) warnings.push(`no multiple-choice format in the rows (fields seen: ${keys.join(', ') || 'none'}); expected mmlu, arc or hellaswag fields`);
-    for (const r of parsed.rows) errors.push({ ...where(r), reason: 'row is not in a multiple-choice format (mmlu, arc or hellaswag)' });
+    for (const r of parsed.rows) errors.push({ ...locationOf(r), reason: 'row is not in a multiple-choice format (mmlu, arc or hellaswag)' });
   } else {
     for (const r of parsed.rows) {
       try {
-        items.push({ ...mapMcRow(r.value, format), ...where(r) });
+        items.push({ ...mapMcRow(r.value, format), ...locationOf(r) });
       } catch (e) {
         if (!(e instanceof RowFormatError)) throw e;
         const looks = classifyMcRow(r.value);
         const note = looks && looks !== format ? ` (the row looks like ${looks}; the file is ${format})` : '';
-        errors.push({ ...where(r), reason: e.message + note });
+        errors.push({ ...locationOf(r), reason: e.message + note });
       }
     }
   }

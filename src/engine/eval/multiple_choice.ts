@@ -29,6 +29,7 @@
  * forward against 78 s cold with batchRows 32 (48 s vs 42 s warm).
  */
 import type { LlamaModel } from '../model';
+import { rowLabel } from '../data/location';
 import { promptIds, type SegmentTokenizer } from '../data/tokenize';
 import { createTemplate, type PromptTemplate, type TemplateId, type TemplateTokens } from '../data/templates';
 import { batchTokenNll } from '../train/evaluate';
@@ -105,8 +106,8 @@ export async function scoreItems(logLikelihoods: LogLikelihoodFn, tok: McTokeniz
   const requests = items.map((item) => {
     const reqs = choiceRequests(tok, itemContext(item, template), item.choices);
     reqs.forEach((r, k) => {
-      if (r.ids.length <= r.start) throw new Error(`line ${item.line}: choice ${k} has no tokens after the context`);
-      if (r.ids.length > maxTokens) throw new Error(`line ${item.line}: choice ${k} is ${r.ids.length} tokens with its context; the model's context is ${maxTokens}`);
+      if (r.ids.length <= r.start) throw new Error(`${rowLabel(item)}: choice ${k} has no tokens after the context`);
+      if (r.ids.length > maxTokens) throw new Error(`${rowLabel(item)}: choice ${k} is ${r.ids.length} tokens with its context; the model's context is ${maxTokens}`);
     });
     return reqs;
   });
