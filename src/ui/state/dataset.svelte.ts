@@ -22,6 +22,17 @@ export function prepareAtLengthOf(f: () => number): void {
 
 export const DEMO = { name: 'TinyStories instructions (demo, 400 rows)', url: `${import.meta.env.BASE_URL}demo/tinystories-instruct-400.jsonl` };
 
+/**
+ * The LIMIT walkthrough's built-in datasets (public/demo/limit-*.jsonl), one
+ * list for its buttons and for setup links (`limit-<id>`); the names are
+ * what the runs table's Dataset column shows for each run.
+ */
+export const LIMIT_SETS = [
+  { id: 'open', style: 'Stories (open-ended)', name: 'limit-open (200 stories)', url: `${import.meta.env.BASE_URL}demo/limit-open.jsonl` },
+  { id: 'qa', style: 'Questions (short answers)', name: 'limit-qa (200 short answers)', url: `${import.meta.env.BASE_URL}demo/limit-qa.jsonl` },
+  { id: 'mix', style: 'Mix', name: 'limit-mix (100 stories + 100 answers)', url: `${import.meta.env.BASE_URL}demo/limit-mix.jsonl` },
+];
+
 export const dataset = $state({
   file: null as { name: string; bytes: Uint8Array } | null,
   mix: null as { name: string; bytes: Uint8Array } | null,

@@ -11,18 +11,14 @@ import { buildSetupQuery, describeSetup, hasSetupParams, parseSetupLink, type Li
 import { CATALOGUE, type CatalogueEntry } from '../lib/hub';
 import { DEFAULT_SETTINGS, PRESETS } from '../presets';
 import { gpu } from './app.svelte';
-import { DEMO, dataset, loadBuiltin } from './dataset.svelte';
+import { DEMO, dataset, LIMIT_SETS, loadBuiltin } from './dataset.svelte';
 import { isCached, loadEntry, models, refreshCache } from './model.svelte';
 import { applyPreset, train } from './train.svelte';
-
-const DEMO_DIR = `${import.meta.env.BASE_URL}demo/`;
 
 /** The datasets a link can name (the page's own, public/demo; names as the dataset step and the LIMIT walkthrough load them). */
 export const LINK_DATASETS: Record<string, { name: string; url: string }> = {
   demo: DEMO,
-  'limit-open': { name: 'limit-open (200 stories)', url: `${DEMO_DIR}limit-open.jsonl` },
-  'limit-qa': { name: 'limit-qa (200 short answers)', url: `${DEMO_DIR}limit-qa.jsonl` },
-  'limit-mix': { name: 'limit-mix (100 stories + 100 answers)', url: `${DEMO_DIR}limit-mix.jsonl` },
+  ...Object.fromEntries(LIMIT_SETS.map((d) => [`limit-${d.id}`, { name: d.name, url: d.url }])),
 };
 
 const CONTEXT = { models: CATALOGUE.map((e) => e.id), datasets: Object.keys(LINK_DATASETS), presets: PRESETS.map((p) => p.id) };
