@@ -13,7 +13,7 @@
  * prompt for that query and notes when examples had to be dropped for it.
  */
 import { embedPrompts, kMeans, promptAndResponse } from '../engine/curate';
-import { IGNORE_INDEX, createTemplate, locationOf, mapRows, parseRows, promptIds, rowLabel, rowNumber, tokenizeSegments, type Conversation, type RowLocation, type TokenizedSample } from '../engine/data';
+import { IGNORE_INDEX, createTemplate, locationKey, locationOf, mapRows, parseRows, promptIds, rowLabel, rowNumber, tokenizeSegments, type Conversation, type RowLocation, type TokenizedSample } from '../engine/data';
 import { inContextNote, inContextPrompt, inContextScoredRow, renderInContext } from '../engine/incontext';
 import { evaluate } from '../engine/train/evaluate';
 import { withAdapter } from './adapters';
@@ -32,7 +32,6 @@ export function forgetInContext(): void {
   baseline = null;
 }
 
-const key = (r: RowLocation) => `${r.line}:${r.index ?? ''}`;
 const MAX_K = 64;
 
 /** The loaded file's prompt/reply rows that are in the training split, in file order. */
@@ -42,12 +41,12 @@ async function trainingRows(): Promise<{ rows: Example[]; heldOut: Set<string>; 
   if (!file || file.format === null) throw new Error(`Load ${d.name} again to pick in-context examples from it (a restored run keeps its tokens, not its rows).`);
   const parsed = await parseRows(file.bytes);
   const mapped = mapRows(parsed.rows, { format: file.format, fields: file.fieldMap });
-  const train = new Set(d.train.filter((x) => !d.sources!.mixed.has(x)).map(key)); // rows mixed in from a second file are not this file's
-  const heldOut = new Set(d.validation.map(key));
-  const rejected = new Map(d.report.errors.map((e) => [key(e), e.reason]));
+  const train = new Set(d.train.filter((x) => !d.sources!.mixed.has(x)).map((x) => locationKey(x))); // rows mixed in from a second file are not this file's
+  const heldOut = new Set(d.validation.map((x) => locationKey(x)));
+  const rejected = new Map(d.report.errors.map((e) => [locationKey(e), e.reason]));
   const rows: Example[] = [];
   for (const m of mapped.samples) {
-    const k = key(m);
+    const k = locationKey(m);
     if (m.sample.kind === 'conversation' && train.has(k) && !heldOut.has(k)) rows.push({ ...locationOf(m), sample: m.sample });
   }
   return { rows, heldOut, rejected, located: parsed.rows.map(locationOf) };
@@ -60,7 +59,7 @@ function chosenRows(numbers: number[], t: Awaited<ReturnType<typeof trainingRows
     if (hit) return hit;
     const at = t.located.find((r) => rowNumber(r) === n);
     if (!at) throw new Error(`There is no row ${n} in ${requireDataset().name}.`);
-    const k = key(at);
+    const k = locationKey(at);
     if (t.heldOut.has(k)) throw new Error(`${rowLabel(at)} is a held-out row (the validation split): in-context examples come from the training rows.`);
     if (t.rejected.has(k)) throw new Error(`${rowLabel(at)} is not used for training: ${t.rejected.get(k)}.`);
     throw new Error(`${rowLabel(at)} is not a training row with a prompt and a reply.`);
@@ -145,12 +144,12 @@ export async function heldOutLossInContext(limit: number): Promise<EvalPoint & {
   const file = d.sources?.files[0];
   if (!file || file.format === null) throw new Error(`Load ${d.name} again to score the in-context baseline on its held-out rows.`);
   const mapped = mapRows((await parseRows(file.bytes)).rows, { format: file.format, fields: file.fieldMap });
-  const byKey = new Map(mapped.samples.map((m) => [key(m), m.sample]));
+  const byKey = new Map(mapped.samples.map((m) => [locationKey(m), m.sample]));
   const tpl = createTemplate(d.template, s.tokenizer);
   const context = s.model.config.maxPositions;
   let used = 0;
   const samples: TokenizedSample[] = rows.map((v) => {
-    const row = byKey.get(key(v));
+    const row = byKey.get(locationKey(v));
     if (!row || row.kind !== 'conversation') throw new Error(`${rowLabel(v)} of ${d.name} is no prompt/reply row: cannot score it after examples.`);
     const r = inContextScoredRow(s.tokenizer, tpl, b.examples.map((e) => e.sample), row, context, v);
     used += r.used;

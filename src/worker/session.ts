@@ -7,6 +7,7 @@
 import {
   IGNORE_INDEX,
   createTemplate,
+  locationKey,
   locationOf,
   mapRow,
   parseRows,
@@ -156,7 +157,6 @@ export function summary(s: Session): ModelSummary {
   };
 }
 
-const sampleKey = (s: { line: number; index?: number }) => `${s.line}:${s.index ?? ''}`;
 
 /** Parses, maps, tokenizes and splits a dataset (plus an optional second one mixed into training). */
 export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOptions, progress: (label: string, done: number, total: number) => void): Promise<DatasetReport> {
@@ -170,11 +170,11 @@ export async function loadDataset(name: string, bytes: Uint8Array, o: DatasetOpt
   const { train, validation } = splitTrainValidation(prepared.samples, { seed: o.seed, validationFraction: o.validationFraction });
 
   // the prompts of held-out rows (instruction, Alpaca input, system message), for the compare view, the judge and the fixed sample prompts
-  const rows = new Map(parsed.rows.map((r) => [sampleKey(r), r.value]));
+  const rows = new Map(parsed.rows.map((r) => [locationKey(r), r.value]));
   const heldOutPrompts: HeldOutPrompt[] = [];
   if (prepared.format) {
     for (const v of validation) {
-      const row = rows.get(sampleKey(v));
+      const row = rows.get(locationKey(v));
       if (!row) continue;
       try {
         const conv = mapRow(row, { format: prepared.format, fields: prepared.fields });

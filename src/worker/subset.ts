@@ -8,7 +8,7 @@
  * the same files (a new Max length re-tokenizes every row), so a subset is
  * carried over as long as every one of its rows is still a training row.
  */
-import type { FieldMap, FormatId, RowLocation, TokenizedSample } from '../engine/data';
+import { locationKey, type FieldMap, type FormatId, type RowLocation, type TokenizedSample } from '../engine/data';
 import type { DropReason } from '../engine/curate';
 import type { DatasetReport, SubsetChoice, SubsetInfo } from './protocol';
 
@@ -25,7 +25,7 @@ export interface TrainingSubset {
   info: SubsetInfo;
 }
 
-export const rowKey = (source: number, at: RowLocation): string => `${source}|${at.line}:${at.index ?? ''}`;
+export const rowKey = (source: number, at: RowLocation): string => `${source}|${locationKey(at)}`;
 
 /** The training samples whose rows are in `keys`, in the split's order. */
 export function subsetSamples(train: readonly TokenizedSample[], mixed: ReadonlySet<TokenizedSample>, keys: ReadonlySet<string>): TokenizedSample[] {

@@ -5,7 +5,7 @@
  * exact duplicates (the data pipeline's own test: stats.ts duplicateRows,
  * the first of each repeated row kept). Each dropped row says why.
  */
-import { duplicateRows, locationOf, type RowLocation } from '../data';
+import { duplicateRows, locationKey, locationOf, type RowLocation } from '../data';
 import type { CurateRow } from './rows';
 
 export interface FilterOptions {
@@ -28,10 +28,9 @@ export interface FilterResult {
   dropped: (RowLocation & { row: number; reason: DropReason })[];
 }
 
-const key = (r: RowLocation) => `${r.line}:${r.index ?? ''}`;
 
 export function filterRows(rows: readonly CurateRow[], opts: FilterOptions): FilterResult {
-  const dups = opts.exactDuplicates === false ? new Set<string>() : new Set(duplicateRows([...rows]).map(key));
+  const dups = opts.exactDuplicates === false ? new Set<string>() : new Set(duplicateRows([...rows]).map((r) => locationKey(r)));
   if ((opts.minTokens !== undefined || opts.maxTokens !== undefined) && !opts.tokensOf) throw new Error('a token-length range needs tokensOf');
   const kept: number[] = [];
   const dropped: FilterResult['dropped'] = [];
@@ -41,7 +40,7 @@ export function filterRows(rows: readonly CurateRow[], opts: FilterOptions): Fil
     if (opts.minTokens !== undefined && n < opts.minTokens) reason = 'too short';
     else if (opts.maxTokens !== undefined && n > opts.maxTokens) reason = 'too long';
     else if (opts.answerShorterThanPrompt && r.response.length < r.prompt.length) reason = 'answer shorter than prompt';
-    else if (dups.has(key(r))) reason = 'exact duplicate';
+    else if (dups.has(locationKey(r))) reason = 'exact duplicate';
     if (reason) dropped.push({ ...locationOf(r), row: i, reason });
     else kept.push(i);
   });

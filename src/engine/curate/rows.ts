@@ -9,7 +9,7 @@
  * the response is the trained assistant turns. A plain-text row is all
  * prompt, with an empty response.
  */
-import { detectFormat, locationOf, mapRows, parseRows, type ByteSource, type FieldMap, type FormatId, type MappedRow, type RowError, type RowLocation, type Sample } from '../data';
+import { detectFormat, locationKey, locationOf, mapRows, parseRows, type ByteSource, type FieldMap, type FormatId, type MappedRow, type RowError, type RowLocation, type Sample } from '../data';
 
 export interface CurateRow extends RowLocation {
   prompt: string;
@@ -38,7 +38,6 @@ export function promptAndResponse(sample: Sample): { prompt: string; response: s
   return { prompt: prompt.join('\n'), response: response.join('\n') };
 }
 
-const key = (r: RowLocation) => `${r.line}:${r.index ?? ''}`;
 
 /** A file's usable rows for curation, in file order. */
 export async function readCurateRows(input: ByteSource, opts: { format?: FormatId; fieldMap?: FieldMap } = {}): Promise<CurateRows> {
@@ -54,7 +53,7 @@ export async function readCurateRows(input: ByteSource, opts: { format?: FormatI
   }
   if (format === null) return { format, rows: [], errors: [...parsed.errors, ...parsed.rows.map((r) => ({ ...locationOf(r), reason: 'row is not in a known training format' }))], warnings };
   const mapped = mapRows(parsed.rows, { format, fields });
-  const values = new Map(parsed.rows.map((r) => [key(r), r.value]));
-  const rows = mapped.samples.map((m: MappedRow) => ({ ...locationOf(m), ...promptAndResponse(m.sample), sample: m.sample, value: values.get(key(m))! }));
+  const values = new Map(parsed.rows.map((r) => [locationKey(r), r.value]));
+  const rows = mapped.samples.map((m: MappedRow) => ({ ...locationOf(m), ...promptAndResponse(m.sample), sample: m.sample, value: values.get(locationKey(m))! }));
   return { format, rows, errors: [...parsed.errors, ...mapped.errors], warnings };
 }

@@ -20,6 +20,11 @@ export function locationOf(r: RowLocation): RowLocation {
   return r.index !== undefined ? { line: r.line, index: r.index } : { line: r.line };
 }
 
+/** A row's location as a map key ("17:" for line 17 of JSON Lines, "1:16" for element 16 of a one-line array): equal for the same row of one file. */
+export function locationKey(at: RowLocation): string {
+  return `${at.line}:${at.index ?? ''}`;
+}
+
 /** The number a person reads: the line of a JSON Lines row, the 1-based position of an array element. */
 export function rowNumber(at: RowLocation): number {
   return at.index !== undefined ? at.index + 1 : at.line;
