@@ -25,7 +25,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<unknown>; help
       'train --model PATH --data FILE --out DIR [--format auto|alpaca|...] [--template plain|alpaca|chatml|model] [--epochs E] [--max-steps N] ' +
       '[--batch-size B] [--grad-accum G] [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--optimizer adamw|sgd] [--weight-decay W] ' +
       '[--max-grad-norm C] [--rank R] [--alpha A] [--dropout P] [--targets q_proj,...] [--rslora] [--max-length L] [--packing] [--gradient-checkpointing] [--memory-budget GiB] [--seed S] ' +
-      '[--no-shuffle] [--val-fraction F] [--eval-every N] [--save-every N] [--stop-at-step N] [--init-adapter DIR] [--resume DIR] [--store-bf16] [--json]',
+      '[--no-shuffle] [--val-fraction F] [--eval-every N] [--save-every N] [--stop-at-step N] [--init-adapter DIR] [--resume DIR] [--log FILE.jsonl] [--recipe DIR] [--store-bf16] [--json]',
   },
   eval: {
     run: (argv) => (argv.some((a) => a === '--mc' || a.startsWith('--mc=')) ? mcEvalCommand(argv) : evalCommand(argv)),

@@ -70,6 +70,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     'stop-at-step': { type: 'string' },
     'init-adapter': { type: 'string' },
     resume: { type: 'string' },
+    log: { type: 'string' },
   });
   const out = required(f.out, 'out');
   const d = DEFAULT_TRAIN_CONFIG;
@@ -149,8 +150,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const work = gpuSpan();
   let lastVal: number | null = null;
+  // --log: one JSON line per step (train_peft.py --log writes the same fields, so the curves compare line by line)
+  const logFd = f.log ? fs.openSync(f.log, 'w') : null;
   while (!trainer.done && trainer.stepsDone < stopAt) {
     const r = await trainer.step();
+    if (logFd !== null) {
+      const line = { step: r.step, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens: r.tokens, tokens_per_s: r.tokensPerSec, elapsed_s: (performance.now() - t0) / 1000 };
+      fs.writeSync(logFd, JSON.stringify(line) + '\n');
+    }
     console.error(
       `step ${r.step}/${r.totalSteps} epoch ${r.epoch.toFixed(2)} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} grad-norm ${r.gradNorm.toFixed(3)} ${r.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(r.etaSec)}`,
     );
@@ -161,6 +168,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (saveEvery > 0 && r.step % saveEvery === 0) await save();
   }
   await save();
+  if (logFd !== null) fs.closeSync(logFd);
   const wall = (performance.now() - t0) / 1000;
   const val = validation.length ? await trainer.evaluate() : null;
   const hist = trainer.history;
