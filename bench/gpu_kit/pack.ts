@@ -4,7 +4,8 @@
  * machine lent for issue 10), and that travels in its 64 MiB working tree:
  *
  *   node.xz                 this machine's Node binary, xz-compressed
- *   app/*.mjs, app/chunks/  the CLI, the bench and bench/gpu_figures.ts bundled
+ *   app/*.mjs, app/chunks/  the CLI, the bench, bench/gpu_figures.ts and
+ *                           bench/reference_check.ts bundled
  *                           by esbuild (tfjs and every other dependency inside)
  *   app/node_modules/webgpu the `webgpu` package's loader and its linux-x64
  *                           Dawn binary (dawn.node.xz, unpacked on first run)
@@ -12,7 +13,7 @@
  *                           libraries NVIDIA's driver loads (Debian packages,
  *                           as the device README lists them), unpacked into
  *                           a private folder, never into /
- *   data/                   stories260K-hf and tinystories-instruct-1k.jsonl
+ *   data/                   stories260K-hf, its reference.json and tinystories-instruct-1k.jsonl
  *                           from ../shared (which does not travel)
  *   run.sh                  unpacks into a work folder and runs a command
  *                           (bench/gpu_kit/run.sh says how)
@@ -77,7 +78,7 @@ fs.mkdirSync(out, { recursive: true });
 const app = path.join(out, 'app');
 fs.rmSync(path.join(app, 'chunks'), { recursive: true, force: true });
 await build({
-  entryPoints: { cli: path.join(ROOT, 'src/cli/main.ts'), bench: path.join(ROOT, 'bench/main.ts'), gpu_figures: path.join(ROOT, 'bench/gpu_figures.ts') },
+  entryPoints: { cli: path.join(ROOT, 'src/cli/main.ts'), bench: path.join(ROOT, 'bench/main.ts'), gpu_figures: path.join(ROOT, 'bench/gpu_figures.ts'), reference_check: path.join(ROOT, 'bench/reference_check.ts') },
   outdir: app,
   bundle: true,
   splitting: true,
@@ -93,7 +94,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-log(`bundled cli, bench and gpu_figures (${(du(app) / 2 ** 20).toFixed(1)} MiB so far)`);
+log(`bundled cli, bench, gpu_figures and reference_check (${(du(app) / 2 ** 20).toFixed(1)} MiB so far)`);
 
 // 2. Dawn for Node: the package's loader as it is, its linux-x64 binary compressed
 const webgpuSrc = path.join(ROOT, 'node_modules/webgpu');
@@ -125,6 +126,8 @@ fs.mkdirSync(path.join(data, 'stories260K-hf'), { recursive: true });
 const model = need(path.join(shared, 'models/stories260K-hf'), 'the shared fixtures');
 for (const f of fs.readdirSync(model)) fs.copyFileSync(path.join(model, f), path.join(data, 'stories260K-hf', f));
 fs.copyFileSync(need(path.join(shared, 'data/tinystories-instruct-1k.jsonl'), 'the shared fixtures'), path.join(data, 'tinystories-instruct-1k.jsonl'));
+fs.copyFileSync(need(path.join(shared, 'models/stories260K/reference.json'), 'the shared fixtures'), path.join(data, 'reference.json'));
+fs.chmodSync(path.join(data, 'reference.json'), 0o644);
 for (const f of fs.readdirSync(path.join(data, 'stories260K-hf'))) fs.chmodSync(path.join(data, 'stories260K-hf', f), 0o644);
 fs.chmodSync(path.join(data, 'tinystories-instruct-1k.jsonl'), 0o644);
 

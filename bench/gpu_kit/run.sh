@@ -4,6 +4,7 @@
 #   KIT/run.sh cli ARGS...       the CLI (train, eval, infer, curate, shift), as `npm run cli`
 #   KIT/run.sh bench ARGS...     the benchmarks, as `npm run bench`
 #   KIT/run.sh figures ARGS...   bench/gpu_figures.ts: issue 10's figures of our engine
+#   KIT/run.sh reference [ARGS]  bench/reference_check.ts: stories260K against the shared ground truth
 #   KIT/run.sh node ARGS...      the kit's Node
 #   KIT/run.sh env               what it found: Node, the Vulkan loader, the driver file
 #
@@ -86,6 +87,7 @@ case "$what" in
   cli) exec "$WORK/node" "$WORK/app/cli.mjs" "$@" ;;
   bench) exec "$WORK/node" "$WORK/app/bench.mjs" "$@" ;;
   figures) exec "$WORK/node" "$WORK/app/gpu_figures.mjs" "$@" ;;
+  reference) exec "$WORK/node" "$WORK/app/reference_check.mjs" --model "$KIT/data/stories260K-hf" --reference "$KIT/data/reference.json" "$@" ;;
   node) exec "$WORK/node" "$@" ;;
   env)
     echo "node: $("$WORK/node" --version) at $WORK/node"
@@ -93,7 +95,7 @@ case "$what" in
     echo "VK_ICD_FILENAMES=$VK_ICD_FILENAMES"
     ;;
   *)
-    sed -n '2,9p' "$0" >&2
+    sed -n '2,10p' "$0" >&2
     exit 2
     ;;
 esac

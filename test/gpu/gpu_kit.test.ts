@@ -4,6 +4,7 @@
  * its own Node, Dawn and Vulkan loader:
  *   - the bundled CLI trains stories260K, and its per-step losses equal those of
  *     the same command run from source through tsx;
+ *   - the bundled reference check reproduces the shared ground truth;
  *   - the bundled figures bench (bench/gpu_figures.ts) writes every figure.
  * The kit is under the size that travels to the device machine.
  */
@@ -58,6 +59,12 @@ describe('GPU kit', () => {
     expect(a.map((r) => r.loss as number)).toEqual(b.map((r) => r.loss as number));
     expect(a.map((r) => r.grad_norm as number)).toEqual(b.map((r) => r.grad_norm as number));
     expect(a[0].loss).toBeGreaterThan(0.5); // stories260K on these rows starts near 1.2
+
+    const ref = kitRun(['reference', '--flavours', 'simple']);
+    expect(ref.status, ref.stderr).toBe(0);
+    const cases = ref.stdout.trim().split('\n').map((l) => JSON.parse(l) as { pass: boolean; text: boolean });
+    expect(cases.length).toBe(3); // reference.json's three prompts, each equal to llama2.c's greedy text
+    expect(cases.every((c) => c.pass && c.text)).toBe(true);
 
     const figures = path.join(tmp, 'figures.jsonl');
     const fig = kitRun(['figures', '--models', 'smollm2-135m', '--layers', '1', '--flavours', 'simple', '--batch', '1', '--len', '32', '--prefill', '8', '--decode', '1', '--lima', '1x32', '--steps', '1', '--out', figures]);
