@@ -10,7 +10,6 @@
  * One JSON line per case and flavour; exits 1 if any differs. The same checks
  * as test/gpu/reference.test.ts, as a command the GPU kit carries.
  */
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initGpu } from '../src/engine/gpu/device';
@@ -18,29 +17,17 @@ import { loadModelPath } from '../src/engine/io/node_load';
 import { LlamaModel } from '../src/engine/model';
 import { TextTokenizer } from '../src/engine/tokenizer';
 import { generate } from '../src/engine/generate';
+import { referenceCases } from '../test/helpers/shared';
 import { kernelFlavor, setKernelFlavor, type KernelFlavor } from '../kernels/program';
-
-interface Case {
-  prompt: string;
-  steps: number;
-  text: string;
-  prompt_ids: number[];
-  greedy_ids_first60: number[];
-  last_logits_head: number[];
-}
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: new URL('../../shared/models/stories260K-hf', import.meta.url).pathname },
-    reference: { type: 'string', default: new URL('../../shared/models/stories260K/reference.json', import.meta.url).pathname },
+    reference: { type: 'string' },
     flavours: { type: 'string', default: 'tiled,simple' },
   },
 });
-if (!fs.existsSync(values.reference!)) throw new Error(`${values.reference}: no such file (--reference)`);
-const cases = (JSON.parse(fs.readFileSync(values.reference!, 'utf8')) as { cases: Record<string, unknown>[] }).cases.map(
-  (c) =>
-    Object.fromEntries(Object.entries(c).map(([k, v]) => [k, typeof v === 'string' && /^[[\d]/.test(v) && k !== 'text' && k !== 'prompt' ? JSON.parse(v) : v])) as unknown as Case,
-);
+const cases = referenceCases(values.reference);
 const info = await initGpu();
 const loaded = await loadModelPath(values.model!);
 const model = LlamaModel.fromLoaded(loaded);

@@ -21,6 +21,8 @@ export interface ReferenceCase {
   last_logits_head: number[];
 }
 
-export function referenceCases(): ReferenceCase[] {
-  return JSON.parse(fs.readFileSync(sharedPath('models/stories260K/reference.json'), 'utf8')).cases;
+/** reference.json's cases (default: ../shared's; the GPU kit passes its own copy) */
+export function referenceCases(file = sharedPath('models/stories260K/reference.json')): ReferenceCase[] {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file (the stories260K ground truth)`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')).cases;
 }
