@@ -3,15 +3,58 @@
  * as prompt/completion JSONL (exactly the text that was masked and trained,
  * after the template) and configs that train the same LoRA with TRL's
  * `trl sft` (prompt-completion datasets train on the completion only) or
- * Axolotl (`train_on_inputs: false`).
+ * Axolotl (`train_on_inputs: false`), and train_peft.py (plain transformers +
+ * peft: the same data order, A init, loss, optimizer and schedule, so its loss
+ * curve follows the browser's) with run.json (its settings) and
+ * train_tokens.jsonl / validation_tokens.jsonl (the exact ids and labels).
  */
 import { Document, isScalar } from 'yaml';
 import { IGNORE_INDEX, type TokenizedSample } from '../engine/data';
 import type { TextTokenizer } from '../engine/tokenizer';
-import type { ResolvedTrainSettings } from './protocol';
+import type { TrainConfig } from '../engine/train/trainer';
+import type { SaveMemory } from './protocol';
 import type { PreparedSplit } from './session';
+import { TRAIN_PEFT_PY } from './train_peft_py';
 
-function toJsonl(tok: TextTokenizer, samples: TokenizedSample[]): string {
+/** What the recipe reads of a prepared dataset (the worker's PreparedSplit, or the CLI's). */
+export type RecipeData = Pick<PreparedSplit, 'name' | 'template' | 'maxLength' | 'train' | 'validation'>;
+/** The training settings it writes (the worker's ResolvedTrainSettings fits; the CLI's TrainConfig too); maxLength is the data's. */
+export type RecipeSettings = Omit<TrainConfig, 'maxLength' | 'memoryBudgetBytes'> & { saveMemory?: SaveMemory };
+
+/** The browser's exact samples, one {"input_ids", "labels"} a line, in the order of train.jsonl. */
+function tokensJsonl(samples: TokenizedSample[]): string {
+  return samples.map((s) => JSON.stringify({ input_ids: s.ids, labels: s.labels })).join('\n') + '\n';
+}
+
+/** run.json: every setting train_peft.py reads, under TrainConfig's names. */
+function runJson(baseModel: string, d: RecipeData, s: RecipeSettings): string {
+  const settings = {
+    rank: s.rank,
+    alpha: s.alpha,
+    dropout: s.dropout,
+    rslora: s.rslora,
+    targets: s.targets,
+    lr: s.lr,
+    schedule: s.schedule,
+    warmup: s.warmup,
+    optimizer: s.optimizer,
+    weightDecay: s.weightDecay,
+    maxGradNorm: s.maxGradNorm,
+    batchSize: s.batchSize,
+    gradAccum: s.gradAccum,
+    epochs: s.epochs,
+    maxSteps: s.maxSteps,
+    packing: s.packing,
+    seed: s.seed,
+    shuffle: s.shuffle,
+    evalEvery: s.evalEvery,
+    gradientCheckpointing: !!s.gradientCheckpointing,
+  };
+  const run = { base_model: baseModel, dataset: d.name, template: d.template, max_length: d.maxLength, train_rows: d.train.length, validation_rows: d.validation.length, settings };
+  return JSON.stringify(run, null, 2) + '\n';
+}
+
+function toJsonl(tok: Pick<TextTokenizer, 'decode'>, samples: TokenizedSample[]): string {
   return samples
     .map((s) => {
       const first = s.labels.findIndex((l) => l !== IGNORE_INDEX);
@@ -37,9 +80,9 @@ function yamlFile(header: string[], values: Record<string, unknown>, notes: Reco
   return doc.toString({ lineWidth: 0 });
 }
 
-export function buildRecipe(baseModel: string, tok: TextTokenizer, d: PreparedSplit, s: ResolvedTrainSettings): Record<string, string> {
+export function buildRecipe(baseModel: string, tok: Pick<TextTokenizer, 'decode'>, d: RecipeData, s: RecipeSettings): Record<string, string> {
   const optim = s.optimizer === 'adamw' ? 'adamw_torch' : 'sgd';
-  const checkpointingNote = `recompute activations in backward (the page's Save memory: ${s.saveMemory})`;
+  const checkpointingNote = s.saveMemory ? `recompute activations in backward (the page's Save memory: ${s.saveMemory})` : 'recompute activations in backward';
   const trl = yamlFile(
     ['TRL (https://huggingface.co/docs/trl/sft_trainer): trl sft --config trl_sft.yaml', 'Made by the LIMA playground: the same LoRA run as in the browser.'],
     {
@@ -111,6 +154,11 @@ train.jsonl / validation.jsonl: {"prompt", "completion"} rows, the text after th
 The loss was computed on the completion (and the EOS that ends it) only.
 trl_sft.yaml: trl sft --config trl_sft.yaml
 axolotl.yaml: axolotl train axolotl.yaml
+train_peft.py: plain transformers + peft, the same run (data order, LoRA init, loss, optimizer, schedule):
+  python train_peft.py                  one GPU (--log steps.jsonl for per-step loss and tokens/s)
+  accelerate launch train_peft.py       many GPUs
+  python train_peft.py --tokens train_tokens.jsonl   train on the browser's exact token ids
+  run.json holds the settings; train_tokens.jsonl / validation_tokens.jsonl the ids and labels the browser trained on.
 `;
   return {
     'train.jsonl': toJsonl(tok, d.train),
@@ -118,5 +166,9 @@ axolotl.yaml: axolotl train axolotl.yaml
     'trl_sft.yaml': trl,
     'axolotl.yaml': axolotl,
     'README.txt': readme,
+    'train_peft.py': TRAIN_PEFT_PY,
+    'run.json': runJson(baseModel, d, s),
+    'train_tokens.jsonl': tokensJsonl(d.train),
+    'validation_tokens.jsonl': tokensJsonl(d.validation),
   };
 }
