@@ -10,6 +10,7 @@ import { evaluate } from '../engine/train/evaluate';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../engine/train/trainer';
 import { num, parseFlags, required, UsageError } from './args';
 import { gpuSpan, measureResident, uploadTensors } from '../engine/gpu/memory';
+import { buildRecipe } from '../worker/recipe';
 import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
 
 const DATA_FLAGS = {
@@ -71,6 +72,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     'init-adapter': { type: 'string' },
     resume: { type: 'string' },
     log: { type: 'string' },
+    recipe: { type: 'string' },
   });
   const out = required(f.out, 'out');
   const d = DEFAULT_TRAIN_CONFIG;
@@ -142,6 +144,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
   console.error(`LoRA r=${config.rank} alpha=${config.alpha} on ${config.targets.join(',')}: ${trainer.adapter.numParams()} trainable parameters; ${trainer.totalSteps} steps`);
 
   const baseModelName = loaded.source.name;
+  if (f.recipe) {
+    // the page's recipe export for this very run: train_peft.py, run.json, the exact ids, TRL/Axolotl configs
+    const base = fs.existsSync(f.model!) ? path.resolve(f.model!) : baseModelName; // the script runs from the recipe's folder
+    writeFiles(f.recipe, buildRecipe(base, tokenizer, { name: path.basename(dataFile), template, maxLength: config.maxLength, train, validation }, config));
+    console.error(`wrote the run's recipe to ${f.recipe} (python ${path.join(f.recipe, 'train_peft.py')} trains the same run in PyTorch)`);
+  }
   const save = async () => {
     const ck = await trainer.checkpoint();
     writeFiles(path.join(out, 'checkpoint'), checkpointToFiles(ck, { template, data: path.resolve(dataFile) }) as unknown as Record<string, Uint8Array>);

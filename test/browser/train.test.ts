@@ -144,7 +144,7 @@ describe('training in the page', () => {
     const page = s.page;
     const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-recipe').click()]);
     const files = unzipNames(fs.readFileSync((await dl.path())!));
-    expect([...files.keys()].sort()).toEqual(['README.txt', 'axolotl.yaml', 'train.jsonl', 'trl_sft.yaml', 'validation.jsonl']);
+    expect([...files.keys()].sort()).toEqual(['README.txt', 'axolotl.yaml', 'run.json', 'train.jsonl', 'train_peft.py', 'train_tokens.jsonl', 'trl_sft.yaml', 'validation.jsonl', 'validation_tokens.jsonl']);
     const rows = files.get('train.jsonl')!.toString().trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.length).toBe(950);
     expect(rows[0].prompt).toMatch(/^Instruction: .*\nResponse:$/);

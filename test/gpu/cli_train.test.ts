@@ -74,4 +74,31 @@ describe('cli train / eval / generate --adapter / --resume', () => {
     expectGpuBytes(out.gpu_bytes, safetensorsParams(path.join(model, 'model.safetensors')), 'some');
     if (loraParams) expect(out.gpu_bytes.adapter).toBe(loraParams * 4); // the imported adapter: A and B, uploaded once
   });
+
+  it('--recipe writes the run as train_peft.py sees it: its plan trains the rows the CLI trained, step by step (--log)', () => {
+    const dir = path.join(tmp, 'recipe');
+    const log = path.join(tmp, 'steps.jsonl');
+    const r = cli(['train', ...common, '--out', path.join(tmp, 'withrecipe'), '--max-steps', '3', '--grad-accum', '2', '--recipe', dir, '--log', log]);
+    expect(r.status, r.stderr).toBe(0);
+    const res = lastJson(r.stdout);
+    const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(run).toMatchObject({ base_model: path.resolve(model), template: 'plain', max_length: 64, train_rows: res.train_rows });
+    expect(run.settings).toMatchObject({ batchSize: 4, gradAccum: 2, lr: 5e-3, warmup: 1, seed: 7, maxSteps: 3 });
+    const rows = fs.readFileSync(path.join(dir, 'train_tokens.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { input_ids: number[]; labels: number[] });
+    expect(rows.length).toBe(res.train_rows);
+    // targets of a row: labels[t] for t ≥ 1 that are trained (position t−1 predicts them)
+    const targets = (i: number) => rows[i].labels.slice(1).filter((l) => l !== -100).length;
+    const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const plan = spawnSync(python, [path.join(dir, 'train_peft.py'), '--plan', '3'], { cwd: dir, encoding: 'utf8' });
+    expect(plan.status, plan.stderr).toBe(0);
+    const p = JSON.parse(plan.stdout) as { total_steps: number; steps: { step: number; micro: number[][]; lr: number }[] };
+    const steps = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; tokens: number; lr: number });
+    expect(p.total_steps).toBe(3);
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3]);
+    p.steps.forEach((ps, k) => {
+      expect(ps.micro.length).toBe(2); // grad-accum 2
+      expect(ps.micro.flat().reduce((n, i) => n + targets(i), 0)).toBe(steps[k].tokens); // the same rows, so the same trained-token count
+      expect(ps.lr).toBeCloseTo(steps[k].lr, 12);
+    });
+  });
 });
