@@ -19,6 +19,8 @@ Figures, each one JSON line with the GPU's name and the torch / transformers / p
   prefill  tokens/s of one `prefill`-token forward into a KV cache (DynamicCache)
   decode   tokens/s of greedy KV-cache steps (T = 1) after that prefill, each step
            taking its argmax token back to the host as generation does
+  lima     the LIMA run's projected wall time: mean step time at --lima (16 x 416) x the
+           steps of 1,000 rows x 3 epochs, as gpu_figures.ts projects ours
 Modes: f32 (eager PyTorch, f32 weights and math) and bf16 (f32 weights, bf16 autocast).
 Defaults follow gpu_figures.ts (batch 4 x 256, 3 steps, prefill 256, decode 64) so the
 ratios compare like with like. It needs a CUDA GPU, torch, transformers and peft.
@@ -138,8 +140,12 @@ def main():
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--layers", type=int, default=0, help="cut the depth (0 = the real one)")
     ap.add_argument("--attn", default="sdpa", help="attn_implementation: sdpa or eager")
+    ap.add_argument("--lima", default="16x416", help="rows x tokens of the LIMA projection's step (gpu_figures.ts --lima)")
+    ap.add_argument("--lima-rows", type=int, default=1000)
+    ap.add_argument("--lima-epochs", type=int, default=3)
     ap.add_argument("--out")
     a = ap.parse_args()
+    lima_b, lima_t = (int(v) for v in a.lima.split("x"))
     script = a.script or script_from_source()
     if not os.path.isfile(script):
         raise SystemExit("no train_peft.py at %s" % script)
@@ -181,6 +187,12 @@ def main():
             emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "train", "tokens_per_s": rate, "last_loss": loss,
                   "peak_gib": torch.cuda.max_memory_allocated() / 2 ** 30,
                   "shape": shape + "; train batch %d x %d, LoRA r 8 on 7 linears, AdamW, mean of %d steps after 2 warm-ups" % (a.batch, a.len, a.steps)})
+            # the LIMA run's projection, as gpu_figures.ts makes it: mean step time at its shape x its steps
+            lrate, _ = train_rate(tp, lora, cfg, lima_b, lima_t, 2, bf16, device)
+            lsteps = a.lima_epochs * -(-a.lima_rows // lima_b)
+            step_s = lima_b * lima_t / lrate
+            emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "lima", "batch": lima_b, "len": lima_t, "rows": a.lima_rows,
+                  "epochs": a.lima_epochs, "steps": lsteps, "step_s": step_s, "projected_s": step_s * lsteps, "shape": shape})
             del model, lora
             torch.cuda.empty_cache()
     if out:
