@@ -54,12 +54,25 @@ function runJson(baseModel: string, d: RecipeData, s: RecipeSettings): string {
   return JSON.stringify(run, null, 2) + '\n';
 }
 
-function toJsonl(tok: Pick<TextTokenizer, 'decode'>, samples: TokenizedSample[]): string {
+/** What the text export needs of the tokenizer. */
+export type RecipeTokenizer = Pick<TextTokenizer, 'decode' | 'bosId' | 'eosIds'>;
+
+/**
+ * The rows as {"prompt", "completion"} text. Special tokens inside stay (a
+ * chat template's <|im_start|> must reach TRL, Axolotl and train_peft.py as
+ * written, and their tokenizers read it back as the special token); only the
+ * BOS that opens the prompt and the EOS that closes the reply are left out,
+ * since each of those trainers adds them itself.
+ */
+function toJsonl(tok: RecipeTokenizer, samples: TokenizedSample[]): string {
   return samples
     .map((s) => {
       const first = s.labels.findIndex((l) => l !== IGNORE_INDEX);
-      const prompt = tok.decode(s.ids.slice(0, first));
-      const completion = tok.decode(s.ids.slice(first));
+      const start = tok.bosId != null && s.ids[0] === tok.bosId ? 1 : 0;
+      const last = s.ids.length - 1;
+      const end = !s.truncated && last >= first && tok.eosIds.includes(s.ids[last]) ? last : s.ids.length;
+      const prompt = tok.decode(s.ids.slice(start, first), false);
+      const completion = tok.decode(s.ids.slice(first, end), false);
       return JSON.stringify({ prompt, completion });
     })
     .join('\n') + '\n';
@@ -80,7 +93,7 @@ function yamlFile(header: string[], values: Record<string, unknown>, notes: Reco
   return doc.toString({ lineWidth: 0 });
 }
 
-export function buildRecipe(baseModel: string, tok: Pick<TextTokenizer, 'decode'>, d: RecipeData, s: RecipeSettings): Record<string, string> {
+export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeData, s: RecipeSettings): Record<string, string> {
   const optim = s.optimizer === 'adamw' ? 'adamw_torch' : 'sgd';
   const checkpointingNote = s.saveMemory ? `recompute activations in backward (the page's Save memory: ${s.saveMemory})` : 'recompute activations in backward';
   const trl = yamlFile(

