@@ -27,7 +27,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { getBackend, initGpu, type GpuInfo } from '../src/engine/gpu/device';
+import { initGpu, type GpuInfo } from '../src/engine/gpu/device';
 import { KVCache, LlamaModel } from '../src/engine/model';
 import { toBf16Bits } from '../src/engine/frozen';
 import { DEFAULT_TRAIN_CONFIG, Trainer } from '../src/engine/train/trainer';
@@ -36,7 +36,9 @@ import { fusedMicroGrads } from '../src/engine/train/fused_grads';
 import { defaultChunkRows } from '../src/engine/train/loss';
 import type { TokenizedSample } from '../src/engine/data/tokenize';
 import { kernelFlavor, setKernelFlavor, type KernelFlavor } from '../kernels/program';
+import { num } from '../src/cli/args';
 import { randomWeights } from './dispatches';
+import { timePrograms } from './program_profile';
 import { realConfig, fullDepth, REAL_MODEL_IDS, type RealModelId } from '../test/helpers/real_checkpoints';
 
 const { values } = parseArgs({
@@ -57,11 +59,7 @@ const { values } = parseArgs({
   },
 });
 
-const int = (name: string, v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: want a positive integer, got "${v}"`);
-  return n;
-};
+const int = (flag: string, v: string) => num(v, flag, 0, (n) => Number.isInteger(n) && n > 0);
 const models = values.models!.split(',').map((m) => m.trim()) as RealModelId[];
 for (const m of models) if (!REAL_MODEL_IDS.includes(m)) throw new Error(`--models: "${m}" is not one of ${REAL_MODEL_IDS.join(', ')}`);
 const flavours = values.flavours!.split(',').map((f) => f.trim()) as KernelFlavor[];
@@ -145,8 +143,6 @@ function programName(key: string): string {
   return kept.join('_') || key;
 }
 
-type Backend = { runWebGPUProgram: (p: { constructor: { name: string }; shaderKey?: string }, ...rest: unknown[]) => unknown };
-
 /** GPU ms per program of one fused training micro-batch (forward + backward), from timestamp queries. */
 async function kernelTimes(model: LlamaModel): Promise<{ totalMs: number; dispatches: number; top: { program: string; count: number; ms: number }[] }> {
   const trainer = new Trainer(model, samples(B, T, model.config.vocabSize), [], { ...DEFAULT_TRAIN_CONFIG, batchSize: B, maxLength: T, maxSteps: 1, warmup: 0, shuffle: false });
@@ -158,31 +154,16 @@ async function kernelTimes(model: LlamaModel): Promise<{ totalMs: number; dispat
     const warm = once();
     await warm.data();
     warm.dispose();
-    const backend = getBackend() as unknown as Backend;
-    const run = backend.runWebGPUProgram;
-    const names: string[] = [];
-    backend.runWebGPUProgram = function (this: unknown, p, ...rest) {
-      const key = p.shaderKey ?? '';
-      names.push(p.constructor.name === 'Object' ? programName(key) : p.constructor.name);
-      return run.call(this, p, ...rest);
-    };
     let loss: tf.Scalar | null = null;
-    const timed = (await tf.time(() => {
-      loss = once();
-    })) as unknown as { kernelMs: number; getExtraProfileInfo: () => string };
-    backend.runWebGPUProgram = run;
+    const t = await timePrograms(
+      () => {
+        loss = once();
+      },
+      (p) => (p.constructor.name === 'Object' ? programName(p.shaderKey ?? '') : p.constructor.name),
+    );
     await loss!.data();
     loss!.dispose();
-    const ms = timed.getExtraProfileInfo().split(', ').map((s) => Number(s.slice(s.lastIndexOf(':') + 1)));
-    const by = new Map<string, { count: number; ms: number }>();
-    names.forEach((n, i) => {
-      const e = by.get(n) ?? { count: 0, ms: 0 };
-      e.count++;
-      e.ms += ms[i] || 0;
-      by.set(n, e);
-    });
-    const rows = [...by].map(([program, e]) => ({ program, ...e })).sort((a, b) => b.ms - a.ms);
-    return { totalMs: timed.kernelMs, dispatches: names.length, top: rows.slice(0, top) };
+    return { totalMs: t.kernelMs, dispatches: t.runs.length, top: t.byName.slice(0, top).map(({ name, count, ms }) => ({ program: name, count, ms })) };
   } finally {
     grads.dispose();
     trainer.dispose();

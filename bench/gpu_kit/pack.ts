@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { MAX_KIT_BYTES } from './pack_limits';
+import { MAX_KIT_BYTES, treeBytes } from './pack_limits';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DEBS = ['libvulkan1', 'libglvnd0', 'libgl1', 'libglx0', 'libegl1', 'libopengl0', 'libgles2'];
@@ -61,12 +61,6 @@ function compressOnce(src: string, dst: string): void {
   fs.writeFileSync(stampFile, stamp);
 }
 
-function du(p: string): number {
-  const st = fs.statSync(p);
-  if (!st.isDirectory()) return st.size;
-  return fs.readdirSync(p).reduce((n, f) => n + du(path.join(p, f)), 0);
-}
-
 function need(p: string, what: string): string {
   if (!fs.existsSync(p)) throw new Error(`${p} is missing (${what})`);
   return p;
@@ -94,7 +88,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-log(`bundled cli, bench, gpu_figures and reference_check (${(du(app) / 2 ** 20).toFixed(1)} MiB so far)`);
+log(`bundled cli, bench, gpu_figures and reference_check (${(treeBytes(app) / 2 ** 20).toFixed(1)} MiB so far)`);
 
 // 2. Dawn for Node: the package's loader as it is, its linux-x64 binary compressed
 const webgpuSrc = path.join(ROOT, 'node_modules/webgpu');
@@ -144,7 +138,7 @@ for (const f of [...fs.readdirSync(app, { recursive: true, encoding: 'utf8' })].
 hash.update(fs.readFileSync(path.join(out, 'node.xz.source')));
 fs.writeFileSync(path.join(out, 'kit.id'), hash.digest('hex').slice(0, 16));
 
-const bytes = du(out);
+const bytes = treeBytes(out);
 log(`kit at ${out}: ${(bytes / 2 ** 20).toFixed(1)} MiB (limit ${MAX_KIT_BYTES / 2 ** 20} MiB)`);
 if (bytes > MAX_KIT_BYTES) {
   log('the kit is too large to travel to the device machine beside the repository');

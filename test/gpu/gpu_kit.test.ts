@@ -13,15 +13,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_KIT_BYTES } from '../../bench/gpu_kit/pack_limits';
+import { MAX_KIT_BYTES, treeBytes } from '../../bench/gpu_kit/pack_limits';
 import { sharedPath } from '../helpers/shared';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-function du(p: string): number {
-  const st = fs.statSync(p);
-  return st.isDirectory() ? fs.readdirSync(p).reduce((n, f) => n + du(path.join(p, f)), 0) : st.size;
-}
 const jsonl = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('GPU kit', () => {
@@ -30,7 +26,7 @@ describe('GPU kit', () => {
     const packed = path.join(tmp, 'packed');
     const pack = spawnSync('npx', ['tsx', 'bench/gpu_kit/pack.ts', '--out', packed], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
     expect(pack.status, pack.stderr).toBe(0);
-    expect(du(packed)).toBeLessThan(MAX_KIT_BYTES);
+    expect(treeBytes(packed)).toBeLessThan(MAX_KIT_BYTES);
 
     // the kit away from the checkout, run from an unrelated folder
     const kit = path.join(tmp, 'elsewhere', 'kit');
