@@ -6,8 +6,9 @@
  *   npx tsx bench/profile_step.ts [--batch 16] [--top 25]   (LIMA_KERNELS=tiled|simple to pin a flavour)
  *
  * stories260K on ../shared/data/tinystories-instruct-1k.jsonl, the first
- * micro-batch of the recipe's shuffled order, forward + backward of the
- * chunked loss w.r.t. a fresh LoRA adapter (r 8, all 7 linears), after one
+ * micro-batch of the recipe's shuffled order, the fused forward + backward
+ * that Trainer.step runs (fused_grads.ts: the chunked loss's gradient w.r.t. a
+ * fresh LoRA adapter, r 8, all 7 linears, into one flat buffer), after one
  * warm-up run that compiles the pipelines. Prints the total, the slowest
  * programs (with output shape and dispatch) and a sum per program class
  * ("Object" is ours: kernels/ run through program.ts).
@@ -17,12 +18,12 @@ import * as tf from '@tensorflow/tfjs';
 import { openModel } from '../src/cli/common';
 import { loadData } from '../src/cli/train';
 import { splitTrainValidation } from '../src/engine/data';
-import { getBackend } from '../src/engine/gpu/device';
 import { padBatch } from '../src/engine/train/batches';
-import { targetHidden } from '../src/engine/train/evaluate';
-import { chunkedCrossEntropy } from '../src/engine/train/loss';
+import { fusedMicroGrads } from '../src/engine/train/fused_grads';
+import { defaultChunkRows } from '../src/engine/train/loss';
 import { DEFAULT_TRAIN_CONFIG, Trainer } from '../src/engine/train/trainer';
 import { kernelFlavor } from '../kernels/program';
+import { timePrograms } from './program_profile';
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '16' }, top: { type: 'string', default: '25' } } });
 const { model, tokenizer } = await openModel(new URL('../../shared/models/stories260K-hf', import.meta.url).pathname);
@@ -32,36 +33,27 @@ const trainer = new Trainer(model, train, validation, { ...DEFAULT_TRAIN_CONFIG,
 const batch = padBatch(trainer.samplesOfStep(0)[0], 512);
 console.log(`micro-batch ${batch.rows} × ${batch.length} tokens (${batch.tokens} trained), kernel flavour '${kernelFlavor()}'`);
 
-const step = () => {
-  const { value, grads } = tf.variableGrads(() => {
-    const h = targetHidden(model, batch);
-    return chunkedCrossEntropy(h, model.params.lmHead, tf.tensor1d(batch.targets, 'int32'));
-  }, trainer.adapter.variables());
-  return [value, ...Object.values(grads)];
-};
+// the fused forward + backward the Trainer runs (fused_grads.ts): the loss sum, dA/dB written into G
+const G = tf.zeros([trainer.adapter.layout.size]);
+const chunkRows = defaultChunkRows(batch.tokens, model.config.vocabSize, trainer.lossChunkFloats);
+const step = () => [fusedMicroGrads(model, batch, G, false, false, chunkRows)];
 let out = step();
 await Promise.all(out.map((t) => t.data()));
 tf.dispose(out);
 
-// name every program as it is dispatched, in the order tf.time reports them
-const backend = getBackend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-const run = backend.runWebGPUProgram.bind(backend);
-const names: string[] = [];
-backend.runWebGPUProgram = (...a: unknown[]) => {
-  const p = a[0] as { constructor: { name: string }; outputShape: number[]; dispatch: number[] };
-  names.push(`${p.constructor.name} out ${JSON.stringify(p.outputShape)} dispatch ${JSON.stringify(p.dispatch)}`);
-  return run(...a);
-};
+// every program named by its class, output shape and dispatch
 const t0 = performance.now();
-const info = (await tf.time(() => {
-  out = step();
-})) as unknown as { kernelMs: number; getExtraProfileInfo: () => string };
+const info = await timePrograms(
+  () => {
+    out = step();
+  },
+  (p) => `${p.constructor.name} out ${JSON.stringify(p.outputShape)} dispatch ${JSON.stringify(p.dispatch)}`,
+);
 await Promise.all(out.map((t) => t.data()));
 tf.dispose(out);
 const wall = performance.now() - t0;
-const times = info.getExtraProfileInfo().split(', ').map((s) => Number(s.slice(s.lastIndexOf(':') + 1)));
-console.log(`GPU time ${(info.kernelMs / 1000).toFixed(2)} s over ${times.length} programs (wall ${(wall / 1000).toFixed(2)} s)`);
-const rows = times.map((ms, i) => ({ ms, name: names[i] ?? '?' }));
+console.log(`GPU time ${(info.kernelMs / 1000).toFixed(2)} s over ${info.runs.length} programs (wall ${(wall / 1000).toFixed(2)} s)`);
+const rows = info.runs;
 for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, Number(values.top))) console.log(`${r.ms.toFixed(1).padStart(9)} ms  ${r.name}`);
 const byClass = new Map<string, { n: number; ms: number }>();
 for (const r of rows) {
