@@ -8,6 +8,7 @@ import { readSafetensors } from '../../src/engine/io/safetensors';
 import { expectGpuBytes, safetensorsParams } from '../helpers/gpu_bytes';
 import { writeTinyCheckpoint } from '../helpers/tiny_checkpoint';
 import { sharedPath } from '../helpers/shared';
+import { PYTHON } from '../helpers/python';
 
 const ROOT = path.resolve(__dirname, '../..');
 const cli = (args: string[]) => spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 400_000 });
@@ -88,8 +89,7 @@ describe('cli train / eval / generate --adapter / --resume', () => {
     expect(rows.length).toBe(res.train_rows);
     // targets of a row: labels[t] for t ≥ 1 that are trained (position t−1 predicts them)
     const targets = (i: number) => rows[i].labels.slice(1).filter((l) => l !== -100).length;
-    const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-    const plan = spawnSync(python, [path.join(dir, 'train_peft.py'), '--plan', '3'], { cwd: dir, encoding: 'utf8' });
+    const plan = spawnSync(PYTHON, [path.join(dir, 'train_peft.py'), '--plan', '3'], { cwd: dir, encoding: 'utf8' });
     expect(plan.status, plan.stderr).toBe(0);
     const p = JSON.parse(plan.stdout) as { total_steps: number; steps: { step: number; micro: number[][]; lr: number }[] };
     const steps = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; tokens: number; lr: number });

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PYTHON } from '../helpers/python';
 
 const SCRIPT = path.resolve(__dirname, '../../bench/gpu_kit/compare_losses.py');
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lima-cmp-'));
 const log = (name: string, losses: number[]) => {
   const file = path.join(tmp, name);

@@ -23,8 +23,8 @@ import { lrMultiplier } from '../../src/engine/train/schedule';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../../src/engine/train/trainer';
 import { buildRecipe, type RecipeData } from '../../src/worker/recipe';
 import { TRAIN_PEFT_PY } from '../../src/worker/train_peft_py';
+import { PYTHON } from '../helpers/python';
 
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const root = path.resolve(__dirname, '../..');
 
 // o_proj's input (heads·headDim = 64) differs from hidden (48): the script must take head_dim from config.json
