@@ -15,7 +15,7 @@ export interface TokenizerFiles {
 
 export class TextTokenizer {
   private readonly tok: HFTokenizer;
-  /** id of the beginning-of-sequence token, or null if the model has none */
+  /** id of the token a prompt starts with (BOS), or null if the model has none or its config says add_bos_token: false */
   readonly bosId: number | null;
   /** ids at which generation stops (tokenizer's eos plus generation_config's list) */
   eosIds: number[];
@@ -34,7 +34,8 @@ export class TextTokenizer {
     this.bosToken = tokenName(cfg.bos_token);
     this.eosToken = tokenName(cfg.eos_token);
     const bos = this.bosToken != null ? this.tok.token_to_id(this.bosToken) : undefined;
-    this.bosId = bos ?? null;
+    // a config that says add_bos_token: false (SmolLM2's GGUF does) names a BOS token the model never sees first
+    this.bosId = cfg.add_bos_token === false ? null : bos ?? null;
     const eos = this.eosToken != null ? this.tok.token_to_id(this.eosToken) : undefined;
     this.eosIds = eos != null ? [eos] : [];
     const model = files.tokenizerJson.model as { vocab?: Record<string, number> | unknown[] } | undefined;

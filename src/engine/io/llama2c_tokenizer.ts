@@ -10,25 +10,12 @@
  * The exporter writes sentencepiece pieces with '▁' replaced by ' ', and BOS /
  * EOS as "\n<s>\n" / "\n</s>\n". Byte-fallback pieces stay "<0x00>".."<0xFF>".
  *
- * The result mirrors what HF's LlamaConverter (transformers
- * convert_slow_tokenizer.py) makes from the sentencepiece model: BPE with
- * byte_fallback, normalizer Prepend('▁') + Replace(' ' → '▁'), no
- * pre-tokenizer, decoder Replace('▁' → ' ') / ByteFallback / Fuse / Strip(1 left).
- * Merges come from the vocabulary the way its SentencePieceExtractor derives
- * them: every split of a piece into two vocab pieces, ordered by the merged
- * piece's score (descending; ties keep vocab order, parts by their ids).
- * llama2.c's encoder merges the adjacent pair with the highest-scoring
- * concatenation, which that merge order reproduces.
+ * The pieces and scores become the same tokenizer.json HF's LlamaConverter
+ * makes from a sentencepiece model (spm_tokenizer.ts).
  */
 import type { TokenizerFiles } from '../tokenizer';
+import { SPACE_MARK, sentencepieceTokenizerJson, type Piece } from './spm_tokenizer';
 import { LoadError } from './weights';
-
-const SPACE_MARK = '\u2581'; // '▁', sentencepiece's whitespace symbol
-
-interface Piece {
-  piece: string;
-  score: number;
-}
 
 /** Reads every record of a tokenizer.bin; the format has no count, so it runs to the end of the file. */
 function readPieces(bytes: Uint8Array, fileName: string): { maxTokenLength: number; pieces: Piece[] } {
@@ -76,24 +63,6 @@ function toSentencepiece(text: string): string {
   return text.replaceAll(' ', SPACE_MARK);
 }
 
-/** HF SentencePieceExtractor.extract: all (left, right) splits of each piece into two vocab pieces. */
-function deriveMerges(pieces: Piece[], vocab: Map<string, number>): [string, string][] {
-  const merges: { left: string; right: string; score: number }[] = [];
-  for (const { piece, score } of pieces) {
-    const chars = Array.from(piece); // Python slices by code point, not UTF-16 unit
-    const local: { left: string; right: string; score: number }[] = [];
-    for (let k = 1; k < chars.length; k++) {
-      const left = chars.slice(0, k).join('');
-      const right = chars.slice(k).join('');
-      if (vocab.has(left) && vocab.has(right)) local.push({ left, right, score });
-    }
-    local.sort((a, b) => vocab.get(a.left)! - vocab.get(b.left)! || vocab.get(a.right)! - vocab.get(b.right)!);
-    merges.push(...local);
-  }
-  merges.sort((a, b) => b.score - a.score); // stable, like Python's sorted(reverse=True)
-  return merges.map((m) => [m.left, m.right]);
-}
-
 /**
  * Converts a llama2.c tokenizer.bin into tokenizer.json / tokenizer_config.json.
  * `vocabSize` is the checkpoint's; the file must hold exactly that many tokens.
@@ -123,53 +92,11 @@ export function parseLlama2cTokenizer(
       throw new LoadError(fileName, `token ${id} is ${JSON.stringify(pieces[id]?.piece)}, expected ${JSON.stringify(want)} (llama2.c sentencepiece layout: 0 <unk>, 1 BOS, 2 EOS)`);
     }
   }
-  const special = (id: number, content: string) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-  });
-  const tokenizerJson: Record<string, unknown> = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [
-        { type: 'Prepend', prepend: SPACE_MARK }, // sentencepiece's dummy prefix (run.c: prepend " " if text non-empty)
-        { type: 'Replace', pattern: { String: ' ' }, content: SPACE_MARK },
-      ],
-    },
-    pre_tokenizer: null,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } },
-      ],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
-    decoder: {
-      type: 'Sequence',
-      decoders: [
-        { type: 'Replace', pattern: { String: SPACE_MARK }, content: ' ' },
-        { type: 'ByteFallback' },
-        { type: 'Fuse' },
-        { type: 'Strip', content: ' ', start: 1, stop: 0 },
-      ],
-    },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: '<unk>',
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: true,
-      byte_fallback: true,
-      ignore_merges: false,
-      vocab: Object.fromEntries(vocab),
-      merges: deriveMerges(pieces, vocab),
-    },
-  };
+  const tokenizerJson = sentencepieceTokenizerJson(pieces, vocab, [
+    { id: 0, content: '<unk>' },
+    { id: 1, content: '<s>' },
+    { id: 2, content: '</s>' },
+  ], '<unk>', '<s>');
   const tokenizerConfig: Record<string, unknown> = {
     tokenizer_class: 'LlamaTokenizer',
     bos_token: '<s>',

@@ -5,6 +5,7 @@
  */
 import type { ModelConfig } from '../config';
 import type { TokenizerFiles } from '../tokenizer';
+import type { GgmlTypeName } from './ggml_quants';
 
 export interface HostTensor {
   shape: number[];
@@ -12,6 +13,8 @@ export interface HostTensor {
   data: Float32Array;
   /** the file's own 16-bit bits, when it stored the tensor as BF16 or F16: the GPU keeps these (frozen.ts) */
   half?: { format: 'bf16' | 'f16'; bits: Uint16Array };
+  /** a GGUF tensor's own ggml blocks (rows in HF order), from which data and half are made (gguf_model.ts) */
+  gguf?: { type: GgmlTypeName; blocks: Uint8Array };
 }
 
 export type WeightMap = Map<string, HostTensor>;
@@ -22,7 +25,7 @@ export interface LoadedModel {
   weights: WeightMap;
   tokenizer: TokenizerFiles;
   /** where it came from, for messages and adapter metadata */
-  source: { format: 'hf' | 'llama2c'; name: string };
+  source: { format: 'hf' | 'llama2c' | 'gguf'; name: string };
 }
 
 /** A read-only view of a folder: the same loader runs on Node files, browser File objects or IndexedDB. */
