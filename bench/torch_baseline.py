@@ -9,8 +9,8 @@ LoRA step a user would scale out with.
         [--modes f32,bf16] [--batch 4] [--len 256] [--steps 3] [--prefill 256] [--decode 64]
         [--layers N] [--attn sdpa] [--out torch_figures.jsonl]
 
-The script comes from a recipe export (--script), or by default from the text in
-src/worker/train_peft_py.ts, read with the standard library (no Node needed).
+The script comes from a recipe export (--script), or by default from the checkout's
+src/worker/train_peft.py.
 Figures, each one JSON line with the GPU's name and the torch / transformers / peft versions:
   train    processed tokens/s (batch x len / step time) of train_peft.train(): forward,
            backward and AdamW of LoRA r 8 (alpha 16) on all 7 linears, the first third of
@@ -58,17 +58,8 @@ SETTINGS = {
 
 
 def script_from_source():
-    """train_peft.py's text from src/worker/train_peft_py.ts (between String.raw and its closing backtick)."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "worker", "train_peft_py.ts")
-    with open(src, encoding="utf-8") as f:
-        ts = f.read()
-    start = ts.index("String.raw" + chr(96)) + len("String.raw") + 1
-    text = ts[start:ts.index(chr(96), start)].lstrip()
-    import tempfile
-    path = os.path.join(tempfile.mkdtemp(), "train_peft.py")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return path
+    """The checkout's train_peft.py (the file the recipe export writes)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "worker", "train_peft.py")
 
 
 def load_script(path):
@@ -130,7 +121,7 @@ def inference_rates(model, cfg, prefill, decode, bf16, device):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--script", help="a recipe's train_peft.py (default: the text in src/worker/train_peft_py.ts)")
+    ap.add_argument("--script", help="a recipe's train_peft.py (default: the checkout's src/worker/train_peft.py)")
     ap.add_argument("--models", default="smollm2-135m,qwen2.5-0.5b")
     ap.add_argument("--modes", default="f32,bf16")
     ap.add_argument("--batch", type=int, default=4)

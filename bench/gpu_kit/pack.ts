@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { MAX_KIT_BYTES, treeBytes } from './pack_limits';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -68,6 +68,18 @@ function need(p: string, what: string): string {
 
 fs.mkdirSync(out, { recursive: true });
 
+/**
+ * `import text from './f.py?raw'` (Vite's text import, which the recipe's Python
+ * uses) as esbuild's text loader: the file's contents become the default export.
+ */
+const rawText: Plugin = {
+  name: 'raw-text',
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: path.resolve(a.resolveDir, a.path.slice(0, -'?raw'.length)), namespace: 'raw-text' }));
+    b.onLoad({ filter: /.*/, namespace: 'raw-text' }, (a) => ({ contents: fs.readFileSync(a.path, 'utf8'), loader: 'text' }));
+  },
+};
+
 // 1. the bundles: one shared chunk of tfjs and the engine, one small entry per command
 const app = path.join(out, 'app');
 fs.rmSync(path.join(app, 'chunks'), { recursive: true, force: true });
@@ -82,6 +94,9 @@ await build({
   target: 'node20',
   outExtension: { '.js': '.mjs' },
   external: ['webgpu'], // a native addon: shipped as a package beside the bundles
+  // package.json's #recipe-python: the `?raw` text import (rawText), not the Node module that reads the .py at run time
+  conditions: ['lima-text'],
+  plugins: [rawText],
   // CommonJS dependencies call require(); give the ESM bundle one
   banner: { js: "import { createRequire as __limaRequire } from 'node:module'; const require = __limaRequire(import.meta.url);" },
   minifyWhitespace: true,

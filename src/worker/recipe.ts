@@ -14,7 +14,7 @@ import type { TextTokenizer } from '../engine/tokenizer';
 import type { TrainConfig } from '../engine/train/trainer';
 import type { SaveMemory } from './protocol';
 import type { PreparedSplit } from './session';
-import { TRAIN_PEFT_PY } from './train_peft_py';
+import { TRAIN_PEFT_PY } from '#recipe-python';
 
 /** What the recipe reads of a prepared dataset (the worker's PreparedSplit, or the CLI's). */
 export type RecipeData = Pick<PreparedSplit, 'name' | 'template' | 'maxLength' | 'train' | 'validation'>;
@@ -72,7 +72,10 @@ function toJsonl(tok: RecipeTokenizer, samples: TokenizedSample[]): string {
       const last = s.ids.length - 1;
       const end = !s.truncated && last >= first && tok.eosIds.includes(s.ids[last]) ? last : s.ids.length;
       const prompt = tok.decode(s.ids.slice(start, first), false);
-      const completion = tok.decode(s.ids.slice(first, end), false);
+      // decoded after its prompt: SentencePiece drops the space of a leading '▁' (" Once" would become
+      // "Once", and re-encoding the row would give other ids than the browser trained on)
+      const whole = tok.decode(s.ids.slice(start, end), false);
+      const completion = whole.startsWith(prompt) ? whole.slice(prompt.length) : tok.decode(s.ids.slice(first, end), false);
       return JSON.stringify({ prompt, completion });
     })
     .join('\n') + '\n';

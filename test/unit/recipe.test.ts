@@ -12,6 +12,7 @@ import type { PreparedSplit } from '../../src/worker/session';
 import { TextTokenizer } from '../../src/engine/tokenizer';
 import { prepareDataset } from '../../src/engine/data';
 import { npmTokenizerFile } from '../helpers/real_checkpoints';
+import { sharedPath } from '../helpers/shared';
 import type { ResolvedTrainSettings } from '../../src/worker/protocol';
 
 const settings: ResolvedTrainSettings = { ...DEFAULT_SETTINGS, lr: 3e-4, maxSteps: 40, gradientCheckpointing: true, memoryBudgetBytes: 2 ** 30 };
@@ -72,5 +73,19 @@ describe('run recipe', () => {
     for (const [i, s] of ds.samples.entries()) {
       expect(real.encode(out[i].prompt + out[i].completion + eos)).toEqual(s.ids);
     }
+  });
+
+  it("keeps the space that opens a SentencePiece reply (' Once' is the token '▁Once'), so the text re-encodes to the browser's ids (stories260K's real tokenizer, plain)", async () => {
+    const read = (f: string) => JSON.parse(fs.readFileSync(sharedPath(`models/stories260K-hf/${f}`), 'utf8'));
+    const real = new TextTokenizer({ tokenizerJson: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json') });
+    const rows = [JSON.stringify({ instruction: 'Write a story about a boy named Sam.', response: 'Once upon a time, Sam ran.' })].join('\n');
+    const ds = await prepareDataset(new TextEncoder().encode(rows), { tokenizer: real, template: 'plain', maxLength: 128 });
+    expect(ds.errors).toEqual([]);
+    const d = { name: 'one', template: 'plain' as const, maxLength: 128, train: ds.samples, validation: [] };
+    const [out] = buildRecipe('stories260K', real, d, settings)['train.jsonl'].trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; completion: string });
+    expect(out).toEqual({ prompt: 'Instruction: Write a story about a boy named Sam.\nResponse:', completion: ' Once upon a time, Sam ran.' });
+    // what HF's tokenizer does with the row (train_peft.py, TRL): BOS + encode(prompt + completion) + EOS
+    const s = ds.samples[0];
+    expect([real.bosId, ...real.encode(out.prompt + out.completion), ...real.eosIds]).toEqual(s.ids);
   });
 });

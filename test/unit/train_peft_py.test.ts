@@ -1,7 +1,9 @@
 /**
- * train_peft.py (src/worker/train_peft_py.ts) against the engine, with the
- * standard-library Python only (CI has no torch): the script and
- * bench/torch_baseline.py compile; `--plan` gives the rows of each step as
+ * train_peft.py (src/worker/train_peft.py) against the engine, with the
+ * standard-library Python only (test/peers runs it on torch): the script and
+ * bench/torch_baseline.py compile, and the text the recipe writes is the .py
+ * file's, through both imports (`?raw` for the page and the kit, the Node
+ * read for tsx); `--plan` gives the rows of each step as
  * Trainer.samplesOfStep does (a Trainer over a stub model: its constructor and
  * samplesOfStep need no GPU), the lr as lrMultiplier, and the first values of
  * each LoRA A as a real LoraAdapter draws them (tfjs's CPU backend); its
@@ -22,7 +24,9 @@ import type { LlamaModel } from '../../src/engine/model';
 import { lrMultiplier } from '../../src/engine/train/schedule';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../../src/engine/train/trainer';
 import { buildRecipe, type RecipeData } from '../../src/worker/recipe';
-import { TRAIN_PEFT_PY } from '../../src/worker/train_peft_py';
+import { TRAIN_PEFT_PY } from '#recipe-python';
+import { TRAIN_PEFT_PY as RAW_IMPORT } from '../../src/worker/recipe_python';
+import { TRAIN_PEFT_PY as NODE_READ } from '../../src/worker/recipe_python.node';
 import { PYTHON } from '../helpers/python';
 
 const root = path.resolve(__dirname, '../..');
@@ -112,13 +116,17 @@ describe('train_peft.py', () => {
     await tf.setBackend('cpu');
   });
 
-  it('compiles, and so does bench/torch_baseline.py', () => {
+  it('compiles, and so does bench/torch_baseline.py; the recipe\'s text is the .py file, through either import', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-peft-'));
-    fs.writeFileSync(path.join(dir, 'train_peft.py'), TRAIN_PEFT_PY);
-    for (const f of [path.join(dir, 'train_peft.py'), path.join(root, 'bench/torch_baseline.py')]) {
+    const file = path.join(root, 'src/worker/train_peft.py');
+    for (const f of [file, path.join(root, 'bench/torch_baseline.py')]) {
       execFileSync(PYTHON, ['-c', 'import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)', f, path.join(dir, 'c.pyc')]);
     }
-    expect(TRAIN_PEFT_PY.startsWith('#!/usr/bin/env python3\n')).toBe(true);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text.startsWith('#!/usr/bin/env python3\n')).toBe(true);
+    expect(RAW_IMPORT).toBe(text);
+    expect(NODE_READ).toBe(text);
+    expect(TRAIN_PEFT_PY).toBe(text);
   });
 
   const cases: [string, Partial<TrainConfig>][] = [

@@ -1,14 +1,3 @@
-/**
- * train_peft.py, the recipe's PyTorch script (transformers + peft, no TRL):
- * the browser run's data order, tokenization, loss, LoRA init, optimizer and
- * schedule, for one GPU (`python train_peft.py`) or many
- * (`accelerate launch train_peft.py`). Its header says what it reproduces
- * and what it does not; `--plan N` prints the data order, lrs and A init with
- * the standard library only, which test/unit/train_peft_py.test.ts holds
- * against the engine. bench/torch_baseline.py imports its functions.
- * The text is kept free of backticks and dollar-brace so it sits in a raw template.
- */
-export const TRAIN_PEFT_PY = String.raw`
 #!/usr/bin/env python3
 """train_peft.py: the LIMA playground's LoRA run, in PyTorch (transformers + peft).
 
@@ -519,4 +508,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
-`.trimStart();
