@@ -23,12 +23,16 @@ Figures, each one JSON line with the GPU's name and the torch / transformers / p
            steps of 1,000 rows x 3 epochs, as gpu_figures.ts projects ours
 Modes: f32 (eager PyTorch, f32 weights and math) and bf16 (f32 weights, bf16 autocast).
 Defaults follow gpu_figures.ts (batch 4 x 256, 3 steps, prefill 256, decode 64) so the
-ratios compare like with like. It needs a CUDA GPU, torch, transformers and peft.
+ratios compare like with like. It needs a CUDA GPU, torch, transformers and peft;
+--device cpu runs the same code on the CPU (test/peers/torch_baseline.test.ts, tiny shapes),
+where the figures mean nothing.
 """
 import argparse
 import importlib.util
+import inspect
 import json
 import os
+import pathlib
 import sys
 import time
 
@@ -79,7 +83,6 @@ def rows_for(n, length, vocab):
 
 
 def train_rate(tp, model, cfg, B, T, steps, bf16, device):
-    import torch
     warm = 2
     s = dict(SETTINGS, batchSize=B, maxSteps=warm + steps)
     rows = rows_for(B * (warm + steps), T, cfg["vocab_size"])
@@ -89,28 +92,36 @@ def train_rate(tp, model, cfg, B, T, steps, bf16, device):
     return sum(r["tokens_processed"] for r in timed) / seconds, timed[-1]["loss"]
 
 
+def synchronize(device):
+    import torch
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def inference_rates(model, cfg, prefill, decode, bf16, device):
     import torch
     from transformers import DynamicCache
     ids = torch.tensor([[3 + ((i * 37) % 2000) for i in range(prefill)]], device=device)
+    # transformers 5.25 calls the forward's past_key_values `cache` (the old name is deprecated, gone in 5.40)
+    kw = "cache" if "cache" in inspect.signature(type(model).forward).parameters else "past_key_values"
     model.eval()
 
     def once():
-        cache = DynamicCache()
+        cache = DynamicCache()  # filled in place by each forward
         with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-            torch.cuda.synchronize()
+            synchronize(device)
             t0 = time.perf_counter()
-            out = model(input_ids=ids, past_key_values=cache, use_cache=True)
+            out = model(input_ids=ids, use_cache=True, **{kw: cache})
             nxt = int(out.logits[0, -1].argmax())
-            torch.cuda.synchronize()
+            synchronize(device)
             t1 = time.perf_counter()
-            cache = out.past_key_values
             for _ in range(decode):
-                out = model(input_ids=torch.tensor([[nxt]], device=device), past_key_values=cache, use_cache=True)
-                cache = out.past_key_values
+                out = model(input_ids=torch.tensor([[nxt]], device=device), use_cache=True, **{kw: cache})
                 nxt = int(out.logits[0, -1].argmax())  # the host needs the token, as greedy generation does
-            torch.cuda.synchronize()
+            synchronize(device)
             t2 = time.perf_counter()
+        if cache.get_seq_length() != prefill + decode:
+            raise SystemExit(f"the KV cache holds {cache.get_seq_length()} positions, expected {prefill + decode}")
         return prefill / (t1 - t0), decode / (t2 - t1)
 
     once()  # warm-up
@@ -134,32 +145,36 @@ def main():
     ap.add_argument("--lima", default="16x416", help="rows x tokens of the LIMA projection's step (gpu_figures.ts --lima)")
     ap.add_argument("--lima-rows", type=int, default=1000)
     ap.add_argument("--lima-epochs", type=int, default=3)
+    ap.add_argument("--device", default="cuda", help="cuda (the figures), or cpu (a check that the code runs)")
     ap.add_argument("--out")
     a = ap.parse_args()
     lima_b, lima_t = (int(v) for v in a.lima.split("x"))
     script = a.script or script_from_source()
     if not os.path.isfile(script):
-        raise SystemExit("no train_peft.py at %s" % script)
+        raise SystemExit(f"no train_peft.py at {script}")
     tp = load_script(script)
+    import peft
     import torch
     import transformers
-    import peft
-    if not torch.cuda.is_available():
-        raise SystemExit("torch_baseline.py needs a CUDA GPU")
-    device = torch.device("cuda")
-    base = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "transformers": transformers.__version__,
+    device = torch.device(a.device)
+    cuda = device.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise SystemExit("torch_baseline.py needs a CUDA GPU (or --device cpu)")
+    base = {"gpu": torch.cuda.get_device_name(device) if cuda else "cpu", "torch": torch.__version__, "transformers": transformers.__version__,
             "peft": peft.__version__, "attn": a.attn}
-    out = open(a.out, "w", encoding="utf-8") if a.out else None
+    if a.out:
+        pathlib.Path(a.out).write_text("", encoding="utf-8")
 
     def emit(row):
         line = json.dumps(dict(row, **base))
         print(line, flush=True)
-        if out:
-            out.write(line + "\n")
+        if a.out:
+            with open(a.out, "a", encoding="utf-8") as out:
+                out.write(line + "\n")
 
     for name in [m.strip() for m in a.models.split(",")]:
         if name not in MODELS:
-            raise SystemExit("--models: %r is not one of %s" % (name, ", ".join(MODELS)))
+            raise SystemExit(f"--models: {name!r} is not one of {', '.join(MODELS)}")
         cfg = dict(MODELS[name])
         if a.layers:
             cfg["num_hidden_layers"] = a.layers
@@ -168,16 +183,17 @@ def main():
             bf16 = mode == "bf16"
             torch.manual_seed(0)
             model = tp.load_model(None, device=device, attn=a.attn, config=cfg)
-            shape = "%d layers, vocab %d; random weights (f32)%s" % (cfg["num_hidden_layers"], cfg["vocab_size"], ", bf16 autocast" if bf16 else "")
+            shape = f"{cfg['num_hidden_layers']} layers, vocab {cfg['vocab_size']}; random weights (f32){', bf16 autocast' if bf16 else ''}"
             prefill_rate, decode_rate = inference_rates(model, cfg, a.prefill, a.decode, bf16, device)
-            emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "prefill", "tokens_per_s": prefill_rate, "shape": shape + "; prefill %d" % a.prefill})
-            emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "decode", "tokens_per_s": decode_rate, "shape": shape + "; decode %d after a %d-token prefill" % (a.decode, a.prefill)})
-            torch.cuda.reset_peak_memory_stats()
+            emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "prefill", "tokens_per_s": prefill_rate, "shape": f"{shape}; prefill {a.prefill}"})
+            emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "decode", "tokens_per_s": decode_rate, "shape": f"{shape}; decode {a.decode} after a {a.prefill}-token prefill"})
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
             lora = tp.add_lora(model, SETTINGS, cfg)
             rate, loss = train_rate(tp, lora, cfg, a.batch, a.len, a.steps, bf16, device)
             emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "train", "tokens_per_s": rate, "last_loss": loss,
-                  "peak_gib": torch.cuda.max_memory_allocated() / 2 ** 30,
-                  "shape": shape + "; train batch %d x %d, LoRA r 8 on 7 linears, AdamW, mean of %d steps after 2 warm-ups" % (a.batch, a.len, a.steps)})
+                  "peak_gib": torch.cuda.max_memory_allocated() / 2 ** 30 if cuda else None,
+                  "shape": f"{shape}; train batch {a.batch} x {a.len}, LoRA r 8 on 7 linears, AdamW, mean of {a.steps} steps after 2 warm-ups"})
             # the LIMA run's projection, as gpu_figures.ts makes it: mean step time at its shape x its steps
             lrate, _ = train_rate(tp, lora, cfg, lima_b, lima_t, 2, bf16, device)
             lsteps = a.lima_epochs * -(-a.lima_rows // lima_b)
@@ -185,9 +201,8 @@ def main():
             emit({"name": "torch_baseline", "model": name, "mode": mode, "phase": "lima", "batch": lima_b, "len": lima_t, "rows": a.lima_rows,
                   "epochs": a.lima_epochs, "steps": lsteps, "step_s": step_s, "projected_s": step_s * lsteps, "shape": shape})
             del model, lora
-            torch.cuda.empty_cache()
-    if out:
-        out.close()
+            if cuda:
+                torch.cuda.empty_cache()
     return 0
 
 

@@ -84,10 +84,12 @@ function toJsonl(tok: RecipeTokenizer, samples: TokenizedSample[]): string {
 /**
  * A YAML file through the `yaml` library, so that no value (a model name with
  * a colon, a quote or a `#`) can break it: `header` becomes the leading
- * comment, `notes` inline comments after the named keys.
+ * comment, `notes` inline comments after the named keys. Written as YAML 1.1,
+ * which TRL and Axolotl read (PyYAML): there a bare `no` is false, so strings
+ * such as eval_strategy's "no" must be quoted (TRL refused `eval_strategy: no`).
  */
 function yamlFile(header: string[], values: Record<string, unknown>, notes: Record<string, string>): string {
-  const doc = new Document(values, { aliasDuplicateObjects: false });
+  const doc = new Document(values, { aliasDuplicateObjects: false, version: '1.1' });
   doc.commentBefore = header.map((l) => ` ${l}`).join('\n');
   for (const [key, note] of Object.entries(notes)) {
     const node = doc.get(key, true);
@@ -104,7 +106,11 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
     {
       model_name_or_path: baseModel,
       datasets: [{ path: 'json', data_files: { train: 'train.jsonl' }, split: 'train' }],
-      eval_strategy: s.evalEvery > 0 ? 'steps' : 'no',
+      // `trl sft` evaluates on a "test" split, which its dataset mixture cannot take from a second file: with
+      // eval_strategy steps it stopped with KeyError 'test' (validation.jsonl is there for evaluating the adapter)
+      eval_strategy: 'no',
+      // file order when the browser run did not shuffle (its shuffle, mulberry32, is not one TRL can draw)
+      ...(s.shuffle ? {} : { train_sampling_strategy: 'sequential' }),
       output_dir: 'lima-lora',
       use_peft: true,
       lora_r: s.rank,
@@ -127,8 +133,14 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
       num_train_epochs: s.epochs,
       max_steps: s.maxSteps > 0 ? s.maxSteps : -1,
       seed: s.seed,
+      bf16: false,
     },
-    { completion_only_loss: 'prompt/completion rows: loss on the response only', gradient_checkpointing: checkpointingNote },
+    {
+      completion_only_loss: 'prompt/completion rows: loss on the response only',
+      gradient_checkpointing: checkpointingNote,
+      bf16: "f32 math, as the browser (SFTConfig's default is bf16 autocast: faster on a GPU, the loss ~1e-4 off)",
+      eval_strategy: 'trl sft takes no held-out file; validation.jsonl holds the held-out rows',
+    },
   );
   const promptCompletion = { field_instruction: 'prompt', field_output: 'completion', format: '{instruction}', no_input_format: '{instruction}' };
   const axolotl = yamlFile(

@@ -8,6 +8,7 @@ ids and labels the browser trained on, same order).
 
     python train_peft.py                          # one GPU (or the CPU)
     accelerate launch train_peft.py               # many GPUs (DDP), same maths
+    accelerate launch --multi_gpu --num_processes 2 train_peft.py   # 2 CPU processes (gloo), e.g. to try it
     python train_peft.py --tokens train_tokens.jsonl --log steps.jsonl
     python train_peft.py --plan 5                 # data order, lr, A init; stdlib only
 
@@ -46,8 +47,12 @@ What it does not reproduce:
     at the end.
 Under accelerate launch each rank takes its share of every micro-batch and the
 loss is scaled so that DDP's averaged gradient is sum / (global trained tokens).
+On a machine without a GPU, accelerate's --cpu launcher starts one process only;
+--multi_gpu starts them through torchrun, and this script then asks accelerate
+for CPU ranks (gloo).
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -83,7 +88,7 @@ class Rng:
         return ((t ^ (t >> 14)) & M32) / 4294967296.0
 
     def int(self, n):
-        return int(math.floor(self.next() * n))
+        return math.floor(self.next() * n)
 
 
 def shuffled(items, seed):
@@ -111,16 +116,19 @@ def epoch_order(n, s, epoch):
     return shuffled(idx, s["seed"] + epoch) if s.get("shuffle", True) else idx
 
 
-def samples_of_step(n, s, k, _cache={}):
+_EPOCH_ORDER = {}  # the last epoch's order: steps of one epoch draw its shuffle once
+
+
+def samples_of_step(n, s, k):
     """Row indices of optimizer step k (0-based), as micro-batches: Trainer.samplesOfStep."""
     B, G = s["batchSize"], s["gradAccum"]
     spe = steps_per_epoch(n, s)
     epoch, within = k // spe, k % spe
     key = (n, s["seed"], bool(s.get("shuffle", True)), epoch)
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = epoch_order(n, s, epoch)
-    picked = _cache[key][within * B * G:(within + 1) * B * G]
+    if key not in _EPOCH_ORDER:
+        _EPOCH_ORDER.clear()
+        _EPOCH_ORDER[key] = epoch_order(n, s, epoch)
+    picked = _EPOCH_ORDER[key][within * B * G:(within + 1) * B * G]
     return [picked[i:i + B] for i in range(0, len(picked), B)]
 
 
@@ -147,7 +155,7 @@ def f32(x):
 
 def linear_key(layer, name):
     block = "mlp" if name in ("gate_proj", "up_proj", "down_proj") else "self_attn"
-    return "model.layers.%d.%s.%s" % (layer, block, name)
+    return f"model.layers.{layer}.{block}.{name}"
 
 
 def linear_in(cfg, name):
@@ -188,7 +196,7 @@ def read_jsonl(path):
 def local_config(model):
     path = os.path.join(model, "config.json")
     if not os.path.isfile(path):
-        raise SystemExit("--plan needs a local model folder with config.json (got %r)" % model)
+        raise SystemExit(f"--plan needs a local model folder with config.json (got {model!r})")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
@@ -284,13 +292,13 @@ def add_lora(model, s, hf_config):
         r, fan_in, values = init[key]
         w = module.lora_A["default"].weight
         if tuple(w.shape) != (r, fan_in):
-            raise SystemExit("%s: PEFT's A is %s, ours (%d, %d)" % (name, tuple(w.shape), r, fan_in))
+            raise SystemExit(f"{name}: PEFT's A is {tuple(w.shape)}, ours ({r}, {fan_in})")
         with torch.no_grad():
             w.copy_(torch.tensor(values, dtype=torch.float32).view(r, fan_in))
             module.lora_B["default"].weight.zero_()
         found += 1
     if found != len(init):
-        raise SystemExit("copied %d of %d A matrices into PEFT's modules" % (found, len(init)))
+        raise SystemExit(f"copied {found} of {len(init)} A matrices into PEFT's modules")
     return model
 
 
@@ -313,7 +321,6 @@ def make_optimizer(params, s):
 
 def train(model, rows, s, max_length, device, bf16=False, max_steps=None, log=None, accelerator=None, on_step=None):
     """The browser run's loop; returns the per-step records (rank 0 logs them)."""
-    import contextlib
     import torch
     rank = accelerator.process_index if accelerator else 0
     world = accelerator.num_processes if accelerator else 1
@@ -341,7 +348,7 @@ def train(model, rows, s, max_length, device, bf16=False, max_steps=None, log=No
             weight = 1.0
             if not share:  # this rank has nothing of a short micro-batch: a zero-weight row keeps DDP in step
                 share, weight = m[:1], 0.0
-            ids, labels, mask, T = pad_batch([rows[i] for i in share], max_length)
+            ids, labels, mask, _ = pad_batch([rows[i] for i in share], max_length)
             processed += len(m) * pad_batch([rows[i] for i in m], max_length)[3]
             ids_t = torch.tensor(ids, device=device)
             labels_t = torch.tensor(labels, device=device)
@@ -370,7 +377,7 @@ def train(model, rows, s, max_length, device, bf16=False, max_steps=None, log=No
                "elapsed_s": time.perf_counter() - t_start}
         records.append(rec)
         if rank == 0:
-            print("step %d/%d loss %.6f lr %.3g grad_norm %.4f %.0f tok/s" % (k + 1, total, loss, lr_now, gn, rec["tokens_per_s"] or 0), flush=True)
+            print(f"step {k + 1}/{total} loss {loss:.6f} lr {lr_now:.3g} grad_norm {gn:.4f} {rec['tokens_per_s'] or 0:.0f} tok/s", flush=True)
             if log is not None:
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
@@ -440,18 +447,26 @@ def main(argv=None):
     import torch
     from transformers import AutoConfig, AutoTokenizer
     accelerator = None
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
         from accelerate import Accelerator
-        accelerator = Accelerator()
+        # without cpu=True accelerate sees no distributed setup on a machine with no GPU: every rank would train the whole run alone
+        on_cpu = (args.device or "").startswith("cpu") or not torch.cuda.is_available()
+        accelerator = Accelerator(cpu=on_cpu)
+        if accelerator.num_processes != world:
+            raise SystemExit(f"WORLD_SIZE is {world} but accelerate set up {accelerator.num_processes} process(es)")
         device = accelerator.device
     else:
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     main_rank = accelerator is None or accelerator.is_main_process
     say = print if main_rank else (lambda *a, **k: None)
+    if accelerator is not None:
+        import torch.distributed as dist
+        say(f"accelerate: {world} processes ({accelerator.distributed_type.value}, {dist.get_backend()}) on {device.type}")
     if s.get("packing"):
         say("note: the browser run packed rows; this script trains unpacked (same loss per step)")
     if s.get("dropout", 0) > 0:
-        say("note: LoRA dropout %g uses PEFT's RNG, not the browser's masks: the curves agree only statistically" % s["dropout"])
+        say(f"note: LoRA dropout {s['dropout']:g} uses PEFT's RNG, not the browser's masks: the curves agree only statistically")
 
     browser_train = os.path.join(here, "train_tokens.jsonl")
     browser_val = os.path.join(here, "validation_tokens.jsonl")
@@ -461,7 +476,7 @@ def main(argv=None):
     except Exception as e:  # a random-init benchmark or --tokens run may have no tokenizer files
         if not tokens_path:
             raise
-        say("no tokenizer (%s); using the token files only" % e)
+        say(f"no tokenizer ({e}); using the token files only")
     if tokens_path:
         rows = read_jsonl(tokens_path)
         val_path = browser_val if os.path.isfile(browser_val) else None
@@ -473,8 +488,9 @@ def main(argv=None):
     if tok is not None and os.path.isfile(browser_train):
         ours = tokenized_rows(tok, os.path.join(here, "train.jsonl"), max_length)
         same, count = compare_tokens(ours, read_jsonl(browser_train))
-        say("tokenization: %d of %d training rows equal the browser's ids and labels%s" % (same, count, "" if same == count else " (use --tokens train_tokens.jsonl for the exact rows)"))
-    say("%d training rows, %d validation rows; %d steps" % (len(rows), len(val_rows), total_steps(len(rows), s)))
+        hint = "" if same == count else " (use --tokens train_tokens.jsonl for the exact rows)"
+        say(f"tokenization: {same} of {count} training rows equal the browser's ids and labels{hint}")
+    say(f"{len(rows)} training rows, {len(val_rows)} validation rows; {total_steps(len(rows), s)} steps")
 
     torch.manual_seed(s["seed"])
     hf_config = AutoConfig.from_pretrained(model_name).to_dict()
@@ -487,22 +503,18 @@ def main(argv=None):
         model.print_trainable_parameters()
     if accelerator is not None:
         model = accelerator.prepare(model)
-    log = open(args.log, "w", encoding="utf-8") if (args.log and main_rank) else None
-    try:
+    with open(args.log, "w", encoding="utf-8") if (args.log and main_rank) else contextlib.nullcontext() as log:
         records = train(model, rows, s, max_length, device, bf16=args.bf16, max_steps=args.max_steps, log=log, accelerator=accelerator)
-    finally:
-        if log:
-            log.close()
     inner = accelerator.unwrap_model(model) if accelerator is not None else model
     if main_rank:
         vl = evaluate(inner, val_rows, s, max_length, device, args.bf16)
         if vl is not None:
-            say("validation loss %.6f (perplexity %.3f)" % (vl, math.exp(vl)))
+            say(f"validation loss {vl:.6f} (perplexity {math.exp(vl):.3f})")
         if records:
             tps = [r["tokens_per_s"] for r in records[1:] or records if r["tokens_per_s"]]
-            say("mean %.0f tokens/s (processed) after the first step" % (sum(tps) / len(tps) if tps else 0))
+            say(f"mean {sum(tps) / len(tps) if tps else 0:.0f} tokens/s (processed) after the first step")
         inner.save_pretrained(args.out)
-        say("adapter saved to %s" % args.out)
+        say(f"adapter saved to {args.out}")
     return 0
 
 

@@ -40,6 +40,13 @@ describe('run recipe', () => {
     const ax = parse(files['axolotl.yaml']);
     expect(ax).toMatchObject({ base_model: 'HuggingFaceTB/SmolLM2-135M', adapter: 'lora', train_on_inputs: false, sequence_len: 256, max_steps: 40 });
     expect(ax.datasets[0].type).toEqual({ field_instruction: 'prompt', field_output: 'completion', format: '{instruction}', no_input_format: '{instruction}' });
+    // PyYAML (TRL, Axolotl) reads YAML 1.1, where a bare `no` is false: TRL refused `eval_strategy: no`
+    const trl11 = parse(files['trl_sft.yaml'], { version: '1.1' });
+    expect(trl11.eval_strategy).toBe('no'); // with 'steps' (evalEvery > 0) `trl sft` stopped: no "test" split
+    expect(trl11.bf16).toBe(false); // the browser's f32 math, not SFTConfig's bf16 default
+    expect('train_sampling_strategy' in trl11).toBe(false); // shuffled: TRL shuffles its own way
+    const fileOrder = parse(buildRecipe('m', tok, split, { ...settings, shuffle: false, evalEvery: 0 })['trl_sft.yaml'], { version: '1.1' });
+    expect(fileOrder).toMatchObject({ eval_strategy: 'no', train_sampling_strategy: 'sequential' });
     // the comments a reader relies on are still there
     expect(files['trl_sft.yaml']).toMatch(/^# TRL \(https:\/\/huggingface\.co\/docs\/trl\/sft_trainer\)/);
     expect(files['trl_sft.yaml']).toMatch(/completion_only_loss: true # prompt\/completion rows: loss on the response only/);
