@@ -3,7 +3,8 @@
  * copied to a temp folder away from node_modules, it runs on SwiftShader with
  * its own Node, Dawn and Vulkan loader:
  *   - the bundled CLI trains stories260K, and its per-step losses equal those of
- *     the same command run from source through tsx;
+ *     the same command run from source through tsx; its --recipe writes
+ *     src/worker/train_peft.py as it is;
  *   - the bundled reference check reproduces the shared ground truth;
  *   - the bundled figures bench (bench/gpu_figures.ts) writes every figure.
  * The kit is under the size that travels to the device machine.
@@ -41,8 +42,10 @@ describe('GPU kit', () => {
     expect(info.stdout).toMatch(/VK_ICD_FILENAMES=.*swiftshader/);
 
     const train = ['train', '--data', sharedPath('data/tinystories-instruct-1k.jsonl'), '--max-steps', '2', '--batch-size', '4', '--warmup', '1', '--json'];
-    const fromKit = kitRun(['cli', ...train, '--model', path.join(kit, 'data/stories260K-hf'), '--out', path.join(tmp, 'a'), '--log', path.join(tmp, 'kit.jsonl')]);
+    const fromKit = kitRun(['cli', ...train, '--model', path.join(kit, 'data/stories260K-hf'), '--out', path.join(tmp, 'a'), '--log', path.join(tmp, 'kit.jsonl'), '--recipe', path.join(tmp, 'kit-recipe')]);
     expect(fromKit.status, fromKit.stderr).toBe(0);
+    // the recipe's Python, bundled as text (pack.ts: the ?raw import through esbuild's text loader), is the source file
+    expect(fs.readFileSync(path.join(tmp, 'kit-recipe', 'train_peft.py'), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'src/worker/train_peft.py'), 'utf8'));
     const fromSource = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...train, '--model', sharedPath('models/stories260K-hf'), '--out', path.join(tmp, 'b'), '--log', path.join(tmp, 'src.jsonl')], {
       cwd: ROOT,
       encoding: 'utf8',
