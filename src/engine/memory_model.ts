@@ -141,15 +141,26 @@ export function ropeTableBytes(c: ModelShape): number {
   return c.maxPositions * c.headDim * F32;
 }
 
-/** Bytes of the frozen weights on the GPU: LlamaModel.weightBytes() plus the RoPE tables. */
-export function frozenWeightBytes(c: ModelShape, weightBytes: 2 | 4): number {
+/** The frozen weights' parameters: in matrices (16-bit or f32 on the GPU) and in vectors (norms, biases: always f32). */
+export function frozenParams(c: ModelShape): { matrices: number; vectors: number } {
   const d = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
   const perLayerMatrix = (q + 2 * kv) * d + d * q + 3 * c.intermediateSize * d;
   const embed = c.vocabSize * d * (c.tieWordEmbeddings ? 1 : 2);
-  const vectors = c.numLayers * (2 * d + (c.attentionBias ? q + 2 * kv : 0)) + d;
-  return (c.numLayers * perLayerMatrix + embed) * weightBytes + vectors * F32 + ropeTableBytes(c);
+  return { matrices: c.numLayers * perLayerMatrix + embed, vectors: c.numLayers * (2 * d + (c.attentionBias ? q + 2 * kv : 0)) + d };
+}
+
+/** Parameters of a model of this shape, tied embeddings counted once (LlamaModel.numParams()). */
+export function modelParams(c: ModelShape): number {
+  const p = frozenParams(c);
+  return p.matrices + p.vectors;
+}
+
+/** Bytes of the frozen weights on the GPU: LlamaModel.weightBytes() plus the RoPE tables. */
+export function frozenWeightBytes(c: ModelShape, weightBytes: 2 | 4): number {
+  const p = frozenParams(c);
+  return p.matrices * weightBytes + p.vectors * F32 + ropeTableBytes(c);
 }
 
 /** Floats in the adapter's flat buffer P (lora_layout.ts: all seven pairs of every layer). */

@@ -169,37 +169,50 @@ export class LlamaModel {
   /**
    * Uploads host weights (HF names) to the GPU, stacking q|k|v and gate|up.
    * Matrices that the file holds as BF16/F16 stay 16-bit on the GPU.
+   * All or nothing: when a weight is missing or too large, the tensors made
+   * before it are freed and the error goes on.
    */
   static fromWeights(config: ModelConfig, w: WeightMap, opts: UploadOptions = {}): LlamaModel {
+    const made: (Frozen | tf.Tensor)[] = [];
     const host = (name: string) => {
       const t = w.get(name);
       if (!t) throw new Error(`weight "${name}" missing`);
       return t;
     };
-    const vector = (name: string) => tf.tensor1d(host(name).data, 'float32');
+    const vector = (data: Float32Array) => {
+      const v = tf.tensor1d(data, 'float32');
+      made.push(v);
+      return v;
+    };
     const matrix = (t: HostTensor, name: string, layerMatrix = true) => {
       const f = uploadFrozen(t, opts);
+      made.push(f);
       if (layerMatrix && isPacked(f) && f.blocks.length > 1) throw new Error(`weight "${name}" (${t.shape}) exceeds one GPU binding (${maxBindingBytes()} bytes)`);
       return f;
     };
-    const layers: LayerParams[] = [];
-    for (let i = 0; i < config.numLayers; i++) {
-      const p = `model.layers.${i}`;
-      const parts = (names: readonly LinearName[], suffix: string) => names.map((n) => host(`${linearKey(i, n)}.${suffix}`));
-      const hasBias = w.has(`${linearKey(i, 'q_proj')}.bias`);
-      layers.push({
-        inputNorm: vector(`${p}.input_layernorm.weight`),
-        postNorm: vector(`${p}.post_attention_layernorm.weight`),
-        qkv: matrix(stackRows(parts(LORA_GROUPS.qkv, 'weight')), `${p}.self_attn.qkv`),
-        qkvBias: hasBias ? tf.tensor1d(stackRows(parts(LORA_GROUPS.qkv, 'bias')).data, 'float32') : null,
-        o: matrix(host(`${linearKey(i, 'o_proj')}.weight`), `${linearKey(i, 'o_proj')}.weight`),
-        gateUp: matrix(stackRows(parts(LORA_GROUPS.gateUp, 'weight')), `${p}.mlp.gate_up`),
-        down: matrix(host(`${linearKey(i, 'down_proj')}.weight`), `${linearKey(i, 'down_proj')}.weight`),
-      });
+    try {
+      const layers: LayerParams[] = [];
+      for (let i = 0; i < config.numLayers; i++) {
+        const p = `model.layers.${i}`;
+        const parts = (names: readonly LinearName[], suffix: string) => names.map((n) => host(`${linearKey(i, n)}.${suffix}`));
+        const hasBias = w.has(`${linearKey(i, 'q_proj')}.bias`);
+        layers.push({
+          inputNorm: vector(host(`${p}.input_layernorm.weight`).data),
+          postNorm: vector(host(`${p}.post_attention_layernorm.weight`).data),
+          qkv: matrix(stackRows(parts(LORA_GROUPS.qkv, 'weight')), `${p}.self_attn.qkv`),
+          qkvBias: hasBias ? vector(stackRows(parts(LORA_GROUPS.qkv, 'bias')).data) : null,
+          o: matrix(host(`${linearKey(i, 'o_proj')}.weight`), `${linearKey(i, 'o_proj')}.weight`),
+          gateUp: matrix(stackRows(parts(LORA_GROUPS.gateUp, 'weight')), `${p}.mlp.gate_up`),
+          down: matrix(host(`${linearKey(i, 'down_proj')}.weight`), `${linearKey(i, 'down_proj')}.weight`),
+        });
+      }
+      const embed = matrix(host('model.embed_tokens.weight'), 'model.embed_tokens.weight', false);
+      const lmHead = config.tieWordEmbeddings ? embed : matrix(host('lm_head.weight'), 'lm_head.weight', false);
+      return new LlamaModel(config, { embed, layers, finalNorm: vector(host('model.norm.weight').data), lmHead });
+    } catch (e) {
+      for (const t of made) disposeFrozen(t);
+      throw e;
     }
-    const embed = matrix(host('model.embed_tokens.weight'), 'model.embed_tokens.weight', false);
-    const lmHead = config.tieWordEmbeddings ? embed : matrix(host('lm_head.weight'), 'lm_head.weight', false);
-    return new LlamaModel(config, { embed, layers, finalNorm: vector('model.norm.weight'), lmHead });
   }
 
   static fromLoaded(m: LoadedModel, opts: UploadOptions = {}): LlamaModel {

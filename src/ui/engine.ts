@@ -1,5 +1,5 @@
 /** Page-side handle on the engine worker: typed requests, promise replies. */
-import type { Event, RequestBody } from '../worker/protocol';
+import type { Event, ModelFiles, RequestBody } from '../worker/protocol';
 
 type Pending = { resolve: (e: Event) => void; reject: (e: Error) => void; onEvent?: (e: Event) => void };
 
@@ -65,4 +65,10 @@ export class EngineClient {
     for (const p of this.pending.values()) p.reject(new Error('engine restarted'));
     this.pending.clear();
   }
+}
+
+/** The buffers a model load hands to the worker (transferred, not copied); a GGUF's Blob is cloned by reference, nothing to transfer. */
+export function modelTransfer(files: ModelFiles): ArrayBuffer[] {
+  const bytes = files.format === 'hf' ? files.files.map((f) => f.bytes) : files.format === 'llama2c' ? [files.model.bytes, files.tokenizer.bytes] : [];
+  return bytes.map((b) => b.buffer as ArrayBuffer);
 }

@@ -2,7 +2,7 @@
  * The playground's IndexedDB (via `idb`), used by the page (model file cache,
  * run names, votes) and by the worker (training runs). One schema, one place.
  *
- *   files    key `${modelId}/${file}` → { modelId, file, bytes }   model files
+ *   files    key `${modelId}/${file}` → { modelId, file, bytes }   model files (a GGUF: its Blob, stored once, read by slices)
  *   models   key modelId → CachedModel                               what is cached
  *   runs     key run id → RunRecord                                  every training run: settings, dataset summary, loss history, name
  *   runData  key run id → SavedRunData                               its samples and checkpoint (adapter + optimizer), to resume or compare
@@ -18,7 +18,7 @@ import type { DatasetReport, EvalPoint, HeldOutPrompt, McScore, RunRecord, StepP
 export interface CachedModel {
   id: string;
   name: string;
-  format: 'hf' | 'llama2c';
+  format: 'hf' | 'llama2c' | 'gguf';
   files: string[];
   bytes: number;
   savedAt: number;
@@ -50,7 +50,7 @@ interface V1RunInfo {
 }
 
 interface Schema extends DBSchema {
-  files: { key: string; value: { modelId: string; file: string; bytes: Uint8Array } };
+  files: { key: string; value: { modelId: string; file: string; bytes: Uint8Array | Blob } };
   models: { key: string; value: CachedModel };
   runs: { key: number; value: RunRecord };
   runData: { key: number; value: SavedRunData };
@@ -132,17 +132,40 @@ export async function saveModelFiles(m: Omit<CachedModel, 'files' | 'bytes' | 's
   await tx.done;
 }
 
-export async function readModelFiles(id: string): Promise<{ model: CachedModel; files: { name: string; bytes: Uint8Array }[] } | null> {
+/** The files of a cached HF or llama2.c model (null when it is not cached, or is a GGUF: readModelBlob). */
+export async function readModelFiles(id: string): Promise<{ model: CachedModel & { format: 'hf' | 'llama2c' }; files: { name: string; bytes: Uint8Array }[] } | null> {
   const d = await openStore();
   const model = await d.get('models', id);
-  if (!model) return null;
+  if (!model || model.format === 'gguf') return null;
   const files: { name: string; bytes: Uint8Array }[] = [];
   for (const f of model.files) {
     const rec = await d.get('files', `${id}/${f}`);
-    if (!rec) return null;
+    if (!rec || !(rec.bytes instanceof Uint8Array)) return null;
     files.push({ name: f, bytes: rec.bytes });
   }
-  return { model, files };
+  return { model: { ...model, format: model.format }, files };
+}
+
+/**
+ * Caches a GGUF as the Blob it is (a dropped File): IndexedDB keeps the one
+ * copy on disk, and reading it back gives a Blob the worker reads by slices,
+ * so the model is never in memory whole.
+ */
+export async function saveModelBlob(m: Omit<CachedModel, 'files' | 'bytes' | 'savedAt' | 'format'>, name: string, blob: Blob): Promise<void> {
+  const d = await openStore();
+  const tx = d.transaction(['files', 'models'], 'readwrite');
+  await tx.objectStore('files').put({ modelId: m.id, file: name, bytes: blob }, `${m.id}/${name}`);
+  await tx.objectStore('models').put({ ...m, format: 'gguf', files: [name], bytes: blob.size, savedAt: Date.now() }, m.id);
+  await tx.done;
+}
+
+/** A cached GGUF: its file name and Blob (null when it is not cached, or not a GGUF). */
+export async function readModelBlob(id: string): Promise<{ model: CachedModel; name: string; blob: Blob } | null> {
+  const d = await openStore();
+  const model = await d.get('models', id);
+  if (model?.format !== 'gguf') return null;
+  const rec = await d.get('files', `${id}/${model.files[0]}`);
+  return rec?.bytes instanceof Blob ? { model, name: rec.file, blob: rec.bytes } : null;
 }
 
 export async function listCachedModels(): Promise<CachedModel[]> {

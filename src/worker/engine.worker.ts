@@ -19,7 +19,7 @@ import { loadJudge, runJudge, stopJudge } from './judge';
 import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
 import { claimModel } from './model_use';
 import { forgetInContext, generateUse, heldOutLossInContext, setInContext } from './incontext';
-import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
+import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, peekGguf, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
 import type { LoraAdapter } from '../engine/lora';
 import { activeRun, currentAdapter, deviceLost, disposeRun, isTraining, pauseTraining, restoreTraining, resumeTraining, setPoster, startTraining, stopTraining } from './training';
 
@@ -56,14 +56,25 @@ async function handle(req: Request): Promise<void> {
     case 'load-model': {
       notWhileTraining('load another model');
       await gpu();
-      disposeRun();
-      forgetAllRunAdapters();
-      forgetShiftHistory();
-      forgetInContext();
-      post({ type: 'progress', id, label: 'Uploading weights to the GPU', done: 0, total: 1 });
-      post({ type: 'model', id, model: await loadModel(req.files, req.cacheId) });
+      const had = session !== null;
+      const beforeSwap = () => {
+        disposeRun();
+        forgetAllRunAdapters();
+        forgetShiftHistory();
+        forgetInContext();
+      };
+      try {
+        post({ type: 'model', id, model: await loadModel(req.files, req.cacheId, { beforeSwap, progress: (label, done, total) => post({ type: 'progress', id, label, done, total }) }) });
+      } catch (e) {
+        // the host read failed before anything was freed (the old model stays), or the upload failed after: then say that none is loaded
+        if (had && !session) post({ type: 'model-unloaded', id: 0, message: (e as Error).message });
+        throw e;
+      }
       return;
     }
+    case 'gguf-peek':
+      post({ type: 'gguf-peek', id, peek: await peekGguf(req.file, req.name) });
+      return;
     case 'load-dataset': {
       notWhileTraining('load another dataset');
       forgetInContext();

@@ -4,8 +4,9 @@
  * pairwise in both orders, as src/engine/eval/judge.ts defines it (MT-Bench's
  * pair prompt, strict verdict parsing, disagreement between the orders = tie).
  *
- *   loadJudge    the judge's own LlamaModel and tokenizer (an HF folder's files;
- *                a llama2.c pair works too, though no such model is instruct)
+ *   loadJudge    the judge's own LlamaModel and tokenizer (an HF folder's files
+ *                or an instruct GGUF; a llama2.c pair works too, though no such
+ *                model is instruct)
  *   judgeSides   the flow, with the answer writer and the judge injected (so
  *                unit tests script both, test/unit/judge_flow.test.ts):
  *                every instruction answered by pick A and by pick B, then each
@@ -17,16 +18,14 @@
  */
 import { judgePairs, modelJudge, type Judge, type PairOutcome } from '../engine/eval/judge';
 import { wilsonInterval } from '../engine/eval/wilson';
-import { gpuSpan, measureResident, uploadTensors } from '../engine/gpu/memory';
+import { gpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
-import { loadHF } from '../engine/io/hf';
-import { loadLlama2c } from '../engine/io/llama2c';
-import { LlamaModel } from '../engine/model';
+import type { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import type { AdapterUse, GenerateSettings, HeldOutPrompt, JudgedPair, JudgeReport, JudgeSummary, ModelFiles } from './protocol';
 import { promptText } from './prompts';
 import { generateUse } from './incontext';
-import { filesSource, requireSession, session, stopGeneration } from './session';
+import { readModel, requireSession, session, stopGeneration, uploadModel } from './session';
 
 interface LoadedJudge {
   model: LlamaModel;
@@ -38,17 +37,10 @@ let judgeModel: LoadedJudge | null = null;
 
 /** Loads the judge (replacing a previous one); the model under test is left as it is. */
 export async function loadJudge(files: ModelFiles): Promise<JudgeSummary> {
-  const loaded =
-    files.format === 'hf'
-      ? await loadHF(filesSource(files.name, files.files))
-      : loadLlama2c({ name: files.model.name, bytes: files.model.bytes }, { name: files.tokenizer.name, bytes: files.tokenizer.bytes });
+  const loaded = await readModel(files);
   const tokenizer = new TextTokenizer(loaded.tokenizer);
   unloadJudge();
-  const { value: model, bytes } = measureResident(() => {
-    const m = LlamaModel.fromLoaded(loaded);
-    uploadTensors(m);
-    return m;
-  });
+  const { model, bytes } = await uploadModel(loaded);
   const c = model.config;
   const summary: JudgeSummary = {
     name: files.name,

@@ -18,12 +18,43 @@ export interface FileBytes {
   bytes: Uint8Array;
 }
 
-/** How to build the model: a Hugging Face folder's files, or a llama2.c checkpoint and its tokenizer.bin. */
-export type ModelFiles = { format: 'hf'; name: string; files: FileBytes[] } | { format: 'llama2c'; name: string; model: FileBytes; tokenizer: FileBytes };
+/**
+ * How to build the model: a Hugging Face folder's files, a llama2.c
+ * checkpoint and its tokenizer.bin, or one GGUF file. A GGUF goes as its
+ * File (or the Blob the model cache keeps): structured-cloned by reference,
+ * the worker reads it by slices (io/byte_source.ts), so the page never holds it.
+ */
+export type ModelFiles =
+  | { format: 'hf'; name: string; files: FileBytes[] }
+  | { format: 'llama2c'; name: string; model: FileBytes; tokenizer: FileBytes }
+  | { format: 'gguf'; name: string; file: Blob };
+
+/**
+ * What a GGUF's header says (io/gguf_model.ts ggufSummary), before anything
+ * is loaded: enough for the page's memory estimate (memory_model.ts).
+ */
+export interface GgufPeek {
+  /** the file's name */
+  name: string;
+  fileBytes: number;
+  /** general.architecture ('llama', 'qwen2') and general.name when the file has one */
+  architecture: string;
+  title: string | null;
+  params: number;
+  /** tensors per ggml type, e.g. { Q4_1: 210, F32: 61, Q8_0: 1 } */
+  types: Record<string, number>;
+  /** bytes of tensor data in the file */
+  tensorBytes: number;
+  shape: ModelShape;
+  /** bytes per matrix weight on the GPU: quantized, F16 and BF16 matrices go up at 16 bits, F32 ones at 32 */
+  weightBytes: 2 | 4;
+  /** whether tokenizer.chat_template is set (instruct models) */
+  chatTemplate: boolean;
+}
 
 export interface ModelSummary {
   name: string;
-  format: 'hf' | 'llama2c';
+  format: 'hf' | 'llama2c' | 'gguf';
   params: number;
   layers: number;
   hidden: number;
@@ -330,7 +361,10 @@ export interface InContextSummary {
 
 export type Request =
   | { type: 'probe'; id: number }
+  /** loads a model (progress: the bytes of a GGUF read, then the upload); the host read comes first, so a broken file leaves the model on the GPU as it was */
   | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
+  /** reads a GGUF's header only; the reply is `gguf-peek` */
+  | { type: 'gguf-peek'; id: number; file: Blob; name: string }
   | { type: 'load-dataset'; id: number; name: string; bytes: Uint8Array; options: DatasetOptions }
   | { type: 'sample-tokens'; id: number; index: number; split: 'train' | 'validation' }
   | { type: 'train-start'; id: number; settings: ResolvedTrainSettings }
@@ -374,6 +408,9 @@ export type Event =
   | { type: 'error'; id: number; message: string; kind: 'no-webgpu' | 'error' }
   | { type: 'progress'; id: number; label: string; done: number; total: number }
   | { type: 'model'; id: number; model: ModelSummary }
+  | { type: 'gguf-peek'; id: number; peek: GgufPeek }
+  /** pushed when a load failed after the previous model was freed (its upload to the GPU broke off): no model is loaded now */
+  | { type: 'model-unloaded'; id: number; message: string }
   | { type: 'dataset'; id: number; report: DatasetReport }
   | { type: 'tokens'; id: number; pieces: TokenPiece[]; at: RowLocation; truncated: boolean }
   /** runId: the run training or last trained in this worker (null before any) */

@@ -1,6 +1,7 @@
 /**
  * What the worker holds between requests: the model, its tokenizer, the
- * prepared dataset and its split. Model loading, dataset preparation, the
+ * prepared dataset and its split. Model loading (host first, then the GPU,
+ * all or nothing), a GGUF's header peek, dataset preparation, the
  * sample viewer, generation and held-out evaluation live here; the training
  * loop is in training.ts.
  */
@@ -24,22 +25,28 @@ import {
 import { isPacked } from '../engine/frozen';
 import { generate, type GenerateResult } from '../engine/generate';
 import { generatePair } from '../engine/generate_pair';
+import type { ModelConfig } from '../engine/config';
+import { getDevice } from '../engine/gpu/device';
 import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
+import { blobByteSource } from '../engine/io/byte_source';
+import { ggufSummary, loadGguf } from '../engine/io/gguf_model';
 import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
-import type { FileSource } from '../engine/io/weights';
+import type { FileSource, LoadedModel } from '../engine/io/weights';
+import { modelParams, type ModelShape } from '../engine/memory_model';
 import { LoraAdapter } from '../engine/lora';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { evaluate } from '../engine/train/evaluate';
 import { carrySubset, type CurateSources, type TrainingSubset } from './subset';
-import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GpuMemoryReport, HeldOutPrompt, ModelFiles, ModelSummary, TokenPiece } from './protocol';
+import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GgufPeek, GpuMemoryReport, HeldOutPrompt, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
   model: LlamaModel;
   tokenizer: TextTokenizer;
   name: string;
+  format: LoadedModel['source']['format'];
   cacheId: string;
   dataset: PreparedSplit | null;
   /** device bytes of the weights and of the adapter; `work` watches the peak above them */
@@ -80,12 +87,73 @@ export function filesSource(name: string, files: { name: string; bytes: Uint8Arr
   return { name, read: async (file) => byName.get(file) ?? null };
 }
 
-export async function loadModel(files: ModelFiles, cacheId: string): Promise<ModelSummary> {
-  const loaded =
-    files.format === 'hf'
-      ? await loadHF(filesSource(files.name, files.files))
-      : loadLlama2c({ name: files.model.name, bytes: files.model.bytes }, { name: files.tokenizer.name, bytes: files.tokenizer.bytes });
+/** Reads a model into host memory and checks it; nothing touches the GPU. A GGUF is read by slices of its Blob, `onRead` told the bytes. */
+export async function readModel(files: ModelFiles, onRead?: (read: number, total: number) => void): Promise<LoadedModel> {
+  switch (files.format) {
+    case 'hf':
+      return loadHF(filesSource(files.name, files.files));
+    case 'llama2c':
+      return loadLlama2c({ name: files.model.name, bytes: files.model.bytes }, { name: files.tokenizer.name, bytes: files.tokenizer.bytes });
+    case 'gguf':
+      return loadGguf(blobByteSource(files.file, files.name), { onProgress: onRead });
+  }
+}
+
+/**
+ * Builds the model and uploads every weight now (tfjs would at first use),
+ * so the weights are measured, and the page's figure true, at load. All or
+ * nothing: when the upload breaks off (a weight too large for a binding, the
+ * device out of memory: thrown, or reported to the error scope), what was
+ * uploaded is freed, tfjs's pool emptied, and the error goes on.
+ */
+export async function uploadModel(loaded: LoadedModel): Promise<{ model: LlamaModel; bytes: number }> {
+  const device = getDevice();
+  const made: { model?: LlamaModel } = {};
+  const fail = (e: unknown): never => {
+    made.model?.dispose();
+    releasePooledBuffers();
+    throw e;
+  };
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  let result: { value: LlamaModel; bytes: number } | null = null;
+  let thrown: unknown = null;
+  try {
+    result = measureResident(() => {
+      made.model = LlamaModel.fromLoaded(loaded);
+      uploadTensors(made.model);
+      return made.model;
+    });
+  } catch (e) {
+    thrown = e;
+  }
+  // both pops now, in one go: a scope left open would catch errors of whatever runs next
+  const [oom, invalid] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
+  const scoped = oom ?? invalid;
+  if (thrown) fail(thrown);
+  if (scoped) fail(new Error(`${loaded.source.name}: the upload to the GPU failed (${scoped.message.split('\n')[0] || scoped.constructor.name}); nothing of it is kept`));
+  return { model: result!.value, bytes: result!.bytes };
+}
+
+export interface LoadModelOptions {
+  progress?: (label: string, done: number, total: number) => void;
+  /** called once the new model has been read, just before the old one is freed (the worker drops what rides on it: runs, adapters) */
+  beforeSwap?: () => void;
+}
+
+/**
+ * Loads a model in place of the one on the GPU. The new one is read and
+ * checked on the host first: a truncated or corrupt file fails there and the
+ * old model stays as it was, adapter and all. Only then is the old one freed
+ * (the GPU may not hold both) and the new one uploaded, all or nothing
+ * (uploadModel): when that fails, no model is loaded and nothing of either
+ * is left on the GPU.
+ */
+export async function loadModel(files: ModelFiles, cacheId: string, opts: LoadModelOptions = {}): Promise<ModelSummary> {
+  const progress = opts.progress ?? (() => {});
+  const loaded = await readModel(files, (read, total) => progress(`Reading ${files.name}`, read, total));
   const tokenizer = new TextTokenizer(loaded.tokenizer);
+  opts.beforeSwap?.();
   const old = session;
   session = null;
   if (old) {
@@ -94,14 +162,33 @@ export async function loadModel(files: ModelFiles, cacheId: string): Promise<Mod
     old.gpu.work.end();
   }
   releasePooledBuffers(); // tfjs would keep the old model's buffers in its pool for good
-  // tfjs uploads a tensor at its first use: upload now, so the weights are measured (and the page's figure is true) at load
-  const { value: model, bytes: weights } = measureResident(() => {
-    const m = LlamaModel.fromLoaded(loaded);
-    uploadTensors(m);
-    return m;
-  });
-  session = { model, tokenizer, name: files.name, cacheId, dataset: null, gpu: { weights, adapter: 0, work: gpuSpan() } };
+  progress('Uploading weights to the GPU', 0, 1);
+  const { model, bytes: weights } = await uploadModel(loaded);
+  session = { model, tokenizer, name: files.name, format: loaded.source.format, cacheId, dataset: null, gpu: { weights, adapter: 0, work: gpuSpan() } };
   return summary(session);
+}
+
+/** What a GGUF's header says, for the page to show before it is loaded (the header alone is read: a few MB at most, the tokenizer's vocabulary). */
+export async function peekGguf(file: Blob, name: string): Promise<GgufPeek> {
+  const g = await ggufSummary(blobByteSource(file, name));
+  const shape = shapeOf(g.config);
+  const text = (key: string) => {
+    const v = g.meta.get(key);
+    return typeof v === 'string' ? v : null;
+  };
+  return {
+    name,
+    fileBytes: file.size,
+    architecture: text('general.architecture') ?? '?',
+    title: text('general.name'),
+    params: modelParams(shape),
+    types: g.types,
+    tensorBytes: g.tensorBytes,
+    shape,
+    // gguf_model.ts: every non-F32 matrix goes up at bf16 (or its own F16/BF16 bits); the F32 tensors of a quantized file are its norms
+    weightBytes: Object.keys(g.types).some((t) => t !== 'F32') ? 2 : 4,
+    chatTemplate: text('tokenizer.chat_template') !== null,
+  };
 }
 
 /**
@@ -127,11 +214,27 @@ export function gpuMemoryReport(): GpuMemoryReport {
   return { weights: g?.weights ?? 0, adapter: g?.adapter ?? 0, live: m.live, peak: g ? g.work.peakAbove() : 0, devicePeak: m.devicePeak };
 }
 
+/** What the memory model needs of a config. */
+function shapeOf(c: ModelConfig): ModelShape {
+  return {
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    vocabSize: c.vocabSize,
+    maxPositions: c.maxPositions,
+    tieWordEmbeddings: c.tieWordEmbeddings,
+    attentionBias: c.attentionBias,
+  };
+}
+
 export function summary(s: Session): ModelSummary {
   const c = s.model.config;
   return {
     name: s.name,
-    format: s.cacheId.includes('llama2c') ? 'llama2c' : 'hf',
+    format: s.format,
     params: s.model.numParams(),
     layers: c.numLayers,
     hidden: c.hiddenSize,
@@ -140,18 +243,7 @@ export function summary(s: Session): ModelSummary {
     vocab: c.vocabSize,
     context: c.maxPositions,
     templates: s.tokenizer.chatTemplate ? ['plain', 'alpaca', 'chatml', 'model'] : ['plain', 'alpaca', 'chatml'],
-    shape: {
-      hiddenSize: c.hiddenSize,
-      intermediateSize: c.intermediateSize,
-      numLayers: c.numLayers,
-      numHeads: c.numHeads,
-      numKvHeads: c.numKvHeads,
-      headDim: c.headDim,
-      vocabSize: c.vocabSize,
-      maxPositions: c.maxPositions,
-      tieWordEmbeddings: c.tieWordEmbeddings,
-      attentionBias: c.attentionBias,
-    },
+    shape: shapeOf(c),
     // frozen.ts packs 16-bit matrices two to a word; a layer's q|k|v says which precision this checkpoint got
     weightBytes: isPacked(s.model.params.layers[0].qkv) ? 2 : 4,
   };

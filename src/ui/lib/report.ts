@@ -232,7 +232,7 @@ function modelSection(m: ReportModel | null): string {
     `<section><h2>Model</h2><p class="lead"><strong data-field="model-name">${esc(m.name)}</strong> · <span data-field="model-params">${esc(fmtParams(m.params))}</span> parameters (${int(m.params)})</p>` +
     `<table class="kv"><tbody>` +
     [
-      ['Format', m.format === 'hf' ? 'Hugging Face (safetensors)' : 'llama2.c'],
+      ['Format', { hf: 'Hugging Face (safetensors)', llama2c: 'llama2.c', gguf: 'GGUF' }[m.format]],
       ['Layers', m.layers],
       ['Hidden size', m.hidden],
       ['Attention heads (key/value heads)', `${m.heads} (${m.kvHeads})`],

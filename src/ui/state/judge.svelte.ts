@@ -11,9 +11,9 @@
  * Results stay in the page until it reloads; the runs table shows each run's
  * latest one against base.
  */
-import { isQuotaError, QUOTA_MESSAGE, readModelFiles, saveModelFiles } from '../../worker/db';
+import { isQuotaError, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelFiles } from '../../worker/db';
 import type { FileBytes, GenerateSettings, HeldOutPrompt, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
-import { EngineError } from '../engine';
+import { EngineError, modelTransfer } from '../engine';
 import { fetchBytes, fileUrl } from '../lib/hub';
 import { engine, onPush } from './app.svelte';
 import { compare, useOf, type Pick } from './compare.svelte';
@@ -59,8 +59,7 @@ async function send(files: ModelFiles): Promise<void> {
   judge.loading = `Loading ${files.name} as the judge…`;
   judge.error = null;
   try {
-    const transfer = files.format === 'hf' ? files.files.map((f) => f.bytes.buffer) : [files.model.bytes.buffer, files.tokenizer.bytes.buffer];
-    const r = await engine().call({ type: 'judge-load', files }, 'judge-model', { transfer: transfer as ArrayBuffer[] });
+    const r = await engine().call({ type: 'judge-load', files }, 'judge-model', { transfer: modelTransfer(files) });
     judge.loaded = r.judge;
   } catch (e) {
     judge.error = e instanceof EngineError ? `Could not load the judge ${files.name}: ${e.message}` : (e as Error).message;
@@ -83,9 +82,11 @@ export async function loadJudgeFiles(list: File[]): Promise<void> {
   await send({ format: 'hf', name: folder || 'local judge', files });
 }
 
-/** A model kept in this browser's model cache (a Hub download or files picked in step 1). */
+/** A model kept in this browser's model cache (a Hub download, or files or a GGUF picked in step 1). */
 export async function loadJudgeCached(id: string): Promise<void> {
   judge.error = null;
+  const gguf = await readModelBlob(id).catch(() => null);
+  if (gguf) return send({ format: 'gguf', name: gguf.name, file: gguf.blob });
   const hit = await readModelFiles(id).catch((e: Error) => {
     judge.error = `Could not read ${id} from the model cache: ${e.message}`;
     return null;

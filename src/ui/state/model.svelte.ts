@@ -1,13 +1,14 @@
 /**
  * Model choice: the catalogue (Hub downloads with progress, cancel, a header
- * peek and the IndexedDB cache) or local files (an HF folder or a llama2.c
- * pair). Loading itself happens in the worker.
+ * peek and the IndexedDB cache) or local files (an HF folder, a llama2.c
+ * pair, or a GGUF: its header read first, then loaded on request and cached
+ * as its Blob). Loading itself happens in the worker.
  */
-import { deleteCachedModel, isQuotaError, listCachedModels, QUOTA_MESSAGE, readModelFiles, saveModelFiles, type CachedModel } from '../../worker/db';
-import type { FileBytes, ModelFiles, ModelSummary } from '../../worker/protocol';
-import { EngineError } from '../engine';
+import { deleteCachedModel, isQuotaError, listCachedModels, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelBlob, saveModelFiles, type CachedModel } from '../../worker/db';
+import type { FileBytes, GgufPeek, ModelFiles, ModelSummary } from '../../worker/protocol';
+import { EngineError, modelTransfer } from '../engine';
 import { baseName, bundledUrl, CATALOGUE, fetchBytes, fileUrl, peekHeader, type CatalogueEntry, type HeaderPeek } from '../lib/hub';
-import { engine } from './app.svelte';
+import { engine, onPush } from './app.svelte';
 
 export interface EntryStatus {
   peek?: HeaderPeek;
@@ -16,11 +17,22 @@ export interface EntryStatus {
   error?: string;
 }
 
+/** A GGUF dropped or picked: what its header says (read in the worker), shown before it is loaded. */
+export interface GgufChoice {
+  file: File;
+  peek: GgufPeek | null;
+  /** the header could not be read: truncated, corrupt, an unsupported architecture or type */
+  error: string | null;
+}
+
 export const models = $state({
   loaded: null as ModelSummary | null,
   /** catalogue id or `local:<name>`: the key of the IndexedDB cache, for resuming */
   loadedId: null as string | null,
   busy: null as string | null,
+  /** the load's progress as the worker reports it (a GGUF's bytes read, then the upload) */
+  progress: null as { label: string; done: number; total: number } | null,
+  gguf: null as GgufChoice | null,
   error: null as string | null,
   notice: null as string | null,
   entries: {} as Record<string, EntryStatus>,
@@ -64,20 +76,36 @@ export async function peek(e: CatalogueEntry): Promise<void> {
   }
 }
 
+// the worker freed the previous model and then could not upload the new one: none is loaded
+onPush((e) => {
+  if (e.type !== 'model-unloaded') return;
+  models.loaded = null;
+  models.loadedId = null;
+});
+
 async function send(files: ModelFiles, id: string): Promise<void> {
   models.busy = `Loading ${files.name} onto the GPU…`;
+  models.progress = null;
   models.error = null;
   try {
-    const transfer = files.format === 'hf' ? files.files.map((f) => f.bytes.buffer) : [files.model.bytes.buffer, files.tokenizer.bytes.buffer];
-    const r = await engine().call({ type: 'load-model', files, cacheId: id }, 'model', { transfer: transfer as ArrayBuffer[] });
+    const r = await engine().call({ type: 'load-model', files, cacheId: id }, 'model', {
+      transfer: modelTransfer(files),
+      onEvent: (e) => {
+        if (e.type !== 'progress') return;
+        models.busy = `${e.label}…`;
+        models.progress = { label: e.label, done: e.done, total: e.total };
+      },
+    });
     models.loaded = r.model;
     models.loadedId = id;
     for (const l of listeners) l(r.model);
   } catch (e) {
-    models.error = e instanceof EngineError ? `Could not load the model: ${e.message}` : (e as Error).message;
+    const still = models.loaded ? `${models.loaded.name} is still loaded, as it was.` : 'No model is loaded now.';
+    models.error = e instanceof EngineError ? `Could not load ${files.name}: ${e.message}. ${still}` : (e as Error).message;
     throw e;
   } finally {
     models.busy = null;
+    models.progress = null;
   }
 }
 
@@ -89,14 +117,19 @@ function asModelFiles(format: 'hf' | 'llama2c', name: string, files: FileBytes[]
   return { format, name, model, tokenizer: tok };
 }
 
-/** Caches files in IndexedDB; a full quota is reported, not fatal. Copies, because the originals are transferred to the worker. */
-async function cache(id: string, name: string, format: 'hf' | 'llama2c', files: FileBytes[]): Promise<void> {
+/** Runs a write to the model cache; a full quota is reported, not fatal. */
+async function keep(name: string, save: () => Promise<void>): Promise<void> {
   try {
-    await saveModelFiles({ id, name, format }, files.map((f) => ({ name: f.name, bytes: f.bytes.slice() })));
+    await save();
   } catch (e) {
     models.notice = isQuotaError(e) ? QUOTA_MESSAGE : `Could not cache ${name}: ${(e as Error).message}`;
   }
   await refreshCache();
+}
+
+/** Caches files in IndexedDB. Copies, because the originals are transferred to the worker. */
+function cache(id: string, name: string, format: 'hf' | 'llama2c', files: FileBytes[]): Promise<void> {
+  return keep(name, () => saveModelFiles({ id, name, format }, files.map((f) => ({ name: f.name, bytes: f.bytes.slice() }))));
 }
 
 /**
@@ -148,16 +181,26 @@ export async function deleteCached(id: string): Promise<void> {
   await refreshCache();
 }
 
-/** Local files: an HF folder's files (config.json, *.safetensors, tokenizer.json, …) or a llama2.c checkpoint + tokenizer.bin. */
+/**
+ * Local files: an HF folder's files (config.json, *.safetensors,
+ * tokenizer.json, …), a llama2.c checkpoint + tokenizer.bin, or one .gguf
+ * (its header is read; loading waits for loadGguf).
+ */
 export async function loadLocal(list: File[]): Promise<void> {
   models.error = null;
   models.notice = null;
   if (list.length === 0) return;
   const names = list.map((f) => f.name);
   const hf = names.includes('config.json') || names.some((n) => n.endsWith('.safetensors'));
+  const ggufs = list.filter((f) => /\.gguf$/i.test(f.name));
+  if (!hf && ggufs.length > 0) {
+    if (ggufs.length > 1) models.error = `Pick one .gguf at a time. Got: ${ggufs.map((f) => f.name).join(', ')}.`;
+    else await chooseGguf(ggufs[0]);
+    return;
+  }
   const bins = list.filter((f) => f.name.endsWith('.bin'));
   if (!hf && bins.length < 2) {
-    models.error = `Not a model: pick an HF folder's files (config.json, model.safetensors, tokenizer.json, …) or a llama2.c .bin with its tokenizer .bin. Got: ${names.join(', ')}.`;
+    models.error = `Not a model: pick an HF folder's files (config.json, model.safetensors, tokenizer.json, …), a llama2.c .bin with its tokenizer .bin, or a .gguf. Got: ${names.join(', ')}.`;
     return;
   }
   const folder = (list[0] as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0];
@@ -170,11 +213,58 @@ export async function loadLocal(list: File[]): Promise<void> {
   await send(asModelFiles(format, name, files), id).catch(() => {});
 }
 
-/** Loads a model from the cache only (for resuming a saved run). */
+/** The cache key of a GGUF picked from disk (by its file name, as the other local models). */
+const ggufId = (name: string) => `local:${name}`;
+
+/** Shows what a GGUF's header says (parameters, tensor types, the memory estimate) before it is loaded; nothing is uploaded. */
+export async function chooseGguf(file: File): Promise<void> {
+  const choice: GgufChoice = { file, peek: null, error: null };
+  models.gguf = choice;
+  const current = () => models.gguf?.file === file; // a later choice replaces this one
+  try {
+    const r = await engine().call({ type: 'gguf-peek', file, name: file.name }, 'gguf-peek');
+    if (current()) models.gguf!.peek = r.peek;
+  } catch (e) {
+    if (current()) models.gguf!.error = (e as Error).message;
+  }
+}
+
+/** Loads the chosen GGUF (the worker reads the File by slices), then caches it as its Blob; a failed load is not cached. */
+export async function loadGguf(): Promise<void> {
+  const g = models.gguf;
+  if (!g?.peek) return;
+  const { file } = g;
+  models.notice = null;
+  try {
+    await send({ format: 'gguf', name: file.name, file }, ggufId(file.name));
+  } catch {
+    return; // send told the page
+  }
+  if (models.gguf?.file === file) models.gguf = null;
+  await keep(file.name, () => saveModelBlob({ id: ggufId(file.name), name: file.name }, file.name, file));
+}
+
+export function dismissGguf(): void {
+  models.gguf = null;
+}
+
+/** Loads a model from the cache only (for resuming a saved run, or a cached local model's Load). */
 export async function loadCachedById(id: string): Promise<boolean> {
+  const gguf = await readModelBlob(id);
+  if (gguf) {
+    await send({ format: 'gguf', name: gguf.name, file: gguf.blob }, id);
+    return true;
+  }
   const hit = await readModelFiles(id);
   if (!hit) return false;
   await send(asModelFiles(hit.model.format, hit.model.name, hit.files), id);
   return true;
+}
+
+/** A cached local model's Load button: errors are shown by send. */
+export async function loadCached(id: string): Promise<void> {
+  models.error = null;
+  models.notice = null;
+  await loadCachedById(id).catch(() => {});
 }
 
