@@ -47,8 +47,8 @@ export function entryQuery(e: CatalogueEntry, s: MemorySettings): MemoryQuery {
   return { config: e.shape, weightBytes: e.dtype === 'F32' ? 4 : 2, rank: s.rank, batchSize: s.batchSize, maxLength: s.maxLength, optimizer: s.optimizer };
 }
 
-/** The memory-model query for training the loaded model (a catalogue entry or the user's own files). */
-export function loadedQuery(m: ModelSummary, s: MemorySettings): MemoryQuery {
+/** The memory-model query for training the loaded model (a catalogue entry or the user's own files), or a GGUF not loaded yet (its header's GgufPeek). */
+export function loadedQuery(m: Pick<ModelSummary, 'shape' | 'weightBytes'>, s: MemorySettings): MemoryQuery {
   return { config: m.shape, weightBytes: m.weightBytes, rank: s.rank, batchSize: s.batchSize, maxLength: s.maxLength, optimizer: s.optimizer };
 }
 

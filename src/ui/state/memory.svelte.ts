@@ -1,15 +1,15 @@
 /**
  * Will training fit? The memory model's estimate (src/engine/memory_model.ts)
- * for a catalogue entry at the chosen training settings, checked against the
- * adapter's buffer limits (from the worker's GPU info) and a GPU-memory
- * budget. No browser API reports how much memory the GPU has, so the budget
+ * for a catalogue entry (or a GGUF's header) at the chosen training
+ * settings, checked against the adapter's buffer limits (from the worker's
+ * GPU info) and a GPU-memory budget. No browser API reports how much memory the GPU has, so the budget
  * is the user's to set (kept in localStorage); the default suits a laptop.
  * Every estimate here is at the Save memory choice resolved for that model
  * (lib/save_memory.ts): with Auto, a run that fits only with activation
  * checkpointing shows as fitting, and the run gets checkpointing.
  */
 import { checkFit, suggestFit, type FitReport, type MemoryEstimate, type MemoryLimits, type MemoryQuery } from '../../engine/memory_model';
-import type { ResolvedTrainSettings, TrainSettings } from '../../worker/protocol';
+import type { ModelSummary, ResolvedTrainSettings, TrainSettings } from '../../worker/protocol';
 import { entryQuery, loadedQuery, type CatalogueEntry } from '../lib/hub';
 import { decideSaveMemory, type SaveMemoryDecision } from '../lib/save_memory';
 import { gpu } from './app.svelte';
@@ -71,6 +71,11 @@ export function entryFit(e: CatalogueEntry, s: TrainSettings): EntryFit {
 /** The same for the model on the GPU now; null when none is loaded. */
 export function loadedFit(s: TrainSettings): EntryFit | null {
   return models.loaded ? fitOf(loadedQuery(models.loaded, s), s) : null;
+}
+
+/** The same for a model known by its shape alone (a GGUF's header, before it is loaded). */
+export function shapeFit(m: Pick<ModelSummary, 'shape' | 'weightBytes'>, s: TrainSettings): EntryFit {
+  return fitOf(loadedQuery(m, s), s);
 }
 
 /** The settings a run starts with: Save memory resolved for the loaded model and the budget. */
