@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initGpu } from '../../src/engine/gpu/device';
 import { loadModelPath } from '../../src/engine/io/node_load';
+import { readSafetensors } from '../../src/engine/io/safetensors';
 import type { LoadedModel } from '../../src/engine/io/weights';
 import { LlamaModel } from '../../src/engine/model';
 import { TextTokenizer } from '../../src/engine/tokenizer';
@@ -79,6 +80,20 @@ describe('stories260K as a llama.cpp-style GGUF loads as the HF folder does', ()
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(out.prompt_ids).toEqual(ref.prompt_ids);
     expect(out.ids).toEqual(ref.greedy_ids_first60.slice(0, 12));
+  });
+});
+
+describe('an adapter trained on a GGUF base', () => {
+  it('exports as PEFT with HF module names', () => {
+    const out = path.join(dir, 'run');
+    const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'train', '--model', gguf, '--data', sharedPath('data/tinystories-instruct-1k.jsonl'), '--out', out, '--max-steps', '2', '--targets', 'q_proj,v_proj', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+    expect(cfg.peft_type).toBe('LORA');
+    expect([...cfg.target_modules].sort()).toEqual(['q_proj', 'v_proj'].sort());
+    const names = [...readSafetensors(new Uint8Array(fs.readFileSync(path.join(out, 'adapter_model.safetensors'))), 'adapter').tensors.keys()];
+    expect(names.length).toBe(fromHf.config.numLayers * 2 * 2);
+    for (const n of names) expect(n).toMatch(/^base_model\.model\.model\.layers\.\d+\.self_attn\.(q|v)_proj\.lora_[AB]\.weight$/);
   });
 });
 
