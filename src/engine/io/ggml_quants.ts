@@ -18,7 +18,7 @@
  *   Q5_K 256 weights, 176 B: d, dmin, scales[12], qh[32] (bit s of qh[l]: 5th bit of weight l in sub-block s), qs[128]
  *   Q6_K 256 weights, 210 B: ql[128], qh[64], scales[16] int8, d   y = (d·sc)·(q − 32)
  */
-import { f16ToF32 } from './safetensors';
+import { f16ToF32 } from './f16';
 
 /** ggml_type ids (ggml.h) of the types GGUF files carry that we read, and their names. */
 export const GGML_TYPES = {

@@ -7,6 +7,7 @@
  * claim the header makes against the bytes before trusting it, and convert
  * F32, F16 and BF16 to f32 (the engine computes in f32).
  */
+import { f16ToF32 } from './f16';
 import { LoadError, type HostTensor } from './weights';
 
 export type SafeDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -110,14 +111,7 @@ export function toFloat32(bytes: Uint8Array, dtype: SafeDtype, file: string, nam
   return out;
 }
 
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+export { f16ToF32 };
 
 /** Parses a whole safetensors file held in memory into host tensors (f32; 16-bit ones keep their bits too). */
 export function readSafetensors(bytes: Uint8Array, file: string): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
