@@ -170,9 +170,16 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
       num_epochs: s.epochs,
       ...(s.maxSteps > 0 ? { max_steps: s.maxSteps } : {}),
       seed: s.seed,
+      bf16: false,
+      fp16: false,
       output_dir: './lima-lora',
     },
-    { train_on_inputs: 'loss on the response only', gradient_checkpointing: checkpointingNote },
+    {
+      train_on_inputs: 'loss on the response only',
+      gradient_checkpointing: checkpointingNote,
+      // Axolotl's bf16 default is auto: bf16 where the GPU has it, and it turned fp16 on where it found none
+      bf16: 'f32 math, as the browser (true, or auto: bf16 autocast, faster on a GPU)',
+    },
   );
   const readme = `LIMA playground run recipe
 base model: ${baseModel}

@@ -38,7 +38,7 @@ describe('run recipe', () => {
       datasets: [{ path: 'json', data_files: { train: 'train.jsonl' }, split: 'train' }],
     });
     const ax = parse(files['axolotl.yaml']);
-    expect(ax).toMatchObject({ base_model: 'HuggingFaceTB/SmolLM2-135M', adapter: 'lora', train_on_inputs: false, sequence_len: 256, max_steps: 40 });
+    expect(ax).toMatchObject({ base_model: 'HuggingFaceTB/SmolLM2-135M', adapter: 'lora', train_on_inputs: false, sequence_len: 256, max_steps: 40, bf16: false, fp16: false });
     expect(ax.datasets[0].type).toEqual({ field_instruction: 'prompt', field_output: 'completion', format: '{instruction}', no_input_format: '{instruction}' });
     // PyYAML (TRL, Axolotl) reads YAML 1.1, where a bare `no` is false: TRL refused `eval_strategy: no`
     const trl11 = parse(files['trl_sft.yaml'], { version: '1.1' });
