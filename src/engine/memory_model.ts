@@ -1,9 +1,12 @@
 /**
  * How much GPU memory LoRA training needs, predicted from a model's shape:
  *
- *   weights      the frozen weights at the checkpoint's precision (frozen.ts):
- *                matrices 2 bytes a weight for BF16/F16 (or --store-bf16), 4 for
- *                F32; norms, biases and the RoPE tables f32
+ *   weights      the frozen weights as they are held (frozen.ts): matrices 2
+ *                bytes a weight for BF16/F16 (or --store-bf16), 4 for F32, a
+ *                ggml block's bytes over its weights at 8 or 4 bits (Q8_0
+ *                34/32, Q4_0 18/32, a GGUF's Q4_1 20/32, Q4_K 144/256:
+ *                bitsWeightBytes, bytesPerMatrixWeight); norms, biases and
+ *                the RoPE tables f32
  *   adapter      the flat LoRA buffer P and the optimizer's moments (AdamW: m, v):
  *                what exists once the Trainer is made (the CLI's gpu_bytes.adapter)
  *   gradient     the flat gradient G, made at the first step and kept
@@ -59,6 +62,7 @@
  *     autograd keeps far more, and the full (B, H, T, T) attention scores;
  *   - the driver's own rounding of allocations.
  */
+import { BITS_FORMAT, formatBytesPerWeight, type FrozenBits } from './frozen';
 import { defaultChunkRows, LOGITS_CHUNK_FLOATS } from './train/loss';
 
 /** The parts of a model's config (config.ts ModelConfig) that decide its memory. */
@@ -77,8 +81,12 @@ export interface ModelShape {
 
 export interface MemoryQuery {
   config: ModelShape;
-  /** bytes per frozen matrix weight: 2 for BF16/F16 checkpoints (or --store-bf16), 4 for F32 */
-  weightBytes: 2 | 4;
+  /**
+   * bytes per frozen matrix weight: 4 for F32, 2 for BF16/F16 checkpoints (or
+   * --store-bf16), a quantized block's bytes over its weights at 8 or 4 bits
+   * (frozen.ts formatBytesPerWeight: Q8_0 34/32, Q4_0 18/32, Q4_1 20/32, Q4_K 144/256)
+   */
+  weightBytes: number;
   rank: number;
   batchSize: number; // rows per micro-batch
   maxLength: number; // tokens per row
@@ -158,9 +166,35 @@ export function modelParams(c: ModelShape): number {
 }
 
 /** Bytes of the frozen weights on the GPU: LlamaModel.weightBytes() plus the RoPE tables. */
-export function frozenWeightBytes(c: ModelShape, weightBytes: 2 | 4): number {
+export function frozenWeightBytes(c: ModelShape, weightBytes: number): number {
   const p = frozenParams(c);
   return p.matrices * weightBytes + p.vectors * F32 + ropeTableBytes(c);
+}
+
+/**
+ * Bytes per frozen matrix weight when every matrix is held at `bits`
+ * (UploadOptions.frozenBits): 2 at 16 bits, Q8_0's 34/32 at 8, Q4_0's 18/32
+ * at 4 (frozen.ts BITS_FORMAT; exact when every row is a whole number of
+ * 32-weight blocks, as in every catalogue model). A GGUF's own Q4_1 or Q4_K
+ * blocks, kept at 8 and 4 bits, take other sizes: bytesPerMatrixWeight gives
+ * a loaded model's.
+ */
+export function bitsWeightBytes(bits: FrozenBits): number {
+  return formatBytesPerWeight(BITS_FORMAT[bits]);
+}
+
+/**
+ * Mean bytes per frozen matrix weight of a loaded model of shape `c` whose
+ * frozen weights hold `weightBytes` on the GPU (LlamaModel.weightBytes():
+ * matrices in whatever formats they took, and the f32 norms and biases), so
+ * that frozenWeightBytes(c, it) is that figure plus the RoPE tables. A model
+ * whose matrices differ in format (a GGUF's Q8_0 embedding beside Q4_1
+ * layers) gets their mean: the per-layer buffers in largestBuffer are then
+ * approximate.
+ */
+export function bytesPerMatrixWeight(c: ModelShape, weightBytes: number): number {
+  const p = frozenParams(c);
+  return p.matrices > 0 ? (weightBytes - p.vectors * F32) / p.matrices : 0;
 }
 
 /** Floats in the adapter's flat buffer P (lora_layout.ts: all seven pairs of every layer). */
@@ -215,8 +249,8 @@ export function predictTrainingMemory(m: MemoryQuery): MemoryEstimate {
     [(q + 2 * kv) * d * m.weightBytes, 'one layer\'s q|k|v weights'],
     [(m.optimizer === 'sgd' ? 1 : 2) * n * F32, m.optimizer === 'sgd' ? 'the adapter' : "the optimizer's moments"],
   ];
-  // an f32 embedding is one tensor; a 16-bit one is split into blocks that fit a binding (frozen.ts)
-  if (m.weightBytes === 4) candidates.push([c.vocabSize * d * F32, `the embedding (${c.vocabSize.toLocaleString('en')} × ${d}, f32)`]);
+  // an f32 embedding is one tensor; a 16-bit or quantized one is split into row blocks that each fit a binding (frozen.ts)
+  if (m.weightBytes >= 4) candidates.push([c.vocabSize * d * F32, `the embedding (${c.vocabSize.toLocaleString('en')} × ${d}, f32)`]);
   const [bytes, what] = candidates.reduce((a, b) => (b[0] > a[0] ? b : a));
   return { weights, adapter, gradient, activations, transient, total: weights + adapter + gradient + activations + transient, largestBuffer: { bytes, what } };
 }
