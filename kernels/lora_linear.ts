@@ -27,7 +27,7 @@ import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null, rowScale = null } = args;
   const wb = weightBinding(args.w, 'loraMatmul');
-  assertFloat32('loraMatmul', x, wb.halves ? null : wb.tensor, u, vmat, bias, residual, rowScale);
+  assertFloat32('loraMatmul', x, wb.halves || wb.quant ? null : wb.tensor, u, vmat, bias, residual, rowScale);
   const [M, K] = x.shape;
   const flatW = args.ncols !== undefined;
   const w = { shape: wb.shape };
@@ -49,13 +49,13 @@ export function loraMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   const grouped = !!groups;
   return runKernel(
     {
-      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${wb.halves}_s${rowScaled}`,
+      key: `lora_matmul_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${wb.halves}_q${wb.quant}_s${rowScaled}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(Ncols / LM_TILE), Math.ceil(M / LM_TILE), 1],
       workgroupSize: [LM_THREADS, 1, 1],
       uniforms: LORA_MATMUL_UNIFORMS,
-      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: wb.halves, rowScaled }),
+      code: loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: wb.halves, wQuant: wb.quant, rowScaled }),
     },
     tensors,
     'float32',

@@ -28,7 +28,9 @@
  * (M, Ncols) added in the epilogue.
  *
  * With `wHalves` W is a packed bf16/f16 frozen weight, unpacked exactly as
- * each element is staged (halves.wgsl.ts).
+ * each element is staged (halves.wgsl.ts); with `wQuant`, ggml blocks
+ * (Q8_0, Q4_0, Q4_1, Q4_K), each staged element dequantized exactly from its
+ * block by row and column (quant_formats.wgsl.ts).
  *
  * With `rowScaled`, the low-rank term of output row m is also multiplied by
  * rowScale[m] (rowScale (M)): rows of one batch that ride the same adapter
@@ -39,6 +41,8 @@
  * Numerics: plain f32 accumulation in K order within a tile.
  */
 import { halvesWgsl, type HalfFormat } from './halves.wgsl';
+import type { QuantFormat } from './packed_weight';
+import { bprWgsl, quantWgsl } from './quant_formats.wgsl';
 
 export interface LoraMatmulConfig {
   wRowsAreN: boolean; // W stored (Ncols, K)
@@ -49,6 +53,8 @@ export interface LoraMatmulConfig {
   grouped?: boolean;
   /** W holds packed bf16/f16 halves (bound as i32 words), unpacked on load */
   wHalves?: HalfFormat | null;
+  /** W holds ggml blocks of this format (bound as i32 words), dequantized on load */
+  wQuant?: QuantFormat | null;
   /** the low-rank term is multiplied per output row by rowScale[m] (binding `rowScale`, (M)) */
   rowScaled?: boolean;
 }
@@ -56,13 +62,23 @@ export const LORA_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f32,
 export const LM_TILE = 32;
 export const LM_THREADS = 64;
 
-export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, rowScaled = false }: LoraMatmulConfig): string {
-  const wIndex = wRowsAreN ? 'uniforms.wOff + n * K + k' : 'uniforms.wOff + k * Ncols + n';
+export function loraMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, wQuant = null, rowScaled = false }: LoraMatmulConfig): string {
+  const wLoad = wQuant
+    ? wRowsAreN
+      ? `w1_w(n, k, ${bprWgsl(wQuant, 'K')})`
+      : `w1_w(k, n, ${bprWgsl(wQuant, 'Ncols')})`
+    : `loadW(${wRowsAreN ? 'uniforms.wOff + n * K + k' : 'uniforms.wOff + k * Ncols + n'})`;
   const vIndex = vRowsAreN ? 'uniforms.vOff + n * R + rr' : 'uniforms.vOff + rr * Ncols + n';
   const uCol = grouped ? '(select(0, 1, n >= uniforms.g1) + select(0, 1, n >= uniforms.g2)) * R' : '0';
   return /* wgsl */ `
-${wHalves ? `${halvesWgsl(wHalves)}
-fn loadW(i : i32) -> f32 { let h = unpack2h(w[i >> 1u]); return select(h.x, h.y, (i & 1) == 1); }` : 'fn loadW(i : i32) -> f32 { return w[i]; }'}
+${
+  wQuant
+    ? quantWgsl(wQuant, 'w')
+    : wHalves
+      ? `${halvesWgsl(wHalves)}
+fn loadW(i : i32) -> f32 { let h = unpack2h(w[i >> 1u]); return select(h.x, h.y, (i & 1) == 1); }`
+      : 'fn loadW(i : i32) -> f32 { return w[i]; }'
+}
 const TILE = ${LM_TILE};
 const TK4 = ${LM_TILE / 4};     // vec4s per tile row
 const R = ${R};
@@ -94,7 +110,7 @@ fn main(index : i32) {
       Xs[row * TK4 + kk / 4][kk % 4] = xv;
       let n = n0 + row;
       var wv = 0.0;
-      if (n < Ncols && k < K) { wv = loadW(${wIndex}); }
+      if (n < Ncols && k < K) { wv = ${wLoad}; }
       Ws[row * TK4 + kk / 4][kk % 4] = wv;
     }
     workgroupBarrier();

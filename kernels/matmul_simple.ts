@@ -10,7 +10,7 @@ import { SIMPLE_MATMUL_UNIFORMS, simpleMatmulWgsl, SMM_THREADS } from './matmul_
 import { simpleMatmulTNWgsl, TN_THREADS, TN_UNIFORMS } from './matmul_tn_simple.wgsl';
 import { assertFloat32, f32, i32, kernelFlavor, runKernel } from './program';
 import type { HalfFormat } from './halves.wgsl';
-import { isPacked, type Frozen, type PackedWeight } from './packed_weight';
+import { isPacked, isQuant, type Frozen, type PackedWeight, type QuantFormat } from './packed_weight';
 
 export interface SimpleMatmulArgs {
   x: tf.Tensor2D; // (M, K)
@@ -40,13 +40,14 @@ const mult4 = (...ns: number[]) => ns.every((n) => n % 4 === 0);
 /**
  * What a kernel binds for a weight: the tensor itself, or a packed frozen
  * weight's one block of words; with the logical (rows, cols) and size for
- * the shape checks, and the half format (null for f32).
+ * the shape checks, and the half or block format (both null for f32).
  */
-export function weightBinding(w: tf.Tensor | PackedWeight, op: string): { tensor: tf.Tensor; shape: number[]; size: number; halves: HalfFormat | null } {
-  if (!isPacked(w as Frozen)) return { tensor: w as tf.Tensor, shape: (w as tf.Tensor).shape, size: (w as tf.Tensor).size, halves: null };
+export function weightBinding(w: tf.Tensor | PackedWeight, op: string): { tensor: tf.Tensor; shape: number[]; size: number; halves: HalfFormat | null; quant: QuantFormat | null } {
+  if (!isPacked(w as Frozen)) return { tensor: w as tf.Tensor, shape: (w as tf.Tensor).shape, size: (w as tf.Tensor).size, halves: null, quant: null };
   const p = w as PackedWeight;
   if (p.blocks.length !== 1) throw new Error(`${op}: a weight split into ${p.blocks.length} blocks goes block by block (see src/engine/ops/frozen_matmul.ts)`);
-  return { tensor: p.blocks[0].words, shape: p.shape, size: p.shape[0] * p.shape[1], halves: p.format };
+  const quant = isQuant(p.format) ? p.format : null;
+  return { tensor: p.blocks[0].words, shape: p.shape, size: p.shape[0] * p.shape[1], halves: quant ? null : (p.format as HalfFormat), quant };
 }
 
 /** A per-row scale of the low-rank term needs one (M) entry per row, and a low-rank term to scale. */
@@ -64,15 +65,15 @@ export function simpleMatmulFits(K: number, Ncols: number, wRowsAreN: boolean, R
 export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   const { x, wRowsAreN, u = null, vmat = null, vRowsAreN = true, scale = 1, bias = null, residual = null, groups = null, rowScale = null } = args;
   const wb = weightBinding(args.w, 'simpleMatmul');
-  const halves = wb.halves;
-  assertFloat32('simpleMatmul', x, halves ? null : wb.tensor, u, vmat, bias, residual, rowScale);
+  const { halves, quant } = wb;
+  assertFloat32('simpleMatmul', x, halves || quant ? null : wb.tensor, u, vmat, bias, residual, rowScale);
   const [M, K] = x.shape;
   const wOffset = args.wOffset ?? 0;
   const flatW = args.ncols !== undefined;
   const Ncols = (flatW ? args.ncols : wRowsAreN ? wb.shape[0] : wb.shape[1]) as number;
   if (!flatW && (wb.shape.length !== 2 || (wRowsAreN ? wb.shape[1] : wb.shape[0]) !== K)) throw new Error(`simpleMatmul: x ${x.shape} and w ${wb.shape} do not agree`);
   if (wOffset + K * Ncols > wb.size) throw new Error(`simpleMatmul: w (${wb.size} values) holds no ${K}×${Ncols} matrix at ${wOffset}`);
-  if (halves && wOffset) throw new Error('simpleMatmul: packed weights take no offset');
+  if ((halves || quant) && wOffset) throw new Error('simpleMatmul: packed weights take no offset');
   const R = u ? args.rank ?? u.shape[1] : 0;
   const vOffset = args.vOffset ?? 0;
   if (u && vmat) {
@@ -97,14 +98,14 @@ export function simpleMatmul(args: SimpleMatmulArgs): tf.Tensor2D {
   const grouped = !!groups;
   return runKernel(
     {
-      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}_rows${rows}_s${rowScaled}`,
+      key: `matmul_simple_w${wRowsAreN}_v${vRowsAreN}_b${!!bias}_r${!!residual}_g${grouped}_R${R}_h${halves}_q${quant}_rows${rows}_s${rowScaled}`,
       inputs: names,
       outputShape: [M, Ncols],
       dispatch: [Math.ceil(blocks / SMM_THREADS), 1, 1],
       workgroupSize: [SMM_THREADS, 1, 1],
       uniforms: SIMPLE_MATMUL_UNIFORMS,
-      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves, rows, rowScaled }),
-      components: names.map((n) => (n === 'bias' || n === 'residual' || n === 'rowScale' ? 1 : n === 'w' && halves ? 2 : 4)),
+      code: simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias: !!bias, R, hasResidual: !!residual, grouped, wHalves: halves, wQuant: quant, rows, rowScaled }),
+      components: names.map((n) => (n === 'bias' || n === 'residual' || n === 'rowScale' || (n === 'w' && quant) ? 1 : n === 'w' && halves ? 2 : 4)),
     },
     tensors,
     'float32',

@@ -34,15 +34,22 @@
  *
  * With `wHalves`, W is a frozen weight of packed bf16/f16 halves
  * (src/engine/frozen.ts) bound as vec2<i32>, each element one vec4 of
- * halves, unpacked exactly in registers (halves.wgsl.ts).
+ * halves, unpacked exactly in registers (halves.wgsl.ts). With `wQuant`, W
+ * is ggml blocks (Q8_0, Q4_0, Q4_1, Q4_K) bound as i32 words, each vec4 of
+ * weights dequantized exactly in registers from its block (w4_w, by row and
+ * column: quant_formats.wgsl.ts); no dequantized copy exists anywhere.
  *
  * Numerics: plain f32 accumulation in k order.
  */
 import { halvesWgsl, type HalfFormat } from './halves.wgsl';
+import type { QuantFormat } from './packed_weight';
+import { bprWgsl, quantWgsl } from './quant_formats.wgsl';
 
 export interface SimpleMatmulConfig {
   /** W holds packed 16-bit halves (bound as vec2<i32>: one vec4 of halves per element), unpacked in registers */
   wHalves?: HalfFormat | null;
+  /** W holds ggml blocks of this format (bound as i32 words), dequantized in registers (quant_formats.wgsl.ts) */
+  wQuant?: QuantFormat | null;
   wRowsAreN: boolean;
   vRowsAreN: boolean;
   hasBias: boolean;
@@ -61,19 +68,28 @@ export const SIMPLE_MATMUL_UNIFORMS = 'M : i32, K : i32, Ncols : i32, scale : f3
  * One phase: acc[i] (vec4 over the block's 4 columns) += A[row i, :]·Bop[:, n0..n0+3].
  * aRow(i): vec4 index where row i of A starts; bBase: vec4 offset of B in its buffer.
  */
-function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string, bHalves = false, rows = 4): string {
+function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: boolean, aRow: (i: number) => string, bBase: string, bHalves = false, rows = 4, bQuant = false): string {
   const R = [0, 1, 2, 3].slice(0, rows);
-  // B: rows-are-n → b[br_j + kk] (vec4 over k); else b[bBase + (4kk+e)·N4 + nb] (vec4 over n)
+  // B: rows-are-n → b[br_j + kk] (vec4 over k); else b[bBase + (4kk+e)·N4 + nb] (vec4 over n);
+  // quantized B by (row, column): rows-are-n → row n_j, columns 4kk..; else row 4kk+e, columns n0..
   const ld = (idx: string) => (bHalves ? `unpack4h(${b}[${idx}])` : `${b}[${idx}]`);
-  const bLoads = bRowsAreN
-    ? [0, 1, 2, 3].map((j) => `let b${j} = ${ld(`br${j} + kk`)};`).join(' ')
-    : [0, 1, 2, 3].map((e) => `let b${e} = ${ld(`${bBase} + (kk * 4 + ${e}) * N4 + nb`)};`).join(' ');
+  const bLoads = bQuant
+    ? bRowsAreN
+      ? [0, 1, 2, 3].map((j) => `let b${j} = w4_${b}(br${j}, kk * 4, bpr);`).join(' ')
+      : [0, 1, 2, 3].map((e) => `let b${e} = w4_${b}(kk * 4 + ${e}, n0, bpr);`).join(' ')
+    : bRowsAreN
+      ? [0, 1, 2, 3].map((j) => `let b${j} = ${ld(`br${j} + kk`)};`).join(' ')
+      : [0, 1, 2, 3].map((e) => `let b${e} = ${ld(`${bBase} + (kk * 4 + ${e}) * N4 + nb`)};`).join(' ');
   const update = (i: number) =>
     bRowsAreN
       ? `${acc}[${i}] += vec4<f32>(dot(a${i}, b0), dot(a${i}, b1), dot(a${i}, b2), dot(a${i}, b3));`
       : `${acc}[${i}] += a${i}.x * b0 + a${i}.y * b1 + a${i}.z * b2 + a${i}.w * b3;`;
   const rowBase = (i: number) => `let ar${i} = ${aRow(i)};`;
-  const colBase = bRowsAreN ? [0, 1, 2, 3].map((j) => `let br${j} = ${bBase} + min(n0 + ${j}, Ncols - 1) * ${kLen4};`).join(' ') : '';
+  const colBase = !bRowsAreN
+    ? ''
+    : bQuant
+      ? [0, 1, 2, 3].map((j) => `let br${j} = min(n0 + ${j}, Ncols - 1);`).join(' ')
+      : [0, 1, 2, 3].map((j) => `let br${j} = ${bBase} + min(n0 + ${j}, Ncols - 1) * ${kLen4};`).join(' ');
   return `{
     ${R.map(rowBase).join(' ')}
     ${colBase}
@@ -85,13 +101,13 @@ function phase(a: string, b: string, acc: string, kLen4: string, bRowsAreN: bool
   }`;
 }
 
-export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, rows = 4, rowScaled = false }: SimpleMatmulConfig): string {
+export function simpleMatmulWgsl({ wRowsAreN, vRowsAreN, hasBias, R, hasResidual = false, grouped = false, wHalves = null, wQuant = null, rows = 4, rowScaled = false }: SimpleMatmulConfig): string {
   const I = [0, 1, 2, 3].slice(0, rows);
   const row = (i: number) => `min(m0 + ${i}, M - 1)`;
   const epilogue = (i: number, j: number) =>
     `acc[${i}].${'xyzw'[j]}${hasBias ? ` + bias[n0 + ${j}]` : ''}${hasResidual ? ` + residual[o + ${j}]` : ''}`;
   return /* wgsl */ `
-${wHalves ? halvesWgsl(wHalves) : ''}
+${wHalves ? halvesWgsl(wHalves) : ''}${wQuant ? quantWgsl(wQuant, 'w') : ''}
 fn main(index : i32) {
   let M = uniforms.M;
   let K4 = uniforms.K / 4;
@@ -104,7 +120,8 @@ fn main(index : i32) {
   let nb = blk % nBlocks;
   let n0 = nb * 4;
   var acc : array<vec4<f32>, 4>;
-  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4', !!wHalves, rows)}
+  ${wQuant ? `let bpr = ${bprWgsl(wQuant, wRowsAreN ? 'uniforms.K' : 'Ncols')};` : ''}
+  ${phase('x', 'w', 'acc', 'K4', wRowsAreN, (i) => `${row(i)} * K4`, 'uniforms.wOff4', !!wHalves, rows, !!wQuant)}
   ${
     R > 0
       ? `var low : array<vec4<f32>, 4>;

@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { linearKey, type LinearName, type ModelConfig } from './config';
-import { disposeFrozen, frozenBytes, frozenShape, isPacked, maxBindingBytes, uploadFrozen, type Frozen, type PackedWeight } from './frozen';
+import { disposeFrozen, frozenBytes, frozenShape, isPacked, maxBindingBytes, uploadFrozen, type Frozen, type FrozenBits, type PackedWeight } from './frozen';
 import type { HostTensor, LoadedModel, WeightMap } from './io/weights';
 import { embeddingRows, logitsFor } from './ops/frozen_matmul';
 import { LORA_GROUPS, type LoraGroup, type LoraLayout } from './lora_layout';
@@ -62,6 +62,14 @@ export interface UploadOptions {
   halves?: boolean;
   /** store f32 checkpoints' matrices as bf16 (rounds each weight to 8 mantissa bits: halves their memory, changes logits slightly) */
   storeBf16?: boolean;
+  /**
+   * bits of the frozen matrices on the GPU (QLoRA-style, frozen.ts): 16 = bf16
+   * halves (GGUF blocks dequantized to bf16); 8 or 4 = ggml blocks (a GGUF's
+   * own Q8_0/Q4_0/Q4_1/Q4_K blocks as they are; other matrices quantized on
+   * load to Q8_0 or Q4_0, blockwise absmax, io/quantize.ts). Default: as the
+   * file stores them (16-bit safetensors at 16 bits, a GGUF's kept blocks).
+   */
+  frozenBits?: FrozenBits;
   /** cap on one GPU block of a frozen matrix (default: the device's binding limit); tests force splits with it */
   blockBytes?: number;
 }
@@ -443,23 +451,41 @@ export class LlamaModel {
   }
 }
 
-/** Row-stacks host matrices (or vectors): q|k|v, gate|up. Keeps 16-bit bits when every part has them in one format. */
+/**
+ * Row-stacks host matrices (or vectors): q|k|v, gate|up. Keeps GGUF blocks
+ * when every part is of one ggml type (rows are whole blocks, so the blocks
+ * stack as the rows do), and 16-bit bits when every part has them in one
+ * format; the other forms are made on first read.
+ */
 function stackRows(parts: HostTensor[]): HostTensor {
   const rows = parts.reduce((n, p) => n + p.shape[0], 0);
   const shape = parts[0].shape.length === 2 ? [rows, parts[0].shape[1]] : [rows];
-  const cat = <A extends Float32Array | Uint16Array>(arrays: A[], make: (n: number) => A): A => {
+  const cat = <A extends Float32Array | Uint16Array | Uint8Array>(arrays: A[], make: (n: number) => A): A => {
     const out = make(arrays.reduce((n, a) => n + a.length, 0));
     let off = 0;
     for (const a of arrays) out.set(a, off), (off += a.length);
     return out;
   };
+  let f32: Float32Array | null = null;
+  const data = () => (f32 ??= cat(parts.map((p) => p.data), (n) => new Float32Array(n)));
+  const type = parts[0].gguf?.type;
+  if (type && shape.length === 2 && parts.every((p) => p.gguf?.type === type)) {
+    let half: HostTensor['half'] | null = null;
+    const halves = () => {
+      if (half === null) {
+        const hs = parts.map((p) => p.half);
+        half = hs.every((h) => h && h.format === hs[0]!.format) ? { format: hs[0]!.format, bits: cat(hs.map((h) => h!.bits), (n) => new Uint16Array(n)) } : undefined;
+      }
+      return half;
+    };
+    return { shape, gguf: { type, blocks: cat(parts.map((p) => p.gguf!.blocks), (n) => new Uint8Array(n)) }, get data() { return data(); }, get half() { return halves(); } };
+  }
   const format = parts[0].half?.format;
   if (format && parts.every((p) => p.half?.format === format)) {
     const bits = cat(parts.map((p) => p.half!.bits), (n) => new Uint16Array(n));
-    let f32: Float32Array | null = null;
-    return { shape, half: { format, bits }, get data() { return (f32 ??= cat(parts.map((p) => p.data), (n) => new Float32Array(n))); } };
+    return { shape, half: { format, bits }, get data() { return data(); } };
   }
-  return { shape, data: cat(parts.map((p) => p.data), (n) => new Float32Array(n)) };
+  return { shape, data: data() };
 }
 
 /** cos/sin tables (maxPositions, D/2) for RoPE with inv_freq_j = theta^(-2j/D), as HF computes them. */
