@@ -8,9 +8,8 @@ Writes into --out, for each case NAME (listed with its shape in cases.json):
 The cases are random weight-like rows, per-block magnitudes from 1e-9 to 1e4, crafted blocks (all
 zeros, a negative max, +a and -a as the max, exact half-way points of x*id and the f32 values just
 below them, subnormal and overflowing f16 scales, f16 scales half-way between two subnormals), and
-rows whose length is not a multiple of 32. A case flagged "values_only" has blocks whose f32 scale
-is subnormal, where 1/d overflows and ggml's C converts inf/NaN to int8 (undefined): only its
-dequantized values are compared.
+rows whose length is not a multiple of 32, and blocks so small that d is an f32 subnormal and 1/d
+overflows (ggml's C then converts inf/NaN to int8, undefined in C; x86 and numpy give 0).
 """
 
 import argparse
@@ -28,6 +27,32 @@ f32 = np.float32
 
 def ulp_below(v):
     return np.nextafter(f32(v), f32(-np.inf), dtype=f32)
+
+
+def q_of(t, v):
+    """ggml's q from x*id (an f32 or a double)."""
+    if t == "Q8_0":
+        return np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.minimum(15, np.trunc(f32(f32(v) + f32(8.5)) if isinstance(v, np.float32) else v + 8.5))
+
+
+def straddling_block(rng, t):
+    """A block (absmax first) of x where ggml's q differs from q by x/d or by x * (double 1/d)."""
+    amax = f32(rng.uniform(0.5, 2))
+    d = f32(amax / f32(127)) if t == "Q8_0" else f32(-amax / f32(-8))  # Q4_0: max = -amax
+    idf = f32(f32(1) / d)
+    xs = [amax if t == "Q8_0" else -amax]
+    while len(xs) < 32:
+        h = rng.integers(-126, 126) + 0.5 if t == "Q8_0" else rng.integers(-8, 8) + 0.5
+        x = f32(h * float(d))
+        for _ in range(6):
+            ours = q_of(t, f32(x * idf))
+            if ours != q_of(t, f32(x / d)) or ours != q_of(t, f32(float(x) * (1 / float(d)))) or ours != q_of(t, float(x) / float(d)):
+                if abs(x) <= amax:
+                    xs.append(x)
+                break
+            x = np.nextafter(x, f32(np.inf), dtype=f32)
+    return np.array(xs, f32)
 
 
 def crafted_blocks():
@@ -67,6 +92,11 @@ def crafted_blocks():
                 v = ulp_below(v)
         vals.append(f32(3.0))
         b.append((np.array(vals, f32) * s).astype(f32))
+    # x whose q depends on ggml's f32 reciprocal id = 1/d and f32 product x*id: x/d, or x times a double 1/d,
+    # lands on the other side of the rounding point
+    for t in ("Q8_0", "Q4_0"):
+        for _ in range(2):
+            b.append(straddling_block(rng, t))
     # f16 scales half-way between two subnormals (Q4_0's d = max / -8 is exact): ties to even, both ways
     for m in (6, 7, 100, 101):
         x = rng.uniform(-1, 1, 32).astype(f32) * f32((2 * m + 1) * 2.0**-22)
@@ -100,13 +130,16 @@ def cases():
     return out
 
 
-def values_only_case():
-    # d an f32 subnormal (absmax < 127 * 2^-126): 1/d is inf in f32; the f16 d is 0
+def subnormal_scale_case():
+    # d an f32 subnormal (absmax < 127 * 2^-126 for Q8_0, 8 * 2^-126 for Q4_0): 1/d is inf in f32; the f16 d is 0
     rng = np.random.default_rng(7)
-    return (rng.uniform(-1, 1, (2, 64)) * 1e-37).astype(f32)
+    mag = np.array([1e-37, 1e-38, 1e-39, 1e-41, 1e-43, 1e-44, 3e-45, 1.4e-45], np.float64).reshape(8, 1)
+    x = (rng.uniform(-1, 1, (8, 32)) * mag).astype(f32)
+    x[:, 0] = (mag[:, 0] * (-1) ** np.arange(8)).astype(f32)  # the absmax, of either sign
+    return x.reshape(2, 128)
 
 
-def write(out_dir, name, x, values_only=False):
+def write(out_dir, name, x):
     rows, cols = x.shape
     padded = np.zeros((rows, -(-cols // 32) * 32), f32)
     padded[:, :cols] = x
@@ -118,7 +151,7 @@ def write(out_dir, name, x, values_only=False):
             values = dequantize(blocks, T[t])
         blocks.tofile(os.path.join(out_dir, f"{name}.{t}.blocks"))
         values.astype("<f4").tofile(os.path.join(out_dir, f"{name}.{t}.f32"))
-    return {"name": name, "rows": rows, "cols": cols, "values_only": values_only}
+    return {"name": name, "rows": rows, "cols": cols}
 
 
 def main():
@@ -126,7 +159,7 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     listed = [write(a.out, name, x) for name, x in cases().items()]
-    listed.append(write(a.out, "f32_subnormal_scale", values_only_case(), values_only=True))
+    listed.append(write(a.out, "f32_subnormal_scale", subnormal_scale_case()))
     # a Q4_0 block of zeros whose first weight is -0: gguf-py's d is +0, ggml's C gives -0 (see quantize.ts)
     nz = np.zeros((1, 32), f32)
     nz[0, 0] = -0.0

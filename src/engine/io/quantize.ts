@@ -25,9 +25,10 @@
  * - Q8_0's roundf rounds half away from zero (gguf-py's np_roundf, not
  *   numpy's half-to-even np.round).
  * - Q4_0 rounds by truncating x·id + 8.5, itself an f32 sum: half-way
- *   points go up (x·id = −2.5 gives q − 8 = −2), and an x·id within half
- *   an ulp of 11 below k + 0.5 rounds up to it in the sum, so its q is k + 9
- *   where the exact sum would give k + 8.
+ *   points go up (x·id = −2.5 gives q − 8 = −2), and so do the x·id just
+ *   below one that the sum rounds up onto it (2.5 − 2⁻²¹, two f32 steps
+ *   below 2.5, sums to 11 − 2⁻²¹, which rounds to 11: q − 8 = 3, where the
+ *   exact sum would give 2).
  * - Q4_0's max keeps its sign and is the first of equal |x| (ggml's strict
  *   `amax < fabsf(v)`, numpy's first argmax), so [0.5, −0.5, …] gives d < 0.
  *
@@ -37,12 +38,14 @@
  * C. Every all-zero block (the zero padding too) stores d = −0 in Q4_0 and
  * so dequantizes to −0.
  *
- * Not mirrored: NaN inputs (ggml's MAX lets a NaN through or not by its
- * position), and blocks whose absmax is so small that d is an f32 subnormal
- * and 1/d overflows (absmax below about 127·2⁻¹²⁶ for Q8_0, 8·2⁻¹²⁶ for
- * Q4_0), where ggml's C converts inf or NaN to an int8 (undefined in C).
- * Their f16 d is 0 whatever q is, so we write q = 0 (Q8_0) and q = 8
- * (Q4_0): the block dequantizes to zeros as ggml's would.
+ * Tiny blocks: when d is an f32 subnormal, 1/d overflows to inf (absmax
+ * below about 127·2⁻¹²⁶ for Q8_0, 8·2⁻¹²⁶ for Q4_0; the stored f16 d is 0
+ * there, so the block dequantizes to zeros whatever q is) and ggml's C
+ * converts ±inf or NaN (0·inf) to an int8, which C leaves undefined. We
+ * write q = 0 in both formats, what x86's conversion gives (cvttss2si's
+ * 0x80000000, whose low byte is 0) and so what ggml and gguf-py write on
+ * x86. NaN inputs are not mirrored (ggml's MAX keeps or drops a NaN by its
+ * position in the block).
  */
 import { blocksPerRow, QUANT_BLOCK } from '../../../kernels/packed_weight';
 import { f32ToF16 } from './safetensors';
@@ -82,7 +85,7 @@ function quantizeBlockQ8_0(x: Float32Array, out: Uint8Array, o: number): void {
   for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[j]));
   const d = fr(amax / 127);
   let id = d ? fr(1 / d) : 0;
-  if (!Number.isFinite(id)) id = 0; // d an f32 subnormal: its f16 is 0 (see the header)
+  if (!Number.isFinite(id)) id = 0; // d an f32 subnormal: q = 0, as on x86 (see the header)
   const h = f32ToF16(d);
   out[o] = h & 0xff;
   out[o + 1] = h >> 8;
@@ -106,11 +109,14 @@ function quantizeBlockQ4_0(x: Float32Array, out: Uint8Array, o: number): void {
     }
   }
   const d = fr(max / -8);
-  let id = d ? fr(1 / d) : 0;
-  if (!Number.isFinite(id)) id = 0; // d an f32 subnormal: its f16 is 0 (see the header)
+  const id = d ? fr(1 / d) : 0;
   const h = f32ToF16(d);
   out[o] = h & 0xff;
   out[o + 1] = h >> 8;
+  if (!Number.isFinite(id)) {
+    out.fill(0, o + 2, o + 18); // d an f32 subnormal: q = 0, as on x86 (see the header)
+    return;
+  }
   for (let j = 0; j < 16; j++) {
     // (int8_t)(x·id + 8.5f): the sum rounded to f32, then truncated; it is ≥ 0 here
     const q0 = Math.min(15, Math.trunc(fr(fr(x[j] * id) + 8.5)));
