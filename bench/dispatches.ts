@@ -31,6 +31,7 @@ import { clipByGlobalNorm, ReferenceOptimizer } from '../src/engine/train/optimi
 import type { TokenizedSample } from '../src/engine/data/tokenize';
 import type { WeightMap } from '../src/engine/io/weights';
 import { LINEAR_NAMES } from '../src/engine/config';
+import type { FrozenBits } from '../src/engine/frozen';
 
 export interface DispatchRow {
   name: 'dispatches_per_layer';
@@ -88,16 +89,17 @@ function trainBatch(vocab: number): MicroBatch {
   return padBatch(samples, 32);
 }
 
-interface Phases {
+export interface Phases {
   decode: number;
   decode_adapter: number;
   train_micro_batch: number;
 }
 
-async function countPhases(layers: number, mode: KernelMode): Promise<Phases> {
+/** Dispatches of each phase for a model of `layers` layers (SmolLM2-135M's layer shape unless `shape` gives another), its matrices held at `frozenBits` (16: bf16). */
+export async function countPhases(layers: number, mode: KernelMode, frozenBits: FrozenBits = 16, shape: (layers: number) => ModelConfig = smolLM2Shape): Promise<Phases> {
   setKernelMode(mode);
-  const config = smolLM2Shape(layers);
-  const model = LlamaModel.fromWeights(config, randomWeights(config));
+  const config = shape(layers);
+  const model = LlamaModel.fromWeights(config, randomWeights(config), { frozenBits });
   const adapter = new LoraAdapter(config, { rank: 8, alpha: 16, dropout: 0, rslora: false, targets: [...LINEAR_NAMES] }, { seed: 0 });
   const decodeStep = async (withAdapter: boolean) => {
     model.adapter = withAdapter ? adapter : null;
@@ -173,6 +175,8 @@ export async function benchDispatches(log: (s: string) => void = console.log): P
     fused: [await countPhases(1, 'fused'), await countPhases(2, 'fused')],
     reference: [await countPhases(1, 'reference'), await countPhases(2, 'reference')],
   };
+  // 4-bit frozen weights (Q4_0 blocks, issue 23): dequantized inside the matmuls, so the same programs run
+  const q4: [Phases, Phases] = [await countPhases(1, 'fused', 4), await countPhases(2, 'fused', 4)];
   const shape = 'SmolLM2-135M layer (d 576, 9/3 heads, D 64, ff 1536), LoRA r 8 on 7 linears; train 2 × 32 tokens';
   const rows: DispatchRow[] = (['decode', 'decode_adapter', 'train_micro_batch'] as const).map((phase) => ({
     name: 'dispatches_per_layer',
@@ -181,6 +185,8 @@ export async function benchDispatches(log: (s: string) => void = console.log): P
     baseline: counts.reference[1][phase] - counts.reference[0][phase],
     shape,
   }));
+  for (const phase of ['decode', 'decode_adapter', 'train_micro_batch'] as const)
+    rows.push({ name: 'dispatches_per_layer', phase, ours: q4[1][phase] - q4[0][phase], baseline: counts.reference[1][phase] - counts.reference[0][phase], shape: `${shape}; frozen weights 4-bit (Q4_0 blocks)` });
   const opt = await optimizerCounts();
   rows.push({ name: 'dispatches_per_layer', phase: 'optimizer', ours: opt.ours, baseline: opt.baseline, shape: 'one AdamW step over the whole SmolLM2-135M adapter (30 layers × 7 LoRA pairs, r 8), per model' });
   for (const r of rows) log(`dispatches per layer, ${r.phase}: ours ${r.ours}, reference ${r.baseline} (${(r.baseline / r.ours).toFixed(1)}× fewer)`);
