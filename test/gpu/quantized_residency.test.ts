@@ -9,7 +9,9 @@
  * for Llama (GQA, no bias) and Qwen2 (biases, tied) shapes, rows that are
  * not a whole number of blocks (zero-padded: intermediate 48, and Q4_K's
  * 256-weight super-blocks over 64-wide rows), and an embedding split into
- * row blocks past a small binding limit. Both kernel flavours.
+ * row blocks past a small binding limit. Both kernel flavours. And a
+ * safetensors checkpoint (stories260K) quantized on load at 8 and 4 bits
+ * (io/quantize.ts) runs as the f32 upload of the values its blocks hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -28,6 +30,8 @@ import { setKernelFlavor, type KernelFlavor } from '../../kernels/program';
 import { writeTinyCheckpoint } from '../helpers/tiny_checkpoint';
 import type { TokenizedSample } from '../../src/engine/data/tokenize';
 import type { ModelConfig } from '../../src/engine/config';
+import { quantizeRows } from '../../src/engine/io/quantize';
+import { sharedPath } from '../helpers/shared';
 
 beforeAll(async () => {
   await initGpu();
@@ -181,3 +185,26 @@ for (const flavor of ['simple', 'tiled'] as KernelFlavor[])
       q.dispose();
     });
   });
+
+describe('stories260K quantized on load (frozenBits 8 and 4)', () => {
+  beforeAll(() => setKernelFlavor('simple'));
+  for (const [bits, format] of [[8, 'Q8_0'], [4, 'Q4_0']] as const)
+    it(`${bits} bits: every matrix as ${format} blocks, deterministic; the same results as f32 weights of the values they hold`, async () => {
+      const loaded = await loadHF(folderSource(sharedPath('models/stories260K-hf')));
+      const f32: WeightMap = new Map();
+      for (const [name, t] of loaded.weights) {
+        if (t.shape.length !== 2) f32.set(name, t);
+        else f32.set(name, { shape: t.shape, data: dequantRows(format, quantizeRows(t.data, t.shape[0], t.shape[1], format), t.shape[0], t.shape[1]) });
+      }
+      const q = await compare(`simple ${format} on load`, loaded.config, { blocks: loaded.weights, f32 }, { frozenBits: bits });
+      const again = LlamaModel.fromLoaded(loaded, { frozenBits: bits });
+      const words = async (m: LlamaModel) => {
+        const w = m.params.layers[2].down; // (64, 172): rows padded to whole blocks
+        if (!isPacked(w) || w.format !== format) throw new Error(`down_proj held as ${isPacked(w) ? w.format : 'f32'}`);
+        return Array.from(await w.blocks[0].words.data());
+      };
+      expect(await words(again)).toEqual(await words(q));
+      q.dispose();
+      again.dispose();
+    });
+});
