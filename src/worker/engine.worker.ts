@@ -64,7 +64,7 @@ async function handle(req: Request): Promise<void> {
         forgetInContext();
       };
       try {
-        post({ type: 'model', id, model: await loadModel(req.files, req.cacheId, { beforeSwap, progress: (label, done, total) => post({ type: 'progress', id, label, done, total }) }) });
+        post({ type: 'model', id, model: await loadModel(req.files, req.cacheId, { beforeSwap, frozenBits: req.frozenBits, progress: (label, done, total) => post({ type: 'progress', id, label, done, total }) }) });
       } catch (e) {
         // the host read failed before anything was freed (the old model stays), or the upload failed after: then say that none is loaded
         if (had && !session) post({ type: 'model-unloaded', id: 0, message: (e as Error).message });
@@ -192,7 +192,7 @@ async function handle(req: Request): Promise<void> {
       notWhileTraining('load a judge');
       await gpu();
       post({ type: 'progress', id, label: "Uploading the judge's weights to the GPU", done: 0, total: 1 });
-      post({ type: 'judge-model', id, judge: await loadJudge(req.files) });
+      post({ type: 'judge-model', id, judge: await loadJudge(req.files, req.frozenBits) });
       return;
     }
     case 'judge-run': {

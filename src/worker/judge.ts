@@ -16,6 +16,7 @@
  *                (ties excluded, the page's one definition for people and
  *                judge alike) with a 95% Wilson interval
  */
+import type { FrozenBits } from '../engine/frozen';
 import { judgePairs, modelJudge, type Judge, type PairOutcome } from '../engine/eval/judge';
 import { wilsonInterval } from '../engine/eval/wilson';
 import { gpuSpan } from '../engine/gpu/memory';
@@ -25,7 +26,7 @@ import { TextTokenizer } from '../engine/tokenizer';
 import type { AdapterUse, GenerateSettings, HeldOutPrompt, JudgedPair, JudgeReport, JudgeSummary, ModelFiles } from './protocol';
 import { promptText } from './prompts';
 import { generateUse } from './incontext';
-import { readModel, requireSession, session, stopGeneration, uploadModel } from './session';
+import { readModel, requireSession, residentWeights, session, stopGeneration, uploadModel } from './session';
 
 interface LoadedJudge {
   model: LlamaModel;
@@ -35,12 +36,12 @@ interface LoadedJudge {
 
 let judgeModel: LoadedJudge | null = null;
 
-/** Loads the judge (replacing a previous one); the model under test is left as it is. */
-export async function loadJudge(files: ModelFiles): Promise<JudgeSummary> {
+/** Loads the judge (replacing a previous one), its frozen matrices at `frozenBits` (absent: as the file stores them); the model under test is left as it is. */
+export async function loadJudge(files: ModelFiles, frozenBits?: FrozenBits): Promise<JudgeSummary> {
   const loaded = await readModel(files);
   const tokenizer = new TextTokenizer(loaded.tokenizer);
   unloadJudge();
-  const { model, bytes } = await uploadModel(loaded);
+  const { model, bytes } = await uploadModel(loaded, frozenBits);
   const c = model.config;
   const summary: JudgeSummary = {
     name: files.name,
@@ -49,6 +50,7 @@ export async function loadJudge(files: ModelFiles): Promise<JudgeSummary> {
     context: c.maxPositions,
     chatTemplate: tokenizer.chatTemplate !== null,
     weightBytes: bytes,
+    weightFormat: residentWeights(model).format,
   };
   judgeModel = { model, tokenizer, summary };
   if (session) {

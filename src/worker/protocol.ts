@@ -6,6 +6,7 @@
  * `gpu-memory`, `device-lost`) are pushed without a request and carry id 0.
  */
 import type { TrainConfig } from '../engine/train/trainer';
+import type { FrozenBits } from '../engine/frozen';
 import type { GpuInfo } from '../engine/gpu/device';
 import type { ModelShape } from '../engine/memory_model';
 import type { DatasetStats, FieldMap, FormatId, RowError, RowLocation, TemplateId } from '../engine/data';
@@ -30,6 +31,21 @@ export type ModelFiles =
   | { format: 'gguf'; name: string; file: Blob };
 
 /**
+ * Bytes per frozen matrix weight a model takes on the GPU at each choice of
+ * frozen bits (UploadOptions.frozenBits; the mean over its matrices, rows
+ * padded to whole blocks): `stored` is the upload without frozenBits, as the
+ * file stores them (F32 4, BF16/F16 2, a GGUF's Q8_0/Q4_0/Q4_1/Q4_K blocks
+ * as they are and its other types at bf16), named by `format`
+ * ('f32', 'bf16', 'Q4_1 + Q8_0'). What the page weighs the choice against.
+ */
+export interface FrozenSizes {
+  stored: { bytes: number; format: string };
+  16: number;
+  8: number;
+  4: number;
+}
+
+/**
  * What a GGUF's header says (io/gguf_model.ts ggufSummary), before anything
  * is loaded: enough for the page's memory estimate (memory_model.ts).
  */
@@ -46,8 +62,10 @@ export interface GgufPeek {
   /** bytes of tensor data in the file */
   tensorBytes: number;
   shape: ModelShape;
-  /** bytes per matrix weight on the GPU: quantized, F16 and BF16 matrices go up at 16 bits, F32 ones at 32 */
-  weightBytes: 2 | 4;
+  /** bytes per matrix weight on the GPU as the file stores them (frozenSizes.stored.bytes) */
+  weightBytes: number;
+  /** the same at each choice of frozen bits */
+  frozenSizes: FrozenSizes;
   /** whether tokenizer.chat_template is set (instruct models) */
   chatTemplate: boolean;
 }
@@ -66,8 +84,14 @@ export interface ModelSummary {
   templates: TemplateId[];
   /** what the memory model needs (src/engine/memory_model.ts), for models that are not in the catalogue */
   shape: ModelShape;
-  /** bytes per frozen matrix weight on the GPU: 2 when kept at 16 bits, 4 for f32 */
-  weightBytes: 2 | 4;
+  /** bytes per frozen matrix weight on the GPU as loaded (the mean over its matrices): 4 f32, 2 bf16/f16, Q8_0 34/32, Q4_0 18/32, … */
+  weightBytes: number;
+  /** the frozen matrices' format(s) on the GPU, most weights first: 'f32', 'bf16', 'Q4_0', 'Q4_1 + Q8_0' */
+  weightFormat: string;
+  /** the frozen bits the load asked for (null: as the file stores them) */
+  frozenBits: FrozenBits | null;
+  /** what each choice of frozen bits would take on a reload of the same files */
+  frozenSizes: FrozenSizes;
 }
 
 /**
@@ -296,6 +320,8 @@ export interface JudgeSummary {
   chatTemplate: boolean;
   /** device bytes its weights took at upload */
   weightBytes: number;
+  /** its frozen matrices' format(s) on the GPU (ModelSummary.weightFormat) */
+  weightFormat: string;
 }
 
 /** One instruction's answers from pick A and pick B and the judge's verdict in both orders. */
@@ -361,8 +387,11 @@ export interface InContextSummary {
 
 export type Request =
   | { type: 'probe'; id: number }
-  /** loads a model (progress: the bytes of a GGUF read, then the upload); the host read comes first, so a broken file leaves the model on the GPU as it was */
-  | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string }
+  /**
+   * loads a model (progress: the bytes of a GGUF read, then the upload); the host read comes first, so a broken file leaves the model on the GPU as it was.
+   * frozenBits: the frozen matrices' bits on the GPU (the page resolves its Auto to bits first); absent: as the file stores them
+   */
+  | { type: 'load-model'; id: number; files: ModelFiles; cacheId: string; frozenBits?: FrozenBits }
   /** reads a GGUF's header only; the reply is `gguf-peek` */
   | { type: 'gguf-peek'; id: number; file: Blob; name: string }
   | { type: 'load-dataset'; id: number; name: string; bytes: Uint8Array; options: DatasetOptions }
@@ -386,8 +415,8 @@ export type Request =
   | { type: 'export-adapter'; id: number }
   | { type: 'import-adapter'; id: number; config: string; safetensors: Uint8Array }
   | { type: 'export-recipe'; id: number; settings: ResolvedTrainSettings }
-  /** loads the judge model beside the model under test (a previous judge is freed) */
-  | { type: 'judge-load'; id: number; files: ModelFiles }
+  /** loads the judge model beside the model under test (a previous judge is freed), its frozen matrices at frozenBits (absent: as the file stores them) */
+  | { type: 'judge-load'; id: number; files: ModelFiles; frozenBits?: FrozenBits }
   /** answers each instruction with pick a and pick b (the dataset's template, these sampling settings), then the judge compares each pair in both orders */
   | { type: 'judge-run'; id: number; prompts: HeldOutPrompt[]; a: AdapterUse; b: AdapterUse; settings: GenerateSettings }
   | { type: 'judge-stop'; id: number }

@@ -22,7 +22,7 @@ import {
   type TemplateId,
   type TokenizedSample,
 } from '../engine/data';
-import { isPacked } from '../engine/frozen';
+import { frozenBytes, frozenShape, isPacked, type Frozen, type FrozenBits } from '../engine/frozen';
 import { generate, type GenerateResult } from '../engine/generate';
 import { generatePair } from '../engine/generate_pair';
 import type { ModelConfig } from '../engine/config';
@@ -30,7 +30,8 @@ import { getDevice } from '../engine/gpu/device';
 import { gpuMemory, gpuSpan, measureResident, uploadTensors, type GpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
 import { blobByteSource } from '../engine/io/byte_source';
-import { ggufSummary, loadGguf } from '../engine/io/gguf_model';
+import { readGgufHeader } from '../engine/io/gguf';
+import { ggufConfig, loadGguf } from '../engine/io/gguf_model';
 import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import type { FileSource, LoadedModel } from '../engine/io/weights';
@@ -39,8 +40,9 @@ import { LoraAdapter } from '../engine/lora';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
 import { evaluate } from '../engine/train/evaluate';
+import { formatList, frozenSizes, type MatrixType } from './frozen_sizes';
 import { carrySubset, type CurateSources, type TrainingSubset } from './subset';
-import type { DatasetOptions, DatasetReport, EvalPoint, Generated, GenerateSettings, GgufPeek, GpuMemoryReport, HeldOutPrompt, ModelFiles, ModelSummary, TokenPiece } from './protocol';
+import type { DatasetOptions, DatasetReport, EvalPoint, FrozenSizes, Generated, GenerateSettings, GgufPeek, GpuMemoryReport, HeldOutPrompt, ModelFiles, ModelSummary, TokenPiece } from './protocol';
 
 export interface Session {
   model: LlamaModel;
@@ -48,6 +50,9 @@ export interface Session {
   name: string;
   format: LoadedModel['source']['format'];
   cacheId: string;
+  /** the frozen bits the load asked for (null: as the file stores them), and what each choice would take (for the page) */
+  frozenBits: FrozenBits | null;
+  frozenSizes: FrozenSizes;
   dataset: PreparedSplit | null;
   /** device bytes of the weights and of the adapter; `work` watches the peak above them */
   gpu: { weights: number; adapter: number; work: GpuSpan };
@@ -106,7 +111,7 @@ export async function readModel(files: ModelFiles, onRead?: (read: number, total
  * device out of memory: thrown, or reported to the error scope), what was
  * uploaded is freed, tfjs's pool emptied, and the error goes on.
  */
-export async function uploadModel(loaded: LoadedModel): Promise<{ model: LlamaModel; bytes: number }> {
+export async function uploadModel(loaded: LoadedModel, frozenBits?: FrozenBits): Promise<{ model: LlamaModel; bytes: number }> {
   const device = getDevice();
   const made: { model?: LlamaModel } = {};
   const fail = (e: unknown): never => {
@@ -120,7 +125,7 @@ export async function uploadModel(loaded: LoadedModel): Promise<{ model: LlamaMo
   let thrown: unknown = null;
   try {
     result = measureResident(() => {
-      made.model = LlamaModel.fromLoaded(loaded);
+      made.model = LlamaModel.fromLoaded(loaded, frozenBits === undefined ? {} : { frozenBits });
       uploadTensors(made.model);
       return made.model;
     });
@@ -139,6 +144,8 @@ export interface LoadModelOptions {
   progress?: (label: string, done: number, total: number) => void;
   /** called once the new model has been read, just before the old one is freed (the worker drops what rides on it: runs, adapters) */
   beforeSwap?: () => void;
+  /** the frozen matrices' bits on the GPU (UploadOptions.frozenBits); absent: as the file stores them */
+  frozenBits?: FrozenBits;
 }
 
 /**
@@ -153,6 +160,7 @@ export async function loadModel(files: ModelFiles, cacheId: string, opts: LoadMo
   const progress = opts.progress ?? (() => {});
   const loaded = await readModel(files, (read, total) => progress(`Reading ${files.name}`, read, total));
   const tokenizer = new TextTokenizer(loaded.tokenizer);
+  const sizes = frozenSizes(hostMatrices(loaded));
   opts.beforeSwap?.();
   const old = session;
   session = null;
@@ -162,31 +170,73 @@ export async function loadModel(files: ModelFiles, cacheId: string, opts: LoadMo
     old.gpu.work.end();
   }
   releasePooledBuffers(); // tfjs would keep the old model's buffers in its pool for good
-  progress('Uploading weights to the GPU', 0, 1);
-  const { model, bytes: weights } = await uploadModel(loaded);
-  session = { model, tokenizer, name: files.name, format: loaded.source.format, cacheId, dataset: null, gpu: { weights, adapter: 0, work: gpuSpan() } };
+  progress(opts.frozenBits && opts.frozenBits < 16 ? `Quantizing to ${opts.frozenBits} bits and uploading to the GPU` : 'Uploading weights to the GPU', 0, 1);
+  const { model, bytes: weights } = await uploadModel(loaded, opts.frozenBits);
+  session = {
+    model,
+    tokenizer,
+    name: files.name,
+    format: loaded.source.format,
+    cacheId,
+    frozenBits: opts.frozenBits ?? null,
+    frozenSizes: sizes,
+    dataset: null,
+    gpu: { weights, adapter: 0, work: gpuSpan() },
+  };
   return summary(session);
+}
+
+/** A loaded model's frozen matrices as the file typed them (every 2-D weight: the embedding, lm_head when untied, the layers' projections). */
+function hostMatrices(m: LoadedModel): MatrixType[] {
+  const out: MatrixType[] = [];
+  for (const t of m.weights.values()) {
+    if (t.shape.length !== 2) continue;
+    const type = t.gguf?.type ?? (t.half ? t.half.format.toUpperCase() : 'F32');
+    out.push({ type, rows: t.shape[0], cols: t.shape[1] });
+  }
+  return out;
+}
+
+/** The frozen matrices as they sit on the GPU: mean bytes per weight and their format(s), most weights first. */
+export function residentWeights(model: LlamaModel): { bytes: number; format: string } {
+  const p = model.params;
+  const all = new Set<Frozen>([p.embed, p.lmHead, ...p.layers.flatMap((l) => [l.qkv, l.o, l.gateUp, l.down])]);
+  let bytes = 0;
+  let weights = 0;
+  const byFormat = new Map<string, number>();
+  for (const w of all) {
+    const [rows, cols] = frozenShape(w);
+    const f = isPacked(w) ? w.format : 'f32';
+    bytes += frozenBytes(w);
+    weights += rows * cols;
+    byFormat.set(f, (byFormat.get(f) ?? 0) + rows * cols);
+  }
+  return { bytes: weights ? bytes / weights : 0, format: formatList(byFormat) };
 }
 
 /** What a GGUF's header says, for the page to show before it is loaded (the header alone is read: a few MB at most, the tokenizer's vocabulary). */
 export async function peekGguf(file: Blob, name: string): Promise<GgufPeek> {
-  const g = await ggufSummary(blobByteSource(file, name));
-  const shape = shapeOf(g.config);
+  const h = await readGgufHeader(blobByteSource(file, name));
+  const shape = shapeOf(ggufConfig(h, name));
   const text = (key: string) => {
-    const v = g.meta.get(key);
+    const v = h.metadata.get(key);
     return typeof v === 'string' ? v : null;
   };
+  const types: Record<string, number> = {};
+  for (const t of h.tensors) types[t.typeName] = (types[t.typeName] ?? 0) + 1;
+  // the matrices in HF layout (rows, cols); the vectors (norms, biases) stay f32 at every choice
+  const sizes = frozenSizes(h.tensors.filter((t) => t.shape.length === 2).map((t) => ({ type: t.typeName, rows: t.shape[0], cols: t.shape[1] })));
   return {
     name,
     fileBytes: file.size,
     architecture: text('general.architecture') ?? '?',
     title: text('general.name'),
     params: modelParams(shape),
-    types: g.types,
-    tensorBytes: g.tensorBytes,
+    types,
+    tensorBytes: h.tensors.reduce((n, t) => n + (t.bytes ?? 0), 0),
     shape,
-    // gguf_model.ts: every non-F32 matrix goes up at bf16 (or its own F16/BF16 bits); the F32 tensors of a quantized file are its norms
-    weightBytes: Object.keys(g.types).some((t) => t !== 'F32') ? 2 : 4,
+    weightBytes: sizes.stored.bytes,
+    frozenSizes: sizes,
     chatTemplate: text('tokenizer.chat_template') !== null,
   };
 }
@@ -232,6 +282,7 @@ function shapeOf(c: ModelConfig): ModelShape {
 
 export function summary(s: Session): ModelSummary {
   const c = s.model.config;
+  const resident = residentWeights(s.model);
   return {
     name: s.name,
     format: s.format,
@@ -244,8 +295,10 @@ export function summary(s: Session): ModelSummary {
     context: c.maxPositions,
     templates: s.tokenizer.chatTemplate ? ['plain', 'alpaca', 'chatml', 'model'] : ['plain', 'alpaca', 'chatml'],
     shape: shapeOf(c),
-    // frozen.ts packs 16-bit matrices two to a word; a layer's q|k|v says which precision this checkpoint got
-    weightBytes: isPacked(s.model.params.layers[0].qkv) ? 2 : 4,
+    weightBytes: resident.bytes,
+    weightFormat: resident.format,
+    frozenBits: s.frozenBits,
+    frozenSizes: s.frozenSizes,
   };
 }
 
