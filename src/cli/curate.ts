@@ -14,10 +14,10 @@ import fs from 'node:fs';
 import { rowsLabel, type RowLocation } from '../engine/data';
 import { curateRows, readCurateRows, type CurateStage } from '../engine/curate';
 import { num, parseFlags, required, UsageError } from './args';
-import { MODEL_FLAGS, openModel, printResult } from './common';
+import { MODEL_FLAGS, openModel, printResult, uploadOptions } from './common';
 
 export const CURATE_HELP =
-  'curate --model PATH [--tokenizer PATH] --data FILE [--near-dup 0.8] [--select N] [--clusters K] [--min-tokens N] [--max-tokens N] [--drop-short-answers] [--keep-exact-duplicates] [--seed S] [--out FILE] [--json]';
+  'curate --model PATH [--tokenizer PATH] --data FILE [--near-dup 0.8] [--select N] [--clusters K] [--min-tokens N] [--max-tokens N] [--drop-short-answers] [--keep-exact-duplicates] [--seed S] [--out FILE] [--frozen-bits 16|8|4] [--json]';
 
 const rowNumber = (r: RowLocation) => (r.index !== undefined ? r.index + 1 : r.line);
 
@@ -53,7 +53,7 @@ export async function curateCommand(argv: string[]): Promise<void> {
   if (data.rows.length === 0) throw new Error(`${file}: no usable rows (${data.errors.length} rejected)`);
   console.error(`${file}: ${data.format} format, ${data.rows.length} usable rows, ${data.errors.length} rejected`);
 
-  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  const { model, tokenizer, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, uploadOptions(f));
   let lastStage = '';
   const r = await curateRows(data.rows, model, tokenizer, {
     nearDuplicateThreshold: threshold,
@@ -96,6 +96,7 @@ export async function curateCommand(argv: string[]): Promise<void> {
     radius: r.radius,
     explained: r.explained,
     seconds: { near_duplicates: s.nearDuplicates, embedding: s.embedding, map: s.map, selection: s.selection },
+    frozen,
   };
   const human = [
     `${out.near_duplicate_groups.length} near-duplicate groups${out.near_duplicate_groups.length ? `: ${out.near_duplicate_groups.slice(0, 10).map((g) => g.join('+')).join(', ')}` : ''}`,

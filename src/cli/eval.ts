@@ -11,9 +11,9 @@ import { uploadTensors } from '../engine/gpu/memory';
 import { parseMultipleChoice, MC_FORMAT_IDS, type McFormatId } from '../engine/eval/mc_formats';
 import { scoreMultipleChoice } from '../engine/eval/multiple_choice';
 import { parseFlags, required, UsageError } from './args';
-import { MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
+import { MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir, uploadOptions } from './common';
 
-export const MC_EVAL_HELP = 'eval --model PATH [--tokenizer PATH] --mc FILE [--mc-format auto|mmlu|arc|hellaswag] [--adapter DIR] [--template T] [--store-bf16] [--json]';
+export const MC_EVAL_HELP = 'eval --model PATH [--tokenizer PATH] --mc FILE [--mc-format auto|mmlu|arc|hellaswag] [--adapter DIR] [--template T] [--store-bf16] [--frozen-bits 16|8|4] [--json]';
 
 export async function mcEvalCommand(argv: string[]): Promise<void> {
   if (argv.includes('--data')) throw new UsageError('give --data (response-token loss) or --mc (multiple choice), not both');
@@ -29,7 +29,7 @@ export async function mcEvalCommand(argv: string[]): Promise<void> {
   if (parsed.items.length === 0) throw new Error(`${file}: no usable multiple-choice items (${parsed.errors.length} rejected)`);
   console.error(`${file}: ${parsed.format} format, ${parsed.items.length} items, ${parsed.errors.length} rejected`);
 
-  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  const { model, tokenizer, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, uploadOptions(f));
   // no template unless asked for: the question text is the context, as lm-eval-harness feeds a base model
   const template = f.template !== undefined ? pickTemplate(f.template, tokenizer) : undefined;
   if (f.adapter) {
@@ -42,5 +42,5 @@ export async function mcEvalCommand(argv: string[]): Promise<void> {
     template,
     onProgress: (done, total) => process.stderr.write(`\r  scored ${done}/${total}${done === total ? '\n' : ''}`),
   });
-  printResult(f.json, { acc: r.acc, acc_norm: r.acc_norm, n: r.n, items: r.items }, `${r.n} items: acc ${r.acc.toFixed(4)}, acc_norm ${r.acc_norm.toFixed(4)}`);
+  printResult(f.json, { acc: r.acc, acc_norm: r.acc_norm, n: r.n, items: r.items, frozen }, `${r.n} items: acc ${r.acc.toFixed(4)}, acc_norm ${r.acc_norm.toFixed(4)}`);
 }

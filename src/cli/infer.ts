@@ -5,7 +5,7 @@ import { generate } from '../engine/generate';
 import { scoreIds } from '../engine/score';
 import { num, parseFlags, required, UsageError } from './args';
 import { createTemplate, promptIds as promptIdsOf } from '../engine/data';
-import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
+import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir, uploadOptions } from './common';
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, {
@@ -21,7 +21,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     instruction: { type: 'string' },
     template: { type: 'string' },
   });
-  const { model, tokenizer, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  const { model, tokenizer, weightBytes, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, uploadOptions(f));
   let template: string | null = f.template ?? null;
   let adapterBytes = 0;
   if (f.adapter) {
@@ -57,17 +57,17 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const tps = res.ids.length > 1 ? ((res.ids.length - 1) / res.decodeMs) * 1000 : 0;
   console.error(`${res.ids.length} tokens (${res.stopReason}); prefill ${res.prefillMs.toFixed(0)} ms, decode ${tps.toFixed(1)} tok/s`);
   const gpu_bytes = gpuBytes(weightBytes, adapterBytes, work);
-  printResult(f.json, { prompt_ids: promptIds, ids: res.ids, text, stop_reason: res.stopReason, gpu_bytes }, prompt + text);
+  printResult(f.json, { prompt_ids: promptIds, ids: res.ids, text, stop_reason: res.stopReason, gpu_bytes, frozen }, prompt + text);
   tf.disposeVariables();
 }
 
 export async function scoreCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, { ...MODEL_FLAGS, text: { type: 'string' } });
-  const { model, tokenizer, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  const { model, tokenizer, weightBytes, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, uploadOptions(f));
   const ids = tokenizer.encodePrompt(required(f.text, 'text'));
   const work = gpuSpan();
   const losses = await scoreIds(model, ids);
   const mean = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
   const gpu_bytes = gpuBytes(weightBytes, 0, work);
-  printResult(f.json, { ids, losses, mean, gpu_bytes }, `${ids.length} tokens, mean NLL ${mean.toFixed(4)} (perplexity ${Math.exp(mean).toFixed(2)})`);
+  printResult(f.json, { ids, losses, mean, gpu_bytes, frozen }, `${ids.length} tokens, mean NLL ${mean.toFixed(4)} (perplexity ${Math.exp(mean).toFixed(2)})`);
 }

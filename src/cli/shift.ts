@@ -12,10 +12,10 @@ import { shiftClass, summarizeShift, tokenShift, topShifted } from '../engine/ev
 import { generate } from '../engine/generate';
 import { measureResident, uploadTensors } from '../engine/gpu/memory';
 import { num, parseFlags, required, UsageError } from './args';
-import { MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
+import { MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir, uploadOptions } from './common';
 
 export const SHIFT_HELP =
-  'shift --model PATH --adapter DIR (--instruction TEXT | --data FILE) [--template T] [--max-new-tokens N] [--limit N] [--json]   # token shift of the tuned answers (base rank, p_base, p_tuned, KL)';
+  'shift --model PATH --adapter DIR (--instruction TEXT | --data FILE) [--template T] [--max-new-tokens N] [--limit N] [--frozen-bits 16|8|4] [--json]   # token shift of the tuned answers (base rank, p_base, p_tuned, KL)';
 
 /** The instructions of a --data file: {"instruction"} rows, or rows of any training format (their first user turn, input and system). */
 async function readInstructions(file: string, limit: number): Promise<GenerationRequest[]> {
@@ -63,7 +63,7 @@ export async function shiftCommand(argv: string[]): Promise<void> {
   const maxNew = num(f['max-new-tokens'], 'max-new-tokens', 64, (n) => Number.isInteger(n) && n > 0);
   const limit = num(f.limit, 'limit', 20, (n) => Number.isInteger(n) && n > 0);
   const requests = f.instruction !== undefined ? [{ instruction: f.instruction }] : await readInstructions(f.data!, limit);
-  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  const { model, tokenizer, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, uploadOptions(f));
   const imp = readAdapterDir(adapterDir, model);
   measureResident(() => uploadTensors(imp.adapter));
   model.adapter = imp.adapter;
@@ -94,6 +94,6 @@ export async function shiftCommand(argv: string[]): Promise<void> {
   const human =
     `${all.n} answer tokens over ${items.length} answers: unshifted ${(all.unshifted * 100).toFixed(1)}%, marginal ${(all.marginal * 100).toFixed(1)}%, shifted ${(all.shifted * 100).toFixed(1)}%\n` +
     `most shifted: ${top.slice(0, 10).map((t) => `${JSON.stringify(t.text)} ×${t.count}`).join(', ') || 'none'}`;
-  printResult(f.json, { items, top_shifted: top }, human);
+  printResult(f.json, { items, top_shifted: top, frozen }, human);
   tf.disposeVariables();
 }

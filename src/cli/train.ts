@@ -8,10 +8,11 @@ import type { TextTokenizer } from '../engine/tokenizer';
 import { checkpointFromFiles, checkpointToFiles } from '../engine/train/checkpoint_files';
 import { evaluate } from '../engine/train/evaluate';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig } from '../engine/train/trainer';
+import type { FrozenBits } from '../engine/frozen';
 import { num, parseFlags, required, UsageError } from './args';
 import { gpuSpan, measureResident, uploadTensors } from '../engine/gpu/memory';
 import { buildRecipe } from '../worker/recipe';
-import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir } from './common';
+import { gpuBytes, MODEL_FLAGS, openModel, pickTemplate, printResult, readAdapterDir, uploadOptions } from './common';
 
 const DATA_FLAGS = {
   data: { type: 'string' },
@@ -83,7 +84,21 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   const targets = f.targets ? (f.targets.split(',').map((s) => s.trim()) as LinearName[]) : d.targets;
   for (const t of targets) if (!LINEAR_NAMES.includes(t)) throw new UsageError(`--targets: "${t}" is not one of ${LINEAR_NAMES.join(',')}`);
-  const { model, tokenizer, loaded, weightBytes } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  let resumed: ReturnType<typeof checkpointFromFiles> | null = null;
+  if (f.resume) {
+    const dir = path.join(f.resume, 'checkpoint');
+    const files = ['trainer_state.json', 'checkpoint.safetensors'].map((n) => path.join(dir, n));
+    for (const p of files) if (!fs.existsSync(p)) throw new Error(`${p}: missing; --resume takes a train --out folder with a checkpoint/ inside`);
+    resumed = checkpointFromFiles({ 'trainer_state.json': fs.readFileSync(files[0], 'utf8'), 'checkpoint.safetensors': new Uint8Array(fs.readFileSync(files[1])) });
+  }
+  const upload = uploadOptions(f);
+  // a resumed run holds its base as the run it continues asked (its trainer_state.json's frozen_bits)
+  const askedBefore = resumed?.extra.frozen_bits as FrozenBits | null | undefined;
+  if (resumed && f['frozen-bits'] === undefined && askedBefore) upload.frozenBits = askedBefore;
+  else if (resumed && (askedBefore ?? undefined) !== upload.frozenBits) console.error(`warning: the run being resumed held its base at --frozen-bits ${askedBefore ?? '(as stored)'}, this one at ${upload.frozenBits ?? '(as stored)'}: it will not continue exactly`);
+  const { model, tokenizer, loaded, weightBytes, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, upload);
+  // what the base was held at, for the run's record and its recipe: quantized blocks (8 or 4 bits), or the 16 asked
+  const frozenBits: FrozenBits | undefined = frozen.bits <= 8 ? (frozen.bits as FrozenBits) : upload.frozenBits === 16 ? 16 : undefined;
   const maxLength = num(f['max-length'], 'max-length', Math.min(d.maxLength, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1 && n <= model.config.maxPositions);
   let config: TrainConfig = {
     rank: num(f.rank, 'rank', d.rank, (n) => Number.isInteger(n) && n > 0),
@@ -108,18 +123,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
     seed: num(f.seed, 'seed', d.seed, Number.isInteger),
     shuffle: !f['no-shuffle'],
     evalEvery: num(f['eval-every'], 'eval-every', d.evalEvery, (n) => Number.isInteger(n) && n >= 0),
+    ...(frozenBits ? { frozenBits } : {}),
   };
   const valFraction = num(f['val-fraction'], 'val-fraction', 0.05, (n) => n >= 0 && n < 1);
   const saveEvery = num(f['save-every'], 'save-every', 50, (n) => Number.isInteger(n) && n >= 0);
   // stop early as if interrupted (the checkpoint lets --resume continue the same schedule)
   const stopAt = num(f['stop-at-step'], 'stop-at-step', Infinity, (n) => Number.isInteger(n) && n > 0);
 
-  let resumed: ReturnType<typeof checkpointFromFiles> | null = null;
-  if (f.resume) {
-    const dir = path.join(f.resume, 'checkpoint');
-    const files = ['trainer_state.json', 'checkpoint.safetensors'].map((n) => path.join(dir, n));
-    for (const p of files) if (!fs.existsSync(p)) throw new Error(`${p}: missing; --resume takes a train --out folder with a checkpoint/ inside`);
-    resumed = checkpointFromFiles({ 'trainer_state.json': fs.readFileSync(files[0], 'utf8'), 'checkpoint.safetensors': new Uint8Array(fs.readFileSync(files[1])) });
+  if (resumed) {
     config = resumed.config; // a resumed run continues with its own settings
     console.error(`resuming from ${f.resume} at step ${resumed.step}`);
   }
@@ -152,7 +163,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   }
   const save = async () => {
     const ck = await trainer.checkpoint();
-    writeFiles(path.join(out, 'checkpoint'), checkpointToFiles(ck, { template, data: path.resolve(dataFile) }) as unknown as Record<string, Uint8Array>);
+    writeFiles(path.join(out, 'checkpoint'), checkpointToFiles(ck, { template, data: path.resolve(dataFile), frozen_bits: upload.frozenBits ?? null }) as unknown as Record<string, Uint8Array>);
     writeFiles(out, (await exportPeft(trainer.adapter, { baseModel: baseModelName, template })) as unknown as Record<string, Uint8Array>);
   };
   const t0 = performance.now();
@@ -193,13 +204,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
     wall_s: wall,
     template,
     gpu_bytes: gpuBytes(weightBytes, adapterBytes, work),
+    frozen,
   };
   printResult(f.json, result, `saved adapter to ${result.out} (${result.steps} steps, val loss ${val ? val.loss.toFixed(4) : 'n/a'}, ${fmtTime(wall)})`);
 }
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, { ...MODEL_FLAGS, ...DATA_FLAGS, adapter: { type: 'string' }, 'dump-tokens': { type: 'boolean' }, 'batch-size': { type: 'string' } });
-  const { model, tokenizer } = await openModel(required(f.model, 'model'), f.tokenizer, { storeBf16: f['store-bf16'] });
+  const { model, tokenizer, frozen } = await openModel(required(f.model, 'model'), f.tokenizer, uploadOptions(f));
   const imp = f.adapter ? readAdapterDir(f.adapter, model) : null;
   const template = (f.template as TemplateId | undefined) ?? (imp?.template as TemplateId | undefined) ?? pickTemplate(undefined, tokenizer);
   const maxLength = num(f['max-length'], 'max-length', Math.min(512, model.config.maxPositions), (n) => Number.isInteger(n) && n > 1);
@@ -215,7 +227,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   const r = await evaluate(model, ds.samples, { batchSize, maxLength, onProgress: progress });
   process.stderr.write('\n');
-  const result: Record<string, unknown> = { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, template };
+  const result: Record<string, unknown> = { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, template, frozen };
   if (base) Object.assign(result, { base_loss: base.loss, base_perplexity: base.perplexity });
   if (f['dump-tokens']) {
     result.examples = ds.samples.map((s, i) => ({ line: s.line, ids: s.ids, labels: s.labels, loss_sum: r.examples[i].lossSum, tokens: r.examples[i].tokens }));

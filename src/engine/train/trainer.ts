@@ -23,8 +23,8 @@ import type { LlamaModel } from '../model';
 import { packBatch, padBatch, type MicroBatch } from './batches';
 import { evaluate, targetHidden, type EvalResult } from './evaluate';
 import { chunkedCrossEntropy, defaultChunkRows } from './loss';
-import { lossChunkFloatsFor } from '../memory_model';
-import { isPacked } from '../frozen';
+import { bytesPerMatrixWeight, lossChunkFloatsFor } from '../memory_model';
+import type { FrozenBits } from '../frozen';
 import { fusedMicroGrads, fusedTrainingFits } from './fused_grads';
 import { withKernelMode } from '../ops/mode';
 import { poolStep } from '../gpu/pool';
@@ -56,6 +56,14 @@ export interface TrainConfig {
   gradientCheckpointing?: boolean;
   /** GPU memory the run may use (bytes; the page's budget, the CLI's --memory-budget): the loss's logits chunk is sized to it (memory_model.ts lossChunkFloatsFor) */
   memoryBudgetBytes?: number;
+  /**
+   * the bits the frozen base was held at on the GPU (UploadOptions.frozenBits,
+   * or what a GGUF's kept blocks are: 4 for Q4_0/Q4_1/Q4_K, 8 for Q8_0);
+   * absent: 16-bit or f32, unquantized. The caller says it (the CLI from what
+   * it uploaded, the page from its choice); the run records it and the recipe
+   * loads the base quantized to match (train_peft.py: bitsandbytes 4- or 8-bit)
+   */
+  frozenBits?: FrozenBits;
 }
 
 /** Defaults follow the recipe in ../shared/README.md (LoRA r 8, alpha 16, all 7 linears, AdamW 1e-2, cosine, warmup 20). */
@@ -117,6 +125,7 @@ export function validateConfig(c: TrainConfig): void {
   if (c.maxSteps <= 0 && !(c.epochs > 0)) throw new Error('train config: need epochs > 0 or maxSteps > 0');
   if (!c.targets.length) throw new Error('train config: no target modules');
   for (const t of c.targets) if (!LINEAR_NAMES.includes(t)) throw new Error(`train config: unknown target module "${t}" (known: ${LINEAR_NAMES.join(', ')})`);
+  if (c.frozenBits !== undefined && ![16, 8, 4].includes(c.frozenBits)) throw new Error(`train config: frozenBits must be 16, 8 or 4 (got ${c.frozenBits})`);
 }
 
 export class Trainer {
@@ -154,7 +163,8 @@ export class Trainer {
     this.lossChunkFloats = lossChunkFloatsFor(
       {
         config: model.config,
-        weightBytes: isPacked(model.params.layers[0]?.qkv ?? model.params.embed) ? 2 : 4,
+        // the mean bytes per matrix weight the model really holds (f32, 16-bit halves or ggml blocks)
+        weightBytes: bytesPerMatrixWeight(model.config, model.weightBytes()),
         rank: config.rank,
         batchSize: config.batchSize,
         maxLength: config.maxLength,
