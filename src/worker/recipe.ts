@@ -7,6 +7,11 @@
  * peft: the same data order, A init, loss, optimizer and schedule, so its loss
  * curve follows the browser's) with run.json (its settings) and
  * train_tokens.jsonl / validation_tokens.jsonl (the exact ids and labels).
+ * A run whose frozen base was held at 4 or 8 bits (TrainConfig.frozenBits)
+ * exports as QLoRA: each trainer loads the base through bitsandbytes at those
+ * bits (4: nf4 with double quantization, QLoRA's; 8: LLM.int8()), and the
+ * README says the base was quantized and how that differs from the browser's
+ * ggml blocks.
  */
 import { Document, isScalar } from 'yaml';
 import { IGNORE_INDEX, type TokenizedSample } from '../engine/data';
@@ -49,6 +54,8 @@ function runJson(baseModel: string, d: RecipeData, s: RecipeSettings): string {
     shuffle: s.shuffle,
     evalEvery: s.evalEvery,
     gradientCheckpointing: !!s.gradientCheckpointing,
+    // the bits the browser held the frozen base at (absent: 16-bit or f32): train_peft.py loads it quantized to match
+    ...(s.frozenBits ? { frozenBits: s.frozenBits } : {}),
   };
   const run = { base_model: baseModel, dataset: d.name, template: d.template, max_length: d.maxLength, train_rows: d.train.length, validation_rows: d.validation.length, settings };
   return JSON.stringify(run, null, 2) + '\n';
@@ -98,8 +105,27 @@ function yamlFile(header: string[], values: Record<string, unknown>, notes: Reco
   return doc.toString({ lineWidth: 0 });
 }
 
+/** Whether the run's base was quantized (4 or 8 bits), and the words the configs and the README say it in. */
+function quantizedBase(s: RecipeSettings): { bits: 4 | 8; trl: Record<string, unknown>; axolotl: Record<string, unknown>; note: string; readme: string } | null {
+  if (s.frozenBits !== 4 && s.frozenBits !== 8) return null;
+  const bits = s.frozenBits;
+  const how = bits === 4 ? 'bitsandbytes nf4 with double quantization (QLoRA)' : 'bitsandbytes LLM.int8()';
+  return {
+    bits,
+    trl: bits === 4 ? { load_in_4bit: true, bnb_4bit_quant_type: 'nf4', use_bnb_nested_quant: true } : { load_in_8bit: true },
+    // Axolotl's qlora adapter loads nf4 with double quantization; its 8-bit LoRA is LLM.int8()
+    axolotl: bits === 4 ? { adapter: 'qlora', load_in_4bit: true } : { adapter: 'lora', load_in_8bit: true },
+    note: `the browser held the frozen base at ${bits} bits: ${how}, LoRA in f32`,
+    readme:
+      `The base was quantized: the browser held its frozen weights at ${bits} bits (ggml ${bits === 4 ? 'Q4_0 blocks, or the GGUF\'s own Q4_0/Q4_1/Q4_K' : 'Q8_0 blocks'}), LoRA, norms and activations in f32.\n` +
+      `train_peft.py, trl_sft.yaml and axolotl.yaml load the base at ${bits} bits through ${how} (pip install bitsandbytes;\n` +
+      `train_peft.py --full-precision loads it in f32). bitsandbytes' ${bits === 4 ? 'nf4' : 'int8'} is not ggml's ${bits === 4 ? 'Q4' : 'Q8_0'}: the base's weights, and the loss curve, differ from the browser's by the gap between the two quantizations.\n`,
+  };
+}
+
 export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeData, s: RecipeSettings): Record<string, string> {
   const optim = s.optimizer === 'adamw' ? 'adamw_torch' : 'sgd';
+  const quantized = quantizedBase(s);
   const checkpointingNote = s.saveMemory ? `recompute activations in backward (the page's Save memory: ${s.saveMemory})` : 'recompute activations in backward';
   const trl = yamlFile(
     ['TRL (https://huggingface.co/docs/trl/sft_trainer): trl sft --config trl_sft.yaml', 'Made by the LIMA playground: the same LoRA run as in the browser.'],
@@ -113,6 +139,7 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
       ...(s.shuffle ? {} : { train_sampling_strategy: 'sequential' }),
       output_dir: 'lima-lora',
       use_peft: true,
+      ...quantized?.trl,
       lora_r: s.rank,
       lora_alpha: s.alpha,
       lora_dropout: s.dropout,
@@ -140,6 +167,7 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
       gradient_checkpointing: checkpointingNote,
       bf16: "f32 math, as the browser (SFTConfig's default is bf16 autocast: faster on a GPU, the loss ~1e-4 off)",
       eval_strategy: 'trl sft takes no held-out file; validation.jsonl holds the held-out rows',
+      ...(quantized ? { [quantized.bits === 4 ? 'load_in_4bit' : 'load_in_8bit']: quantized.note } : {}),
     },
   );
   const promptCompletion = { field_instruction: 'prompt', field_output: 'completion', format: '{instruction}', no_input_format: '{instruction}' };
@@ -148,6 +176,7 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
     {
       base_model: baseModel,
       adapter: 'lora',
+      ...quantized?.axolotl,
       lora_r: s.rank,
       lora_alpha: s.alpha,
       lora_dropout: s.dropout,
@@ -179,6 +208,7 @@ export function buildRecipe(baseModel: string, tok: RecipeTokenizer, d: RecipeDa
       gradient_checkpointing: checkpointingNote,
       // Axolotl's bf16 default is auto: bf16 where the GPU has it, and it turned fp16 on where it found none
       bf16: 'f32 math, as the browser (true, or auto: bf16 autocast, faster on a GPU)',
+      ...(quantized ? { [quantized.bits === 4 ? 'load_in_4bit' : 'load_in_8bit']: quantized.note } : {}),
     },
   );
   const readme = `LIMA playground run recipe
@@ -187,7 +217,7 @@ dataset: ${d.name} (${d.train.length} training rows, ${d.validation.length} held
 
 train.jsonl / validation.jsonl: {"prompt", "completion"} rows, the text after the template was applied.
 The loss was computed on the completion (and the EOS that ends it) only.
-trl_sft.yaml: trl sft --config trl_sft.yaml
+${quantized?.readme ?? ''}trl_sft.yaml: trl sft --config trl_sft.yaml
 axolotl.yaml: axolotl train axolotl.yaml
 train_peft.py: plain transformers + peft, the same run (data order, LoRA init, loss, optimizer, schedule):
   python train_peft.py                  one GPU (--log steps.jsonl for per-step loss and tokens/s)

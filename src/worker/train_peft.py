@@ -11,6 +11,7 @@ ids and labels the browser trained on, same order).
     accelerate launch --multi_gpu --num_processes 2 train_peft.py   # 2 CPU processes (gloo), e.g. to try it
     python train_peft.py --tokens train_tokens.jsonl --log steps.jsonl
     python train_peft.py --plan 5                 # data order, lr, A init; stdlib only
+    python train_peft.py --full-precision         # a 4- or 8-bit run's base in f32 instead
 
 What it reproduces of the browser run (src/engine/train/trainer.ts):
   - data order: epoch e visits the rows in a Fisher-Yates shuffle seeded with
@@ -35,7 +36,10 @@ What it reproduces of the browser run (src/engine/train/trainer.ts):
     gradient at max_grad_norm (0 = none); lr schedules as HF's
     get_{constant,linear,cosine}_schedule_with_warmup (lr of step k, 0-based);
   - rows padded on the right to a multiple of 32 (at most max_length), so
-    tokens_processed (rows x length) counts what the browser's tokens/s counts.
+    tokens_processed (rows x length) counts what the browser's tokens/s counts;
+  - a quantized base (QLoRA): when the browser held the frozen weights at 4 or 8
+    bits (run.json frozenBits), the base loads through bitsandbytes at the same
+    bits, LoRA and the maths in f32 (see base_quantization).
 What it does not reproduce:
   - LoRA dropout: PEFT's own dropout (torch's RNG) cannot draw our masks, so
     with dropout > 0 the curves agree only statistically;
@@ -43,6 +47,9 @@ What it does not reproduce:
     attends to itself only), so this script always trains unpacked;
   - the browser's f16/bf16 weight storage and its kernels' summation order:
     expect float-rounding differences that grow slowly over the steps;
+  - the browser's quantized blocks: ggml's Q4_0/Q4_1/Q4_K and Q8_0 are not
+    bitsandbytes' nf4 and LLM.int8(), so a 4- or 8-bit run's base weights, and
+    its curve, differ from the browser's by the two quantizations' gap;
   - periodic validation (eval_every) and sample generation: it evaluates once
     at the end.
 Under accelerate launch each rank takes its share of every micro-batch and the
@@ -209,7 +216,29 @@ def plan(run, here, model, n_steps, tokens_path):
     cfg = local_config(model)
     steps = [{"step": k + 1, "micro": samples_of_step(n, s, k), "lr": lr_of_step(n, s, k)} for k in range(min(n_steps, total_steps(n, s)))]
     a = {key: v[2][:8] for key, v in lora_a_init(cfg, s).items()}
-    return {"rows": n, "steps_per_epoch": steps_per_epoch(n, s), "total_steps": total_steps(n, s), "steps": steps, "lora_a": a}
+    return {"rows": n, "steps_per_epoch": steps_per_epoch(n, s), "total_steps": total_steps(n, s), "steps": steps, "lora_a": a,
+            "base_quantization": base_quantization(s)}
+
+
+# ---- the base's quantization (TrainConfig.frozenBits) ----------------------------
+
+def base_quantization(s, full_precision=False):
+    """bitsandbytes settings for the browser run's frozen bits (BitsAndBytesConfig's kwargs), or None (f32).
+
+    4 bits: nf4 with double quantization, QLoRA's choice (Dettmers et al. 2023, sections 3-4: NF4
+    is information-theoretically optimal for normally distributed weights and beat fp4 in their
+    evaluations; double quantization stores the block scales in 8 bits). The browser's Q4_0 is
+    neither (a uniform 4-bit grid, 32 weights a block, an f16 scale), and bitsandbytes has no
+    such type: nf4 is the closest in memory and loses no more. 8 bits: LLM.int8() (row-wise
+    absmax int8, outliers above 6 kept in 16 bits; its matmul takes f16 inputs), where the
+    browser's Q8_0 is absmax int8 in blocks of 32. 4-bit compute in f32, as the browser's.
+    """
+    bits = s.get("frozenBits")
+    if full_precision or bits not in (4, 8):
+        return None
+    if bits == 4:
+        return {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True, "bnb_4bit_compute_dtype": "float32"}
+    return {"load_in_8bit": True}
 
 
 # ---- tokenization (src/engine/data/tokenize.ts) ---------------------------------
@@ -260,14 +289,29 @@ def pad_batch(rows, max_length, bucket=32):
 
 # ---- torch side ------------------------------------------------------------------
 
-def load_model(model, random_init=False, device="cpu", attn=None, config=None):
-    """The base model in f32: from a folder / Hub id, or random weights at its config (or a config dict)."""
+def load_model(model, random_init=False, device="cpu", attn=None, config=None, quantization=None):
+    """The base model in f32: from a folder / Hub id, or random weights at its config (or a config dict).
+
+    quantization (base_quantization's kwargs): the base's linears through bitsandbytes
+    (BitsAndBytesConfig), placed on `device` as they load (a quantized model cannot be moved after).
+    """
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
     kw = {"attn_implementation": attn} if attn else {}
     if config is not None or random_init:
+        if quantization:
+            raise SystemExit("a quantized base loads from a checkpoint, not random weights: pass --full-precision")
         cfg = AutoConfig.for_model(**config) if config is not None else AutoConfig.from_pretrained(model)
         m = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32, **kw)
+    elif quantization:
+        from peft import prepare_model_for_kbit_training
+        from transformers import BitsAndBytesConfig
+        q = dict(quantization)
+        if "bnb_4bit_compute_dtype" in q:
+            q["bnb_4bit_compute_dtype"] = getattr(torch, q["bnb_4bit_compute_dtype"])
+        m = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, quantization_config=BitsAndBytesConfig(**q), device_map={"": device}, **kw)
+        # norms and embeddings to f32, the base frozen; gradient checkpointing stays the run's choice (main)
+        return prepare_model_for_kbit_training(m, use_gradient_checkpointing=False)
     else:
         m = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, **kw)
     return m.to(device)
@@ -426,6 +470,7 @@ def parse_args(argv=None):
     ap.add_argument("--tokens", help="train on these exact ids+labels (train_tokens.jsonl) instead of tokenizing")
     ap.add_argument("--random-init", action="store_true", help="random weights at the model's config (benchmarks)")
     ap.add_argument("--plan", type=int, default=0, help="print the first N steps' rows, lrs and A init as JSON and exit (stdlib only)")
+    ap.add_argument("--full-precision", action="store_true", help="load the base in f32 even when the browser run held it at 4 or 8 bits")
     return ap.parse_args(argv)
 
 
@@ -492,9 +537,20 @@ def main(argv=None):
         say(f"tokenization: {same} of {count} training rows equal the browser's ids and labels{hint}")
     say(f"{len(rows)} training rows, {len(val_rows)} validation rows; {total_steps(len(rows), s)} steps")
 
+    quantization = base_quantization(s, args.full_precision or args.random_init)
+    if quantization:
+        # QLoRA: the browser held the frozen weights at frozenBits; bitsandbytes holds them at the same bits here
+        import importlib.util
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise SystemExit(f"the browser run held its base at {s['frozenBits']} bits: pip install bitsandbytes to load it so, or pass --full-precision for f32")
+        kind = "4-bit nf4, double quantization" if s["frozenBits"] == 4 else "8-bit LLM.int8()"
+        say(f"note: the browser run held its base at {s['frozenBits']} bits; loading it {kind} through bitsandbytes (--full-precision for f32)")
+    elif s.get("frozenBits") in (4, 8):
+        say(f"note: the browser run held its base at {s['frozenBits']} bits; this one is f32")
+
     torch.manual_seed(s["seed"])
     hf_config = AutoConfig.from_pretrained(model_name).to_dict()
-    model = load_model(model_name, random_init=args.random_init, device=device, attn=args.attn)
+    model = load_model(model_name, random_init=args.random_init, device=device, attn=args.attn, quantization=quantization)
     if s.get("gradientCheckpointing"):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
@@ -507,14 +563,16 @@ def main(argv=None):
         records = train(model, rows, s, max_length, device, bf16=args.bf16, max_steps=args.max_steps, log=log, accelerator=accelerator)
     inner = accelerator.unwrap_model(model) if accelerator is not None else model
     if main_rank:
-        vl = evaluate(inner, val_rows, s, max_length, device, args.bf16)
-        if vl is not None:
-            say(f"validation loss {vl:.6f} (perplexity {math.exp(vl):.3f})")
+        # saved before the evaluation: bitsandbytes' CPU inference kernel for 4-bit layers wants out
+        # features in multiples of 32 (stories260K's 172-wide MLP stopped the evaluation, not the training)
+        inner.save_pretrained(args.out)
+        say(f"adapter saved to {args.out}")
         if records:
             tps = [r["tokens_per_s"] for r in records[1:] or records if r["tokens_per_s"]]
             say(f"mean {sum(tps) / len(tps) if tps else 0:.0f} tokens/s (processed) after the first step")
-        inner.save_pretrained(args.out)
-        say(f"adapter saved to {args.out}")
+        vl = evaluate(inner, val_rows, s, max_length, device, args.bf16)
+        if vl is not None:
+            say(f"validation loss {vl:.6f} (perplexity {math.exp(vl):.3f})")
     return 0
 
 

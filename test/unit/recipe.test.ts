@@ -1,13 +1,14 @@
 /**
  * The run recipe's YAML files, read back by the `yaml` parser: every setting
  * lands under its TRL/Axolotl key, and a model name with a colon, quotes and
- * a `#` (which broke the old string templates) stays one value.
+ * a `#` (which broke the old string templates) stays one value; a run over a
+ * base held at 4 or 8 bits exports as QLoRA (bitsandbytes in every config).
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_SETTINGS } from '../../src/ui/presets';
-import { buildRecipe } from '../../src/worker/recipe';
+import { buildRecipe, type RecipeSettings } from '../../src/worker/recipe';
 import type { PreparedSplit } from '../../src/worker/session';
 import { TextTokenizer } from '../../src/engine/tokenizer';
 import { prepareDataset } from '../../src/engine/data';
@@ -94,5 +95,32 @@ describe('run recipe', () => {
     // what HF's tokenizer does with the row (train_peft.py, TRL): BOS + encode(prompt + completion) + EOS
     const s = ds.samples[0];
     expect([real.bosId, ...real.encode(out.prompt + out.completion), ...real.eosIds]).toEqual(s.ids);
+  });
+
+  it('a base held at 4 or 8 bits: run.json records frozenBits, TRL and Axolotl load it through bitsandbytes, the README says it was quantized; a 16-bit run says none of it', () => {
+    const at = (frozenBits?: 16 | 8 | 4) => buildRecipe('HuggingFaceTB/SmolLM2-135M', tok, split, { ...settings, ...(frozenBits ? { frozenBits } : {}) } as RecipeSettings);
+    const four = at(4);
+    expect(JSON.parse(four['run.json']).settings.frozenBits).toBe(4);
+    expect(parse(four['trl_sft.yaml'], { version: '1.1' })).toMatchObject({ use_peft: true, load_in_4bit: true, bnb_4bit_quant_type: 'nf4', use_bnb_nested_quant: true });
+    expect('load_in_8bit' in parse(four['trl_sft.yaml'])).toBe(false);
+    expect(parse(four['axolotl.yaml'], { version: '1.1' })).toMatchObject({ adapter: 'qlora', load_in_4bit: true, bf16: false, fp16: false });
+    expect(four['trl_sft.yaml']).toMatch(/load_in_4bit: true # the browser held the frozen base at 4 bits: bitsandbytes nf4 with double quantization \(QLoRA\)/);
+    expect(four['README.txt']).toMatch(/The base was quantized: the browser held its frozen weights at 4 bits/);
+    expect(four['README.txt']).toMatch(/--full-precision/);
+
+    const eight = at(8);
+    expect(JSON.parse(eight['run.json']).settings.frozenBits).toBe(8);
+    expect(parse(eight['trl_sft.yaml'])).toMatchObject({ load_in_8bit: true });
+    expect('load_in_4bit' in parse(eight['trl_sft.yaml'])).toBe(false);
+    expect(parse(eight['axolotl.yaml'])).toMatchObject({ adapter: 'lora', load_in_8bit: true });
+    expect(eight['README.txt']).toMatch(/at 8 bits .*Q8_0/);
+
+    for (const files of [at(16), at()]) {
+      for (const y of ['trl_sft.yaml', 'axolotl.yaml']) for (const k of ['load_in_4bit', 'load_in_8bit']) expect(k in parse(files[y])).toBe(false);
+      expect(parse(files['axolotl.yaml']).adapter).toBe('lora');
+      expect(files['README.txt']).not.toMatch(/quantized/);
+    }
+    expect(JSON.parse(at(16)['run.json']).settings.frozenBits).toBe(16);
+    expect('frozenBits' in JSON.parse(at()['run.json']).settings).toBe(false);
   });
 });

@@ -101,6 +101,7 @@ interface Plan {
   total_steps: number;
   steps: { step: number; micro: number[][]; lr: number }[];
   lora_a: Record<string, number[]>;
+  base_quantization: Record<string, unknown> | null;
 }
 
 function runPlan(dir: string, model: string, n: number): Plan {
@@ -108,8 +109,8 @@ function runPlan(dir: string, model: string, n: number): Plan {
   return JSON.parse(out) as Plan;
 }
 
-// the Trainer's constructor reads only the config and whether the weights are packed (for the loss chunk); samplesOfStep needs no model
-const stubModel = { config: MODEL, params: { layers: [], embed: {} } } as unknown as LlamaModel;
+// the Trainer's constructor reads only the config and the weights' bytes (for the loss chunk); samplesOfStep needs no model
+const stubModel = { config: MODEL, params: { layers: [], embed: {} }, weightBytes: () => 0 } as unknown as LlamaModel;
 
 describe('train_peft.py', () => {
   beforeAll(async () => {
@@ -172,6 +173,17 @@ describe('train_peft.py', () => {
     }
     expect(plan.lora_a['model.layers.2.mlp.up_proj'].some((v) => v !== 0)).toBe(true);
     adapter.params.dispose();
+  });
+
+  it('--plan: the base loads as the browser held it: bitsandbytes nf4 with double quantization at 4 bits, LLM.int8() at 8, f32 at 16 or unsaid', () => {
+    const quantization = (frozenBits?: 16 | 8 | 4) => {
+      const { dir, model } = writeRecipe({ ...DEFAULT_TRAIN_CONFIG, maxLength: MAX_LENGTH, ...(frozenBits ? { frozenBits } : {}) });
+      return runPlan(dir, model, 1).base_quantization;
+    };
+    expect(quantization(4)).toEqual({ load_in_4bit: true, bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true, bnb_4bit_compute_dtype: 'float32' });
+    expect(quantization(8)).toEqual({ load_in_8bit: true });
+    expect(quantization(16)).toBeNull();
+    expect(quantization()).toBeNull();
   });
 
   it('tokenize_row makes the browser\'s ids and labels from the recipe\'s prompt/completion text (toy tokenizer)', () => {
