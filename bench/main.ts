@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --json] [-- --only inference|kernels|dispatches|throughput [--layers N] [--vocab V]|real-shapes [--models a,b] [--layers N]
- *                 |memory [--models a,b] [--layers 2,4] [--batch B] [--len T] [--steps S] [--live 256,192,...]]
+ *                 |memory [--models a,b|none] [--quantized qwen2.5-1.5b,qwen2.5-0.5b-weights,smollm2-135m-q4_1-weights|none]
+ *                         [--layers 2,4] [--batch B] [--len T] [--steps S] [--live 256,192,...]]
  * (throughput runs only when asked: a SmolLM2-135M-shaped model on SwiftShader takes minutes)
  * Prints each figure with its ratio against a baseline measured in the same
  * process (machines are noisy; absolute numbers only mean something beside
@@ -16,9 +17,10 @@ import { benchDispatches } from './dispatches';
 import { benchThroughput } from './throughput';
 import { benchRealShapes } from './real_shapes';
 import { benchMemory } from './memory';
+import { benchMemoryQuantized, QUANTIZED_SUITES, type QuantizedSuite } from './memory_quantized';
 import type { RealModelId } from '../test/helpers/real_checkpoints';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' }, models: { type: 'string' }, batch: { type: 'string' }, len: { type: 'string' }, steps: { type: 'string' }, live: { type: 'string' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, model: { type: 'string' }, layers: { type: 'string' }, vocab: { type: 'string' }, models: { type: 'string' }, batch: { type: 'string' }, len: { type: 'string' }, steps: { type: 'string' }, live: { type: 'string' }, quantized: { type: 'string' } } });
 const list = (v: string | undefined) => v?.split(',').map(Number);
 
 async function main() {
@@ -44,7 +46,8 @@ async function main() {
     }
   }
   if (values.only === 'memory') {
-    const rows_ = await benchMemory({
+    const none = (v: string | undefined) => v === 'none';
+    const rows_ = none(values.models) ? [] : await benchMemory({
       models: values.models?.split(',') as RealModelId[] | undefined,
       layers: list(values.layers),
       batch: values.batch ? Number(values.batch) : undefined,
@@ -54,6 +57,17 @@ async function main() {
       log,
     });
     for (const r of rows_) rows.push({ ...r });
+    const suites = none(values.quantized) ? [] : (values.quantized?.split(',') as QuantizedSuite[] | undefined);
+    for (const s of suites ?? []) if (!QUANTIZED_SUITES.includes(s)) throw new Error(`--quantized: "${s}" is not one of ${QUANTIZED_SUITES.join(', ')}, none`);
+    const quant = suites?.length === 0 ? [] : await benchMemoryQuantized({
+      suites,
+      layers: list(values.layers),
+      batch: values.batch ? Number(values.batch) : undefined,
+      len: values.len ? Number(values.len) : undefined,
+      steps: values.steps ? Number(values.steps) : undefined,
+      log,
+    });
+    for (const r of quant) rows.push({ ...r });
   }
   if (values.only === 'throughput') {
     for (const r of await benchThroughput({ smolLayers: values.layers ? Number(values.layers) : undefined, smolVocab: values.vocab ? Number(values.vocab) : undefined, log })) rows.push({ ...r });

@@ -270,8 +270,11 @@ const GENERATOR_VERSION = 2;
 
 /** Random weights (HF names and layout, rotate-half q/k rows), rounded to the spec's dtype. */
 export function realWeights(id: RealModelId, layers = fullDepth(id), seed = 0): WeightMap {
-  const c = realConfig(id, layers);
-  const dtype = REAL_SPECS[id].dtype;
+  return randomWeights(realConfig(id, layers), REAL_SPECS[id].dtype, seed);
+}
+
+/** Random weights for any config, drawn as realWeights draws them (a model without a spec here: bench/memory.ts's Qwen2.5-1.5B). */
+export function randomWeights(c: ModelConfig, dtype: 'BF16' | 'F32', seed = 0): WeightMap {
   const w: WeightMap = new Map();
   const put = (name: string, shape: number[], data: Float32Array) => {
     if (dtype === 'BF16') roundToBf16(data);
