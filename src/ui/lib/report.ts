@@ -16,7 +16,8 @@ import type { BaselineRow, RunRow } from './runs';
 import type { ModelSummary } from '../../worker/protocol';
 
 /** The model as the report names it: the worker's summary less what only the page's logic reads. */
-export type ReportModel = Omit<ModelSummary, 'templates' | 'shape'>;
+/** The loaded model as the report shows it; weightFormat is absent in reports made before it existed (then weightBytes says 16-bit or f32). */
+export type ReportModel = Omit<ModelSummary, 'templates' | 'shape' | 'frozenSizes' | 'weightFormat' | 'frozenBits'> & { weightFormat?: string };
 
 export interface ReportDataset {
   name: string;
@@ -226,6 +227,13 @@ export function voteTally(comparisons: ReportComparison[]): { a: string; b: stri
   return [...pairs.values()].map((t) => ({ ...t, n: t.aWins + t.bWins, ...wilson(t.bWins, t.aWins + t.bWins) }));
 }
 
+/** "Q4_0, 4.5 bits a weight": the format(s) the frozen matrices had on the GPU and their mean bits (bf16 16, Q8_0 8.5, Q4_0 4.5). */
+export function frozenWeights(m: ReportModel): string {
+  if (!m.weightFormat) return m.weightBytes === 2 ? '16-bit' : '32-bit float';
+  const bits = m.weightBytes * 8;
+  return `${m.weightFormat}, ${Number(bits.toFixed(2))} bits a weight`;
+}
+
 function modelSection(m: ReportModel | null): string {
   if (!m) return '<section><h2>Model</h2><p class="muted">No model was loaded.</p></section>';
   return (
@@ -238,7 +246,7 @@ function modelSection(m: ReportModel | null): string {
       ['Attention heads (key/value heads)', `${m.heads} (${m.kvHeads})`],
       ['Vocabulary', int(m.vocab)],
       ['Context (tokens)', int(m.context)],
-      ['Frozen weights on the GPU', m.weightBytes === 2 ? '16-bit' : '32-bit float'],
+      ['Frozen weights on the GPU', frozenWeights(m)],
     ]
       .map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`)
       .join('') +

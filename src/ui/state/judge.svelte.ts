@@ -11,13 +11,15 @@
  * Results stay in the page until it reloads; the runs table shows each run's
  * latest one against base.
  */
+import type { FrozenBits } from '../../engine/frozen';
 import { isQuotaError, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelFiles } from '../../worker/db';
 import type { FileBytes, GenerateSettings, HeldOutPrompt, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
 import { EngineError, modelTransfer } from '../engine';
 import { fetchBytes, fileUrl } from '../lib/hub';
 import { engine, onPush } from './app.svelte';
 import { compare, useOf, type Pick } from './compare.svelte';
-import { refreshCache } from './model.svelte';
+import { memory } from './memory.svelte';
+import { models, refreshCache } from './model.svelte';
 
 export interface JudgeResult extends JudgeReport {
   /** the picks as the selects name them */
@@ -55,11 +57,22 @@ export function missingJudgeFiles(names: string[]): string {
   return need.join(', ');
 }
 
+/**
+ * The judge's frozen bits: the Frozen weights choice when it names bits;
+ * with Auto, the bits the model under test was loaded at (the judge is not
+ * trained, so there is no run to fit: it follows the model beside it).
+ */
+function judgeBits(): FrozenBits | undefined {
+  if (memory.frozenBits !== 'auto') return memory.frozenBits;
+  return models.loaded?.frozenBits ?? undefined;
+}
+
 async function send(files: ModelFiles): Promise<void> {
   judge.loading = `Loading ${files.name} as the judge…`;
   judge.error = null;
   try {
-    const r = await engine().call({ type: 'judge-load', files }, 'judge-model', { transfer: modelTransfer(files) });
+    const frozenBits = judgeBits();
+    const r = await engine().call({ type: 'judge-load', files, ...(frozenBits ? { frozenBits } : {}) }, 'judge-model', { transfer: modelTransfer(files) });
     judge.loaded = r.judge;
   } catch (e) {
     judge.error = e instanceof EngineError ? `Could not load the judge ${files.name}: ${e.message}` : (e as Error).message;

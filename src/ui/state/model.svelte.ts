@@ -2,12 +2,17 @@
  * Model choice: the catalogue (Hub downloads with progress, cancel, a header
  * peek and the IndexedDB cache) or local files (an HF folder, a llama2.c
  * pair, or a GGUF: its header read first, then loaded on request and cached
- * as its Blob). Loading itself happens in the worker.
+ * as its Blob). Loading itself happens in the worker. Each load asks for
+ * the frozen bits the registered policy picks for the model (train.svelte.ts
+ * registers the Frozen weights choice at the page's settings:
+ * memory.svelte.ts loadBits); a model already loaded can be reloaded at them.
  */
 import { deleteCachedModel, isQuotaError, listCachedModels, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelBlob, saveModelFiles, type CachedModel } from '../../worker/db';
+import type { FrozenBits } from '../../engine/frozen';
 import type { FileBytes, GgufPeek, ModelFiles, ModelSummary } from '../../worker/protocol';
 import { EngineError, modelTransfer } from '../engine';
 import { baseName, bundledUrl, CATALOGUE, fetchBytes, fileUrl, peekHeader, type CatalogueEntry, type HeaderPeek } from '../lib/hub';
+import { entrySizes, filesBasis, type ModelBasis } from '../lib/model_basis';
 import { engine, onPush } from './app.svelte';
 
 export interface EntryStatus {
@@ -44,6 +49,14 @@ const listeners = new Set<(m: ModelSummary) => void>();
 /** Called after each successful model load (the dataset re-tokenizes with the new tokenizer). */
 export function onModelLoaded(l: (m: ModelSummary) => void): void {
   listeners.add(l);
+}
+
+/** Picks the frozen bits a load asks for, from what the page knows of the model (null: nothing; undefined bits: as stored). */
+export type BitsPolicy = (basis: ModelBasis | null) => FrozenBits | undefined;
+let bitsPolicy: BitsPolicy = () => undefined;
+/** Sets how loads pick their frozen bits (train.svelte.ts: the Frozen weights choice at the page's settings). */
+export function decideLoadBits(p: BitsPolicy): void {
+  bitsPolicy = p;
 }
 
 const downloads = new Map<string, AbortController>();
@@ -83,12 +96,13 @@ onPush((e) => {
   models.loadedId = null;
 });
 
-async function send(files: ModelFiles, id: string): Promise<void> {
-  models.busy = `Loading ${files.name} onto the GPU…`;
+async function send(files: ModelFiles, id: string, basis: ModelBasis | null): Promise<void> {
+  const frozenBits = bitsPolicy(basis);
+  models.busy = `Loading ${files.name} onto the GPU${frozenBits && frozenBits < 16 ? ` at ${frozenBits} bits` : ''}…`;
   models.progress = null;
   models.error = null;
   try {
-    const r = await engine().call({ type: 'load-model', files, cacheId: id }, 'model', {
+    const r = await engine().call({ type: 'load-model', files, cacheId: id, ...(frozenBits ? { frozenBits } : {}) }, 'model', {
       transfer: modelTransfer(files),
       onEvent: (e) => {
         if (e.type !== 'progress') return;
@@ -169,8 +183,11 @@ export async function loadEntry(e: CatalogueEntry, from: 'hub' | 'bundled' = 'hu
     }
     await cache(e.id, e.name, e.format, files);
   }
-  await send(asModelFiles(e.format, e.repo === 'karpathy/tinyllamas' ? e.name : e.repo, files), e.id).catch(() => {});
+  await send(asModelFiles(e.format, e.repo === 'karpathy/tinyllamas' ? e.name : e.repo, files), e.id, entryBasis(e)).catch(() => {});
 }
+
+/** What the catalogue row showed: the entry's published shape and dtype. */
+const entryBasis = (e: CatalogueEntry): ModelBasis => ({ shape: e.shape, sizes: entrySizes(e) });
 
 export function cancelDownload(id: string): void {
   downloads.get(id)?.abort();
@@ -210,7 +227,8 @@ export async function loadLocal(list: File[]): Promise<void> {
   const name = folder || (hf ? 'local model' : bins.sort((a, b) => b.size - a.size)[0].name.replace(/\.bin$/, ''));
   const id = `local:${name}`;
   await cache(id, name, format, files);
-  await send(asModelFiles(format, name, files), id).catch(() => {});
+  const model = asModelFiles(format, name, files);
+  await send(model, id, filesBasis(model)).catch(() => {});
 }
 
 /** The cache key of a GGUF picked from disk (by its file name, as the other local models). */
@@ -236,7 +254,7 @@ export async function loadGguf(): Promise<void> {
   const { file } = g;
   models.notice = null;
   try {
-    await send({ format: 'gguf', name: file.name, file }, ggufId(file.name));
+    await send({ format: 'gguf', name: file.name, file }, ggufId(file.name), { shape: g.peek.shape, sizes: g.peek.frozenSizes });
   } catch {
     return; // send told the page
   }
@@ -252,13 +270,28 @@ export function dismissGguf(): void {
 export async function loadCachedById(id: string): Promise<boolean> {
   const gguf = await readModelBlob(id);
   if (gguf) {
-    await send({ format: 'gguf', name: gguf.name, file: gguf.blob }, id);
+    const peek = await engine()
+      .call({ type: 'gguf-peek', file: gguf.blob, name: gguf.name }, 'gguf-peek')
+      .then((r) => r.peek)
+      .catch(() => null); // the load reads the header again and says what is wrong
+    await send({ format: 'gguf', name: gguf.name, file: gguf.blob }, id, peek && { shape: peek.shape, sizes: peek.frozenSizes });
     return true;
   }
   const hit = await readModelFiles(id);
   if (!hit) return false;
-  await send(asModelFiles(hit.model.format, hit.model.name, hit.files), id);
+  const files = asModelFiles(hit.model.format, hit.model.name, hit.files);
+  const entry = CATALOGUE.find((e) => e.id === id);
+  await send(files, id, entry ? entryBasis(entry) : filesBasis(files));
   return true;
+}
+
+/** Loads the model on the GPU again from the cache, at the frozen bits the policy picks now; false when it is not cached. */
+export async function reloadLoaded(): Promise<boolean> {
+  const id = models.loadedId;
+  if (!id) return false;
+  models.error = null;
+  models.notice = null;
+  return loadCachedById(id).catch(() => true); // send told the page
 }
 
 /** A cached local model's Load button: errors are shown by send. */

@@ -47,7 +47,7 @@ function currentRun(): ReportRun | null {
 }
 
 /** The summary less its templates and shape (the report's ReportModel). */
-function reportModel({ templates: _t, shape: _s, ...rest }: ModelSummary): ReportModel {
+function reportModel({ templates: _t, shape: _s, frozenSizes: _z, frozenBits: _b, ...rest }: ModelSummary): ReportModel {
   return rest;
 }
 

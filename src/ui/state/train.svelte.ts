@@ -10,8 +10,8 @@ import { withSaveMemory } from '../lib/save_memory';
 import { PRESETS } from '../presets';
 import { engine, gpu, onPush, restartEngine } from './app.svelte';
 import { dataset, prepare, prepareAtLengthOf, restoredDataset } from './dataset.svelte';
-import { resolveRunSettings } from './memory.svelte';
-import { loadCachedById, models } from './model.svelte';
+import { loadBits, resolveRunSettings } from './memory.svelte';
+import { decideLoadBits, loadCachedById, models } from './model.svelte';
 import { refreshRuns, runs } from './runs.svelte';
 
 export const train = $state({
@@ -34,6 +34,8 @@ export const train = $state({
 });
 
 prepareAtLengthOf(() => train.settings.maxLength);
+// a load's frozen bits: the Frozen weights choice resolved at these settings (Auto weighs the training run they describe)
+decideLoadBits((basis) => loadBits(basis, train.settings));
 
 export function applyPreset(id: string): void {
   const p = PRESETS.find((x) => x.id === id);
