@@ -3,7 +3,9 @@
  * Q4_1 (94 MB): picked in the model panel, its header shows parameters,
  * tensor types, the chat template and the GPU memory estimate the catalogue
  * rows show (with the same warning at a budget too small) before anything is
- * uploaded; Load reads the File in the worker with byte progress, the
+ * uploaded; the matrices stay on the GPU as the file's Q4_1 and Q8_0 blocks
+ * (Frozen weights: Auto keeps a GGUF as stored; 16-bit would take bf16);
+ * Load reads the File in the worker with byte progress, the
  * weights take on the device what the memory model said, and the model
  * answers through its ChatML template in Compare. It is kept in the model
  * cache as its Blob: listed, and loaded from there after a reload. A
@@ -18,8 +20,11 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobByteSource } from '../../src/engine/io/byte_source';
+import { readGgufHeader } from '../../src/engine/io/gguf';
 import { ggufSummary } from '../../src/engine/io/gguf_model';
 import { frozenWeightBytes, type ModelShape } from '../../src/engine/memory_model';
+import { fmtBytes } from '../../src/ui/lib/format';
+import { frozenSizes } from '../../src/worker/frozen_sizes';
 import { smolGguf } from '../helpers/python';
 import { openReadyApp, ROOT, type Session } from './harness';
 
@@ -61,11 +66,19 @@ async function answer(page: Page, prompt: string): Promise<string> {
 describe('a GGUF in the model panel', () => {
   let s: Session;
   let shape: ModelShape;
+  /** device bytes of the frozen weights as the file stores them (Q4_1 and Q8_0 blocks) and at 16 bits (bf16) */
+  let stored: number;
+  const bf16 = 271_197_440; // 258.6 MiB
   let cut: string;
   beforeAll(async () => {
     const file = smolGguf();
     const g = await ggufSummary(blobByteSource(new Blob([fs.readFileSync(file)]), NAME));
     shape = g.config;
+    const h = await readGgufHeader(blobByteSource(new Blob([fs.readFileSync(file)]), NAME));
+    const sizes = frozenSizes(h.tensors.filter((t) => t.shape.length === 2).map((t) => ({ type: t.typeName, rows: t.shape[0], cols: t.shape[1] })));
+    expect(sizes.stored.format).toBe('Q4_1 + Q8_0');
+    stored = frozenWeightBytes(shape, sizes.stored.bytes);
+    expect(stored).toBe(98_673_920); // bench/memory_quantized.ts measured this on the device
     cut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lima-gguf-')), 'SmolLM2-cut.gguf');
     fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, 10_000_000));
     s = await openReadyApp();
@@ -90,21 +103,25 @@ describe('a GGUF in the model panel', () => {
     expect(text).toContain('Smollm2 135M 8k Lc100K Mix1 Ep2 · llama · 134.5M parameters (134,515,008)');
     expect(text).toContain('30 layers · hidden 576 · 9 heads (3 key/value) · vocabulary 49,152');
     expect(text).toContain('has a chat template');
-    expect(types).toBe('Tensors: Q4_1 × 210 · F32 × 61 · Q8_0 × 1. On the GPU the matrices are kept at 16 bits (bf16): about 258.6 MiB for the weights.');
-    expect(frozenWeightBytes(shape, 2)).toBe(271_197_440); // 258.6 MiB
+    expect(types).toMatch(new RegExp(`^Tensors: Q4_1 × 210 · F32 × 61 · Q8_0 × 1\\. On the GPU the matrices are kept at 5\\.\\d-bit \\(Q4_1 \\+ Q8_0, as stored\\): about ${fmtBytes(stored).replace('.', '\\.')} for the weights\\.$`));
+    expect(frozenWeightBytes(shape, 2)).toBe(bf16);
     const estimate = squash(await card.getByTestId('memory-estimate').textContent());
     console.log('estimate:', estimate);
-    expect(estimate).toMatch(/^With your settings \(batch \d+ × \d+ tokens, rank \d+.*\): ~[\d.]+ (MiB|GiB) = weights 258\.6 MiB · adapter/);
+    expect(estimate).toMatch(new RegExp(`^With your settings \\(batch \\d+ × \\d+ tokens, rank \\d+.*\\): ~[\\d.]+ (MiB|GiB) = weights ${fmtBytes(stored).replace('.', '\\.')} · adapter`));
+    // 16-bit dequantizes the blocks to bf16: the card says so, and the estimate grows to it
+    await page.getByTestId('frozen-16').check();
+    await expect.poll(async () => squash(await card.getByTestId('gguf-types').textContent())).toContain('kept at 16-bit (bf16): about 258.6 MiB for the weights.');
+    await page.getByTestId('frozen-auto').check();
     expect(await page.getByTestId('model-status').textContent()).toContain('No model loaded yet');
     expect(await card.getByTestId('gguf-load').isEnabled()).toBe(true);
     await page.locator('#model').screenshot({ path: path.join(ROOT, 'test-results', 'screenshots', 'gguf-header.png') });
 
     // a budget the weights alone do not fit: the same warning as a catalogue row
-    await page.getByTestId('memory-budget').fill('0.25');
+    await page.getByTestId('memory-budget').fill('0.08');
     const warning = card.getByTestId('memory-warning');
     await warning.waitFor({ timeout: 10_000 });
-    console.log('warning at 0.25 GiB:', squash(await warning.textContent()));
-    expect(squash(await warning.textContent())).toContain('No setting fits: the weights alone need 258.6 MiB.');
+    console.log('warning at 0.08 GiB:', squash(await warning.textContent()));
+    expect(squash(await warning.textContent())).toContain(`No setting fits: the weights alone need ${fmtBytes(stored)}.`);
     await page.getByTestId('memory-budget').fill('4');
     await expect.poll(() => card.getByTestId('memory-warning').count()).toBe(0);
   });
@@ -133,7 +150,7 @@ describe('a GGUF in the model panel', () => {
     const status = squash(await page.getByTestId('model-status').textContent());
     console.log('status:', status);
     expect(status).toContain(`${NAME} loaded: 134.5M parameters (134,515,008) · 30 layers`);
-    await expect.poll(async () => Number(await page.getByTestId('gpu-memory').getAttribute('data-weights')), { timeout: 30_000 }).toBe(271_197_440);
+    await expect.poll(async () => Number(await page.getByTestId('gpu-memory').getAttribute('data-weights')), { timeout: 30_000 }).toBe(stored);
     expect(await page.getByTestId('gguf-card').count()).toBe(0);
     // kept in the model cache, as loaded
     const cached = page.getByTestId('cached-locals');
@@ -197,6 +214,6 @@ describe('a GGUF in the model panel', () => {
     await page.getByTestId('model-status').getByText('parameters').waitFor({ timeout: 300_000 });
     console.log(`loaded from the cache in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(squash(await page.getByTestId('model-status').textContent())).toContain(`${NAME} loaded: 134.5M parameters`);
-    await expect.poll(async () => Number(await page.getByTestId('gpu-memory').getAttribute('data-weights')), { timeout: 30_000 }).toBe(271_197_440);
+    await expect.poll(async () => Number(await page.getByTestId('gpu-memory').getAttribute('data-weights')), { timeout: 30_000 }).toBe(stored);
   });
 });

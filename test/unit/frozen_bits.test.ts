@@ -77,6 +77,9 @@ describe('the Frozen weights choice', () => {
     expect(eight.residency).toBe(8);
     const none = decideFrozenBits('auto', sizes, base, 'auto', limits(0.1 * GiB));
     expect(none).toMatchObject({ residency: 4, noneFits: true });
+    // nothing fits batch 8 × 512 of stories260K at a 16 MiB budget, but a smaller batch does as stored: Auto keeps f32
+    const tiny = entryQuery(stories, { rank: 8, batchSize: 8, maxLength: 512, optimizer: 'adamw' });
+    expect(decideFrozenBits('auto', entrySizes(stories), tiny, 'auto', limits(16 * 2 ** 20))).toMatchObject({ residency: 'stored', noneFits: true });
   });
 
   it('a fixed choice is taken as it is, fitting or not', () => {

@@ -15,13 +15,14 @@
  *           4 bits where each is smaller than the one before. Each try
  *           resolves Save memory first (lib/save_memory.ts): activation
  *           checkpointing costs time but not exactness, so Auto prefers it
- *           to fewer bits. When nothing fits, the smallest is picked and the
- *           page warns.
+ *           to fewer bits. When no bits fit these settings, the most bits at
+ *           which a smaller batch would (the page's suggestion), else the
+ *           smallest; the page warns either way.
  *
  * The choice applies when a model is loaded: the weights are quantized on
  * upload. Pure: no Svelte, no GPU, so unit tests call it as it is.
  */
-import { checkFit, type MemoryLimits, type MemoryQuery } from '../../engine/memory_model';
+import { checkFit, suggestFit, type MemoryLimits, type MemoryQuery } from '../../engine/memory_model';
 import type { FrozenBits } from '../../engine/frozen';
 import type { FrozenSizes, SaveMemory } from '../../worker/protocol';
 import { decideSaveMemory, type SaveMemoryDecision } from './save_memory';
@@ -103,7 +104,7 @@ export interface FrozenDecision {
   save: SaveMemoryDecision;
   /** Auto's tries, best first, up to and including the one picked (for the page's why); one entry for a fixed choice */
   tried: FrozenTry[];
-  /** Auto found nothing that fits: it picked the smallest */
+  /** Auto found no bits at which these settings fit: it picked the most bits at which a smaller batch fits, else the smallest */
   noneFits: boolean;
 }
 
@@ -127,7 +128,9 @@ export function decideFrozenBits(choice: FrozenChoice, sizes: FrozenSizes, base:
     tried.push(t);
     if (t.fits) return done(t, tried);
   }
-  return done(tried[tried.length - 1], tried, true);
+  // nothing fits these settings: the most bits at which the page's suggestion (a smaller batch or length) would
+  const withSuggestion = tried.find((t) => suggestFit({ ...base, weightBytes: t.weightBytes, checkpointing: t.save.checkpointing }, limits) !== null);
+  return done(withSuggestion ?? tried[tried.length - 1], tried, true);
 }
 
 /** The residencies a model's memory table shows: 16, 8 and 4 bits, and first the stored form when it is not 16-bit (an F32 checkpoint, a quantized GGUF). */
@@ -140,7 +143,11 @@ export function autoReason(d: FrozenDecision, sizes: FrozenSizes, budget: string
   if (d.choice !== 'auto') return '';
   const picked = residencyLabel(sizes, d.residency);
   const total = (t: FrozenTry) => bytes((t.save.checkpointing ? t.save.with : t.save.without).total);
-  if (d.noneFits) return `Auto: ${picked}, the smallest; even at it training needs ~${total(d.tried[d.tried.length - 1])}, over your ${budget} budget.`;
+  if (d.noneFits) {
+    const last = d.tried[d.tried.length - 1];
+    const smallest = `even at ${residencyLabel(sizes, last.residency)} training needs ~${total(last)}, over your ${budget} budget`;
+    return last.residency === d.residency ? `Auto: ${picked}, the smallest; ${smallest}.` : `Auto: ${picked}, the most bits at which a smaller batch fits (below); ${smallest}.`;
+  }
   if (d.tried.length === 1) return `Auto: ${picked}, which fits your ${budget} budget (~${total(d.tried[0])}).`;
   const over = d.tried.slice(0, -1).map((t) => `${residencyLabel(sizes, t.residency)} needs ~${total(t)}`);
   return `Auto: ${picked} (~${total(d.tried[d.tried.length - 1])}), the most bits that fit your ${budget} budget: ${over.join(', ')}.`;
