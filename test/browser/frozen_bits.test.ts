@@ -178,12 +178,43 @@ describe('Frozen weights: 16-bit / 8-bit / 4-bit / Auto', () => {
     console.log('4-bit base answers:', a);
     expect(a.length).toBeGreaterThan(5);
 
+    // a 4-bit base trains: the smoke preset's 3 steps, the run records the bits (TrainConfig.frozenBits), and the tuned side answers
+    await page.getByRole('button', { name: 'Use the demo dataset' }).click();
+    await page.getByTestId('dataset-report').waitFor({ timeout: 120_000 });
+    await page.getByText('Smoke test: 3 steps').click();
+    await page.getByTestId('train-start').click();
+    const trainStatus = () => text(page.getByTestId('train-status'));
+    await expect.poll(trainStatus, { timeout: 300_000 }).toMatch(/done · step 3 of 3/);
+    console.log('trained:', await trainStatus());
+    const saved = await page.evaluate(
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          const open = indexedDB.open('lima-playground', 2);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('runData').objectStore('runData').getAll();
+            get.onerror = () => reject(get.error);
+            get.onsuccess = () => {
+              const d = get.result[get.result.length - 1];
+              open.result.close();
+              resolve(d.settings.frozenBits);
+            };
+          };
+        }),
+    );
+    expect(saved).toBe(4);
+    await compareBoth(page, 'Once upon a time');
+    const b = await text(page.getByTestId('output-b'));
+    console.log('tuned over the 4-bit base:', b);
+    expect(b.length).toBeGreaterThan(5);
+
     // Auto would keep it as stored: the panel says so and offers the reload, which gives the f32 upload
     await choose(page, 'auto');
     const offer = page.getByTestId('frozen-reload');
     await offer.waitFor({ timeout: 10_000 });
     console.log('offer:', await text(offer));
     expect(await text(offer)).toMatch(/^TinyStories 260K is on the GPU as Q4_0, 4\.\d+ bits a weight; with this choice it would load at 32-bit \(f32, as stored\)/);
+    expect(await text(offer)).toContain('(the adapter on the GPU is dropped; saved runs stay in the list)');
     await page.locator('#model fieldset.frozen').screenshot({ path: path.join(SCREENSHOTS, 'frozen-bits-reload-offer.png') });
     await offer.getByRole('button', { name: 'Reload TinyStories 260K at 32-bit (f32, as stored)' }).click();
     await expect.poll(() => text(page.getByTestId('model-frozen')), { timeout: 120_000 }).toBe('f32, 32 bits a weight');

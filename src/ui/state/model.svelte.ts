@@ -96,8 +96,9 @@ onPush((e) => {
   models.loadedId = null;
 });
 
-async function send(files: ModelFiles, id: string, basis: ModelBasis | null): Promise<void> {
-  const frozenBits = bitsPolicy(basis);
+/** `bits`: the frozen bits to ask for regardless of the policy ('stored': none), as a resumed run needs its own base. */
+async function send(files: ModelFiles, id: string, basis: ModelBasis | null, bits?: FrozenBits | 'stored'): Promise<void> {
+  const frozenBits = bits === undefined ? bitsPolicy(basis) : bits === 'stored' ? undefined : bits;
   models.busy = `Loading ${files.name} onto the GPU${frozenBits && frozenBits < 16 ? ` at ${frozenBits} bits` : ''}…`;
   models.progress = null;
   models.error = null;
@@ -266,22 +267,22 @@ export function dismissGguf(): void {
   models.gguf = null;
 }
 
-/** Loads a model from the cache only (for resuming a saved run, or a cached local model's Load). */
-export async function loadCachedById(id: string): Promise<boolean> {
+/** Loads a model from the cache only (for resuming a saved run, or a cached local model's Load); `bits` overrides the policy's frozen bits. */
+export async function loadCachedById(id: string, bits?: FrozenBits | 'stored'): Promise<boolean> {
   const gguf = await readModelBlob(id);
   if (gguf) {
     const peek = await engine()
       .call({ type: 'gguf-peek', file: gguf.blob, name: gguf.name }, 'gguf-peek')
       .then((r) => r.peek)
       .catch(() => null); // the load reads the header again and says what is wrong
-    await send({ format: 'gguf', name: gguf.name, file: gguf.blob }, id, peek && { shape: peek.shape, sizes: peek.frozenSizes });
+    await send({ format: 'gguf', name: gguf.name, file: gguf.blob }, id, peek && { shape: peek.shape, sizes: peek.frozenSizes }, bits);
     return true;
   }
   const hit = await readModelFiles(id);
   if (!hit) return false;
   const files = asModelFiles(hit.model.format, hit.model.name, hit.files);
   const entry = CATALOGUE.find((e) => e.id === id);
-  await send(files, id, entry ? entryBasis(entry) : filesBasis(files));
+  await send(files, id, entry ? entryBasis(entry) : filesBasis(files), bits);
   return true;
 }
 

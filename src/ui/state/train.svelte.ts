@@ -10,7 +10,7 @@ import { withSaveMemory } from '../lib/save_memory';
 import { PRESETS } from '../presets';
 import { engine, gpu, onPush, restartEngine } from './app.svelte';
 import { dataset, prepare, prepareAtLengthOf, restoredDataset } from './dataset.svelte';
-import { loadBits, resolveRunSettings } from './memory.svelte';
+import { loadBits, quantizedBits, resolveRunSettings } from './memory.svelte';
 import { decideLoadBits, loadCachedById, models } from './model.svelte';
 import { refreshRuns, runs } from './runs.svelte';
 
@@ -134,8 +134,10 @@ export async function resumeSaved(id?: number): Promise<void> {
       if (!(await restartEngine())) throw new Error(gpu.error ?? 'no GPU');
       models.loaded = null;
     }
-    if (!models.loaded || models.loadedId !== saved.modelId) {
-      if (!(await loadCachedById(saved.modelId))) throw new Error(`The run's model (${saved.modelName}) is no longer cached: load it again, then press Resume.`);
+    // the run goes on over the base it trained on: its model at its frozen bits (absent: unquantized, as stored)
+    const runBits = saved.settings.frozenBits;
+    if (!models.loaded || models.loadedId !== saved.modelId || quantizedBits(models.loaded) !== runBits) {
+      if (!(await loadCachedById(saved.modelId, runBits ?? 'stored'))) throw new Error(`The run's model (${saved.modelName}) is no longer cached: load it again, then press Resume.`);
     }
     const r = await engine().call({ type: 'train-restore', runId: saved.id }, 'restored');
     const settings = withSaveMemory(r.settings); // a run saved before the Save memory choice: auto
