@@ -10,7 +10,8 @@
  * estimate to its bits. With 4-bit chosen, the built-in stories260K loads as
  * Q4_0 blocks (its weights take what the memory model says, far less than
  * f32), the panel offers to reload it when the choice changes, and Compare
- * answers over the 4-bit base.
+ * answers over the 4-bit base; 3 smoke steps train over it and the run
+ * records its bits. A setup link's frozen=8 loads its model at 8 bits.
  */
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -221,6 +222,14 @@ describe('Frozen weights: 16-bit / 8-bit / 4-bit / Auto', () => {
     await expect.poll(async () => Number(await page.getByTestId('gpu-memory').getAttribute('data-weights')), { timeout: 30_000 }).toBe(f32);
     expect(await page.getByTestId('frozen-reload').count()).toBe(0);
     await screenshot(page, 'frozen-bits-loaded');
+  });
+
+  it('a setup link sets the choice before its model loads: ?model=stories260K&frozen=8', async () => {
+    const page = s.page;
+    await page.goto(`${s.url}?model=stories260K&frozen=8`);
+    await page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    await expect.poll(() => text(page.getByTestId('model-frozen')), { timeout: 120_000 }).toMatch(/^Q8_0, 8\.\d+ bits a weight$/);
+    expect(await page.getByTestId('frozen-8').isChecked()).toBe(true);
   });
 });
 

@@ -33,6 +33,14 @@ describe('parseSetupLink', () => {
     });
   });
 
+  it('reads the Frozen weights choice', () => {
+    const r = parseSetupLink('model=qwen2.5-1.5b-instruct&frozen=4', { ...ctx, models: [...ctx.models, 'qwen2.5-1.5b-instruct'] });
+    expect(r.problems).toEqual([]);
+    expect(r.setup).toEqual({ model: 'qwen2.5-1.5b-instruct', frozen: 4, settings: {} });
+    expect(describeSetup(r.setup)).toEqual(['model: qwen2.5-1.5b-instruct', 'frozen weights: 4-bit']);
+    expect(parseSetupLink('frozen=auto', ctx).setup).toEqual({ frozen: 'auto', settings: {} });
+  });
+
   it('an empty query chooses nothing', () => {
     expect(parseSetupLink('', ctx)).toEqual({ setup: { settings: {} }, problems: [] });
   });
@@ -57,6 +65,7 @@ describe('parseSetupLink', () => {
     ['optimizer=adam', 'optimizer', /"optimizer" must be one of "adamw", "sgd", got "adam"/],
     ['targets=q_proj,attn', 'targets', /"targets" names layers .*"attn" \(known: "q_proj", /],
     ['targets=,', 'targets', /"targets" needs at least one layer/],
+    ['frozen=2', 'frozen', /"frozen" \(the frozen weights' bits\) must be one of "auto", "16", "8", "4", got "2"/],
     ['saveMemory=yes', 'saveMemory', /"saveMemory" must be one of "auto", "on", "off", got "yes"/],
     ['learning_rate=0.1', 'learning_rate', /"learning_rate" is not a setting this page knows; it was ignored \(known: model, data, preset, .*lr, steps/],
     ['lr=0.1&lr=0.2', 'lr', /"lr" is given more than once; the first value is used/],
@@ -84,6 +93,7 @@ describe('buildSetupQuery', () => {
     const setups: Setup[] = [
       { model: 'stories260K', data: { kind: 'builtin', id: 'demo' }, preset: 'quick', settings: { lr: 0.001, maxSteps: 20 } },
       { model: 'smollm2-135m', data: { kind: 'url', url: 'https://example.org/a b/data.jsonl?x=1&y=2' }, preset: 'lima', template: 'chatml', heldout: 0, settings: { batchSize: 2, targets: ['q_proj', 'v_proj'], rslora: true, schedule: 'constant' } },
+      { model: 'stories260K', frozen: 8, settings: {} },
       { settings: {} },
     ];
     for (const s of setups) {

@@ -4,6 +4,7 @@
  * and any training setting, e.g.
  *
  *   ?model=stories260K&data=demo&preset=quick&lr=0.001&steps=20
+ *   ?model=qwen2.5-1.5b-instruct&frozen=4     (Frozen weights: 4-bit)
  *
  * Pure (no DOM, no state): parseSetupLink reads a query string against what
  * the page offers and returns the setup with one message per bad parameter,
@@ -14,6 +15,7 @@
 import { LINEAR_NAMES, type LinearName } from '../../engine/config';
 import { TEMPLATE_IDS, type TemplateId } from '../../engine/data/templates';
 import type { TrainSettings } from '../../worker/protocol';
+import { FROZEN_CHOICES, type FrozenChoice } from './frozen_bits';
 
 /** The setting a URL parameter sets, and what values it takes. */
 type Spec =
@@ -62,6 +64,8 @@ export interface Setup {
   template?: TemplateId;
   /** share of the dataset held out for validation */
   heldout?: number;
+  /** the Frozen weights choice (lib/frozen_bits.ts) */
+  frozen?: FrozenChoice;
   settings: Partial<TrainSettings>;
 }
 
@@ -143,13 +147,17 @@ export function parseSetupLink(query: string, ctx: LinkContext): { setup: Setup;
       const n = Number(value);
       if (value !== '' && HELDOUT_CHOICES.includes(n)) setup.heldout = n;
       else problems.push({ param, message: `"heldout" (the share held out for validation) must be one of ${list(HELDOUT_CHOICES)}, got "${raw}".` });
+    } else if (param === 'frozen') {
+      const c = FROZEN_CHOICES.find((x) => String(x.value) === value);
+      if (c) setup.frozen = c.value;
+      else problems.push({ param, message: `"frozen" (the frozen weights' bits) must be one of ${list(FROZEN_CHOICES.map((x) => String(x.value)))}, got "${raw}".` });
     } else if (param in SETTING_PARAMS) {
       const spec = SETTING_PARAMS[param];
       const r = parseSetting(param, spec, raw);
       if ('error' in r) problems.push({ param, message: r.error });
       else (setup.settings as Record<string, unknown>)[spec.key] = r.value;
     } else {
-      const known = ['model', 'data', 'preset', 'template', 'heldout', ...Object.keys(SETTING_PARAMS)];
+      const known = ['model', 'data', 'preset', 'template', 'heldout', 'frozen', ...Object.keys(SETTING_PARAMS)];
       problems.push({ param, message: `"${param}" is not a setting this page knows; it was ignored (known: ${known.join(', ')}).` });
     }
   }
@@ -172,6 +180,7 @@ export function buildSetupQuery(setup: Setup, baseline: Partial<TrainSettings> =
   if (setup.preset) p.set('preset', setup.preset);
   if (setup.template) p.set('template', setup.template);
   if (setup.heldout !== undefined) p.set('heldout', String(setup.heldout));
+  if (setup.frozen !== undefined) p.set('frozen', String(setup.frozen));
   for (const [param, spec] of Object.entries(SETTING_PARAMS)) {
     const v = (setup.settings as Record<string, unknown>)[spec.key];
     if (v === undefined || same(v, (baseline as Record<string, unknown>)[spec.key])) continue;
@@ -189,6 +198,7 @@ export function describeSetup(setup: Setup, names: { model?: string; data?: stri
   if (setup.preset) out.push(`preset: ${names.preset ?? setup.preset}`);
   if (setup.template) out.push(`prompt template: ${setup.template}`);
   if (setup.heldout !== undefined) out.push(`held out for validation: ${Math.round(setup.heldout * 100)}%`);
+  if (setup.frozen !== undefined) out.push(`frozen weights: ${FROZEN_CHOICES.find((c) => c.value === setup.frozen)!.label}`);
   for (const [param, spec] of Object.entries(SETTING_PARAMS)) {
     const v = (setup.settings as Record<string, unknown>)[spec.key];
     if (v !== undefined) out.push(`${param}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);

@@ -1,6 +1,6 @@
 /**
  * Setup links on the page: at start, the URL's parameters (lib/setup_link.ts)
- * choose the preset, settings, dataset and model; the page lists what the
+ * choose the preset, settings, dataset, Frozen weights choice and model; the page lists what the
  * link chose and names every bad parameter. The model loads by itself only
  * when that needs no download (the built-in copy, or one cached in this
  * browser); a Hub download waits for a click. "Copy link to this setup"
@@ -11,6 +11,7 @@ import { buildSetupQuery, describeSetup, hasSetupParams, parseSetupLink, type Li
 import { CATALOGUE, type CatalogueEntry } from '../lib/hub';
 import { DEFAULT_SETTINGS, PRESETS } from '../presets';
 import { gpu } from './app.svelte';
+import { memory, setFrozenBits } from './memory.svelte';
 import { DEMO, dataset, LIMIT_SETS, loadBuiltin } from './dataset.svelte';
 import { isCached, loadEntry, models, refreshCache } from './model.svelte';
 import { applyPreset, train } from './train.svelte';
@@ -54,6 +55,7 @@ export async function applySetupLink(query = location.search): Promise<void> {
   Object.assign(train.settings, setup.settings);
   if (setup.heldout !== undefined) dataset.validationFraction = setup.heldout;
   if (setup.template) dataset.template = setup.template;
+  if (setup.frozen !== undefined) setFrozenBits(setup.frozen); // before the model loads: it loads at these bits
   if (data) void loadBuiltin(data); // prepared once a model is loaded
 
   if (!entry) return;
@@ -90,6 +92,7 @@ export function currentSetup(): { setup: Setup; baseline: Partial<TrainSettings>
   if (preset) setup.preset = preset.id;
   if (dataset.template !== DEFAULT_TEMPLATE) setup.template = dataset.template;
   if (dataset.validationFraction !== DEFAULT_HELDOUT) setup.heldout = dataset.validationFraction;
+  if (memory.frozenBits !== 'auto') setup.frozen = memory.frozenBits;
   return { setup, baseline: preset?.settings ?? DEFAULT_SETTINGS, notes };
 }
 
