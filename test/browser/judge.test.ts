@@ -53,7 +53,7 @@ describe('model judge: load, answer, judge in both orders, beside the votes', ()
     // the judge's controls wait for a judge
     expect(await page.getByTestId('judge-run').isEnabled()).toBe(false);
     await page.getByTestId('judge-files').setInputFiles(HF_FILES);
-    await expect.poll(() => text('judge-status'), { timeout: 120_000 }).toMatch(/^Judge: local judge, [\d.]+K parameters · \d+ layers · context 512 · weights [\d.]+ (KiB|MiB) on the GPU beside the model under test · no chat template/);
+    await expect.poll(() => text('judge-status'), { timeout: 120_000 }).toMatch(/^Judge: local judge, [\d.]+K parameters · \d+ layers · context 512 · weights [\d.]+ (KiB|MiB) \(f32\) on the GPU beside the model under test · no chat template/);
     expect(await text('judge-no-template')).toContain('has no chat template');
     // the model under test is still the one loaded in step 1
     expect(await text('model-status')).toMatch(/stories260K-hf|local model/);
