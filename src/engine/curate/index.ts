@@ -31,6 +31,7 @@ export * from './kcenter';
 export * from './kmeans';
 export * from './near_duplicates';
 export * from './pca';
+export * from './quality';
 export * from './rows';
 
 export type CurateStage = 'near-duplicates' | 'embedding' | 'map' | 'selection';
