@@ -2,7 +2,8 @@
  * What a model's frozen matrices take on the GPU at each choice of frozen
  * bits (UploadOptions.frozenBits, src/engine/model.ts), from their types and
  * shapes alone: the page's estimates and its Auto choice weigh these
- * (protocol.ts FrozenSizes). The rules are the upload's:
+ * (protocol.ts FrozenSizes). The rules are the upload's own (frozen.ts
+ * heldFormat, asked here with a stand-in tensor of each type):
  *
  *   as stored   F32 stays f32, F16/BF16 keep their halves, a GGUF's Q8_0,
  *               Q4_0, Q4_1 and Q4_K blocks stay as they are, its other
@@ -14,7 +15,9 @@
  * Bytes are formatBytes' (a quantized row padded to whole blocks), over the
  * matrices' weights: the mean bytes per weight that memory_model.ts takes.
  */
-import { BITS_FORMAT, formatBytes, isQuant, type FrozenBits, type FrozenFormat } from '../engine/frozen';
+import { formatBytes, heldFormat, type FrozenBits, type FrozenFormat } from '../engine/frozen';
+import type { GgmlTypeName } from '../engine/io/ggml_quants';
+import type { HostTensor } from '../engine/io/weights';
 import type { FrozenSizes } from './protocol';
 
 /** One frozen matrix: its type in the file (ggml's names: F32, F16, BF16, Q4_1, …) and its (rows, cols). */
@@ -24,18 +27,24 @@ export interface MatrixType {
   cols: number;
 }
 
-/** ggml block formats the GPU keeps as they are (kernels/packed_weight.ts). */
-const kept = (type: string): type is 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' => isQuant(type as FrozenFormat);
-
 type Resident = FrozenFormat | 'f32';
 
-/** The format a matrix of `type` takes on the GPU at `bits` (undefined: as stored). */
-export function residentFormat(type: string, bits: FrozenBits | undefined): Resident {
-  if (kept(type)) return bits === 16 ? 'bf16' : type;
-  if (bits === 8 || bits === 4) return BITS_FORMAT[bits];
-  if (type === 'F16') return 'f16';
-  if (type === 'F32' && bits === undefined) return 'f32';
-  return 'bf16';
+/**
+ * A host tensor of `type` as the loaders make it, without its values: F32 as
+ * is, F16/BF16 with their halves, a GGUF's other types with their ggml blocks
+ * (and the bf16 halves gguf_model.ts makes of those it does not keep).
+ */
+function standIn(type: string, rows: number, cols: number): HostTensor {
+  const t: HostTensor = { shape: [rows, cols], data: new Float32Array(0) };
+  if (type === 'F32') return t;
+  const half = { format: type === 'F16' ? ('f16' as const) : ('bf16' as const), bits: new Uint16Array(0) };
+  if (type === 'F16' || type === 'BF16') return { ...t, half };
+  return { ...t, half, gguf: { type: type as GgmlTypeName, blocks: new Uint8Array(0) } };
+}
+
+/** The format a (rows, cols) matrix of `type` takes on the GPU at `bits` (undefined: as stored). */
+export function residentFormat(type: string, bits: FrozenBits | undefined, rows = 32, cols = 32): Resident {
+  return heldFormat(standIn(type, rows, cols), bits === undefined ? {} : { frozenBits: bits }) ?? 'f32';
 }
 
 function bytesOf(f: Resident, rows: number, cols: number): number {
@@ -48,7 +57,7 @@ export function residency(ms: MatrixType[], bits: FrozenBits | undefined): { byt
   let weights = 0;
   const byFormat = new Map<string, number>();
   for (const m of ms) {
-    const f = residentFormat(m.type, bits);
+    const f = residentFormat(m.type, bits, m.rows, m.cols);
     bytes += bytesOf(f, m.rows, m.cols);
     weights += m.rows * m.cols;
     byFormat.set(f, (byFormat.get(f) ?? 0) + m.rows * m.cols);
