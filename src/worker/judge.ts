@@ -18,7 +18,7 @@
  */
 import type { FrozenBits } from '../engine/frozen';
 import { judgePairs, modelJudge, type Judge, type PairOutcome } from '../engine/eval/judge';
-import { wilsonInterval } from '../engine/eval/wilson';
+import { decidedWinRate, type DecidedRate } from '../engine/eval/wilson';
 import { gpuSpan } from '../engine/gpu/memory';
 import { releasePooledBuffers } from '../engine/gpu/pool';
 import type { LlamaModel } from '../engine/model';
@@ -97,9 +97,8 @@ function winnerOf(o: PairOutcome): JudgedPair['winner'] {
 }
 
 /** Pick B's win rate over pick A: B's wins / (B's wins + A's wins), ties and unparsed pairs apart, with a 95% Wilson interval. */
-export function decidedRate(bWins: number, aWins: number): { p: number; lo: number; hi: number } | null {
-  const n = bWins + aWins;
-  return n > 0 ? { p: bWins / n, ...wilsonInterval(bWins, n) } : null;
+export function decidedRate(bWins: number, aWins: number): DecidedRate | null {
+  return decidedWinRate(bWins, aWins);
 }
 
 /** Answers every instruction with both picks (A's answers first, then B's: one adapter swap each), then judges each pair in both orders. */

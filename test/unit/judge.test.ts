@@ -22,7 +22,7 @@ import {
   type JudgePair,
   type JudgePrompt,
 } from '../../src/engine/eval/judge';
-import { wilsonInterval } from '../../src/engine/eval/wilson';
+import { decidedWinRate, wilsonInterval } from '../../src/engine/eval/wilson';
 import { TextTokenizer } from '../../src/engine/tokenizer';
 import { npmTokenizerFile } from '../helpers/real_checkpoints';
 
@@ -95,8 +95,9 @@ describe('judgePairs', () => {
   it('cancels position bias: a judge that always says [[A]] ties every pair', async () => {
     const r = await judgePairs(async () => '[[A]]', pairs);
     expect(r.verdicts.map((v) => v.outcome)).toEqual(['tie', 'tie', 'tie']);
-    expect([r.wins, r.losses, r.ties, r.unparsed, r.n]).toEqual([0, 0, 3, 0, 3]);
-    expect(r.winRate).toBe(0.5);
+    expect([r.wins, r.losses, r.ties, r.unparsed, r.n]).toEqual([0, 0, 3, 0, 0]);
+    expect(r.winRate).toBeNull(); // nothing decided: ties are not half-wins
+    expect(r.interval).toEqual({ lo: 0, hi: 1 });
   });
 
   it('shows each pair in both orders and finds a winner consistent across them', async () => {
@@ -117,9 +118,9 @@ describe('judgePairs', () => {
     expect(r.verdicts[0].ab.raw).toBe('Assistant A is better. [[A]]'); // raw replies kept
     expect(r.verdicts[0].ba.raw).toBe('Verdict: [[B]]');
     expect([r.wins, r.losses, r.ties, r.unparsed]).toEqual([1, 1, 1, 0]);
-    expect(r.winRate).toBeCloseTo(0.5, 12); // (1 + 1/2) / 3
-    const w = wilsonInterval(1.5, 3);
-    expect(r.interval).toEqual(w);
+    expect(r.winRate).toBe(0.5); // 1 / (1 + 1): the tie apart
+    expect(r.n).toBe(2);
+    expect(r.interval).toEqual(wilsonInterval(1, 2));
   });
 
   it('counts unparsed replies and pairs apart from ties, and leaves them out of n', async () => {
@@ -192,13 +193,17 @@ describe('Wilson interval (95%)', () => {
     expect(() => wilsonInterval(11, 10)).toThrow();
   });
 
-  it('takes ties as half a win in the judge and human rates alike', () => {
-    // 3 tuned, 5 base, 2 ties: (3 + 1)/10 = 0.4 → the 4/10 interval above
-    const h = humanWinRate({ tuned: 3, base: 5, tie: 2 });
-    expect([h.wins, h.losses, h.ties, h.n, h.winRate]).toEqual([3, 5, 2, 10, 0.4]);
+  it('keeps ties apart in the judge and human rates alike: one definition, wins / decided', () => {
+    // 4 tuned, 6 base, 2 ties: 4 / 10 → the 4/10 interval above; the ties are reported, not counted
+    const h = humanWinRate({ tuned: 4, base: 6, tie: 2 });
+    expect([h.wins, h.losses, h.ties, h.n, h.winRate]).toEqual([4, 6, 2, 10, 0.4]);
     expect(h.interval.lo).toBeCloseTo(0.16818, 4);
     expect(h.interval.hi).toBeCloseTo(0.68733, 4);
-    expect(humanWinRate({ tuned: 0, base: 0, tie: 0 }).winRate).toBeNull();
+    // the same numbers as the page's runs table and the worker's judge report
+    const page = decidedWinRate(4, 6)!;
+    expect([page.p, page.lo, page.hi]).toEqual([h.winRate, h.interval.lo, h.interval.hi]);
+    expect(decidedWinRate(0, 0)).toBeNull();
+    expect(humanWinRate({ tuned: 0, base: 0, tie: 5 }).winRate).toBeNull();
   });
 });
 

@@ -15,12 +15,12 @@
  *   parsing   strict (see parseVerdict): a verdict that is missing or
  *             ambiguous is 'unparsed', counted and reported, never guessed. A
  *             pair with an unparsed order is 'unparsed', not a tie.
- *   win rate  of answer `a` over the parsed pairs, a tie counting half a win:
- *             (wins + ties/2) / (wins + losses + ties), with a 95% Wilson
- *             interval (wilson.ts) on that proportion. Counting ties as half is
- *             a common convention for pairwise win rates (AlpacaEval does
- *             so); the interval treats the half-wins like whole ones, a
- *             common approximation (a tie is not a Bernoulli outcome).
+ *   win rate  of answer `a` over the decided pairs: wins / (wins + losses),
+ *             ties and unparsed pairs apart (counted beside it), with a 95%
+ *             Wilson interval: wilson.ts decidedWinRate, the one definition the
+ *             page uses for the judge and the blind votes alike. (AlpacaEval
+ *             counts a tie as half a win instead; one definition everywhere
+ *             keeps the judge's rate comparable with the people's.)
  *
  * A small judge is noisy (MT-Bench measured GPT-4 agreeing with experts on
  * 66% of pairs with ties, 85% without; a 0.5B model is far below that): the
@@ -36,7 +36,7 @@ import type { TextTokenizer } from '../tokenizer';
 import { createTemplate, type PromptTemplate, type Segment, type TemplateId } from '../data/templates';
 import { promptIds } from '../data/tokenize';
 import type { Conversation } from '../data/formats';
-import { wilsonInterval, type Interval } from './wilson';
+import { decidedWinRate, type Interval } from './wilson';
 
 // ------------------------------------------------------------------ prompt
 
@@ -129,19 +129,19 @@ export function combineOrders(ab: Verdict, ba: Verdict): PairOutcome {
 export interface WinRate {
   wins: number;
   losses: number;
+  /** reported beside the rate, never in it */
   ties: number;
-  /** wins + losses + ties: the count the rate is over */
+  /** wins + losses: the decided comparisons the rate is over */
   n: number;
-  /** (wins + ties/2) / n; null when n = 0 */
+  /** wins / n (wilson.ts decidedWinRate, the page's one definition); null when n = 0 */
   winRate: number | null;
   /** 95% Wilson interval on winRate ([0, 1] when n = 0) */
   interval: Interval;
 }
 
 export function winRateOf(wins: number, losses: number, ties: number): WinRate {
-  const n = wins + losses + ties;
-  const score = wins + ties / 2;
-  return { wins, losses, ties, n, winRate: n > 0 ? score / n : null, interval: wilsonInterval(score, n) };
+  const r = decidedWinRate(wins, losses);
+  return { wins, losses, ties, n: wins + losses, winRate: r?.p ?? null, interval: r ? { lo: r.lo, hi: r.hi } : { lo: 0, hi: 1 } };
 }
 
 export interface JudgeResult extends WinRate {
@@ -199,9 +199,9 @@ export interface BlindVotes {
 }
 
 /**
- * The human blind-vote win rate of the tuned side, on the judge's terms (ties
- * count half, same Wilson interval) so the two can stand side by side. Note:
- * the Compare page's own tally excludes ties instead (tuned / (tuned + base)).
+ * The human blind-vote win rate of the tuned side, on the judge's terms
+ * (tuned / (tuned + base), ties apart, the same Wilson interval) so the two
+ * can stand side by side, as the Compare page's tally does.
  */
 export function humanWinRate(votes: BlindVotes): WinRate {
   return winRateOf(votes.tuned, votes.base, votes.tie);

@@ -30,3 +30,21 @@ export function wilsonInterval(successes: number, n: number, z = Z95): Interval 
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
   return { lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
 }
+
+/** A win rate with its 95% Wilson interval. */
+export interface DecidedRate {
+  p: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The one win-rate definition of the engine and the page, for people and the
+ * judge alike: wins ÷ decided comparisons (wins + losses), ties and unparsed
+ * verdicts apart (they are reported beside the rate, never folded into it);
+ * null when nothing was decided.
+ */
+export function decidedWinRate(wins: number, losses: number): DecidedRate | null {
+  const n = wins + losses;
+  return n > 0 ? { p: wins / n, ...wilsonInterval(wins, n) } : null;
+}

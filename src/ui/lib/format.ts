@@ -1,5 +1,5 @@
 /** Number formatting and small statistics for the page. */
-import { wilsonInterval } from '../../engine/eval/wilson';
+import { decidedWinRate } from '../../engine/eval/wilson';
 
 export function fmtBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
@@ -24,10 +24,11 @@ export function fmtDuration(sec: number): string {
 
 /**
  * A win rate over decided comparisons (ties apart: the page's one
- * definition) with its 95% Wilson interval, from src/engine/eval/wilson.ts.
+ * definition, src/engine/eval/wilson.ts decidedWinRate) with its 95% Wilson
+ * interval; `n` is the decided count (p 0 and [0, 1] when it is 0).
  */
 export function wilson(wins: number, n: number): { p: number; lo: number; hi: number } {
-  return { p: n > 0 ? wins / n : 0, ...wilsonInterval(wins, n) };
+  return decidedWinRate(wins, n - wins) ?? { p: 0, lo: 0, hi: 1 };
 }
 
 /** Triggers a browser download of bytes or text. */

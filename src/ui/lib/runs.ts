@@ -4,7 +4,7 @@
  * the bar charts and the CSV download read the same rows.
  */
 import type { AdapterUse, EvalPoint, JudgeReport, RunRecord, Vote } from '../../worker/protocol';
-import { wilson } from './format';
+import { decidedWinRate } from '../../engine/eval/wilson';
 
 export interface RunRow {
   id: number;
@@ -34,9 +34,7 @@ export interface RunRow {
 }
 
 /** wins / decided comparisons (ties apart) with a 95% Wilson interval: the page's one win-rate definition, for votes and judge alike. */
-function decidedRate(wins: number, losses: number): { p: number; lo: number; hi: number } | null {
-  return wins + losses > 0 ? wilson(wins, wins + losses) : null;
-}
+const decidedRate = decidedWinRate;
 
 const isRun = (u: AdapterUse, id: number) => typeof u === 'object' && u.run === id;
 
