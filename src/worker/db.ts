@@ -7,9 +7,21 @@
  *   runs     key run id → RunRecord                                  every training run: settings, dataset summary, loss history, name
  *   runData  key run id → SavedRunData                               its samples and checkpoint (adapter + optimizer), to resume or compare
  *   votes    auto key → Vote                                         blind votes between base and runs
+ *   judged   auto key → KeptJudgeResult                              the pairwise judge's results (version 3)
+ *   comparisons auto key → KeptComparison                            Compare's history, oldest first (version 3)
+ *   shifts   auto key → KeptShift                                    token-shift answers (version 3)
+ *
+ * The last three are the page's own records (src/ui/state: judge, compare,
+ * shift), structured-clonable, typed loosely here so the worker needs no UI
+ * types; each names the run ids it is about (`runs`), so deleteRun drops them
+ * with the run.
  *
  * Version 1 kept one run, in a store `runs` under the keys 'meta' and 'data';
- * version 2's upgrade turns that run into run 1 (migrateV1Run).
+ * version 2's upgrade turns that run into run 1 (migrateV1Run). Version 3
+ * adds the three stores and leaves the others as they are. An upgrade that
+ * fails (the browser aborts it whole, so the database stays at its old
+ * version) is not fatal: openStore opens the old version, so runs and votes
+ * stay readable, and `keptUnavailable` says why the new records are not kept.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { TemplateId } from '../engine/data';
@@ -49,19 +61,60 @@ interface V1RunInfo {
   savedAt: number;
 }
 
+/** A page record kept beside the runs: the run ids it is about, and the page's value. */
+export interface Kept<T = unknown> {
+  /** run ids the record compares (deleteRun deletes it with any of them) */
+  runs: number[];
+  at: number;
+  value: T;
+}
+
+/** The stores of page records (version 3). */
+export type KeptStore = 'judged' | 'comparisons' | 'shifts';
+export const KEPT_STORES: readonly KeptStore[] = ['judged', 'comparisons', 'shifts'];
+
 interface Schema extends DBSchema {
   files: { key: string; value: { modelId: string; file: string; bytes: Uint8Array | Blob } };
   models: { key: string; value: CachedModel };
   runs: { key: number; value: RunRecord };
   runData: { key: number; value: SavedRunData };
   votes: { key: number; value: Vote };
+  judged: { key: number; value: Kept };
+  comparisons: { key: number; value: Kept };
+  shifts: { key: number; value: Kept };
 }
+
+export const DB_NAME = 'lima-playground';
+export const DB_VERSION = 3;
 
 let db: Promise<IDBPDatabase<Schema>> | null = null;
 
+/** Why the page records cannot be kept (the upgrade to version 3 failed), or null. */
+export let keptUnavailable: string | null = null;
+
 export function openStore(): Promise<IDBPDatabase<Schema>> {
-  db ??= openDB<Schema>('lima-playground', 2, {
+  db ??= openCurrent().catch(async (e: unknown) => {
+    // the upgrade aborted whole: the database is still at its old version; open that, read-only for the new stores
+    keptUnavailable = `The saved data could not be upgraded (${(e as Error)?.message ?? e}): runs and votes are read as they were, but judge results, comparisons and token shifts are not kept this time.`;
+    return openDB<Schema>(DB_NAME, undefined, { blocking: letGo });
+  });
+  return db;
+}
+
+/** Another tab (or a test) wants a newer version or to delete the database: let it. */
+function letGo(): void {
+  const open = db;
+  db = null;
+  void open?.then((d) => d.close());
+}
+
+function openCurrent(): Promise<IDBPDatabase<Schema>> {
+  return openDB<Schema>(DB_NAME, DB_VERSION, {
     async upgrade(d, oldVersion, _newVersion, tx) {
+      if (oldVersion >= 2) {
+        upgradeToV3(d);
+        return;
+      }
       if (oldVersion < 1) {
         d.createObjectStore('files');
         d.createObjectStore('models');
@@ -76,19 +129,19 @@ export function openStore(): Promise<IDBPDatabase<Schema>> {
       d.createObjectStore('runs');
       d.createObjectStore('runData');
       d.createObjectStore('votes', { autoIncrement: true });
+      upgradeToV3(d);
       if (v1.meta && v1.data) {
         await tx.objectStore('runs').put(migrateV1Run(v1.meta, v1.data), 1);
         await tx.objectStore('runData').put(v1.data, 1);
       }
     },
-    blocking() {
-      // another tab (or a test) wants a newer version or to delete the database: let it
-      const open = db;
-      db = null;
-      void open?.then((d) => d.close());
-    },
+    blocking: letGo,
   });
-  return db;
+}
+
+/** Version 3: the page's records, beside the runs (runs, runData and votes are left as they are). */
+function upgradeToV3(d: IDBPDatabase<Schema>): void {
+  for (const name of KEPT_STORES) if (!d.objectStoreNames.contains(name)) d.createObjectStore(name, { autoIncrement: true });
 }
 
 /** Version 1's one saved run as run 1. */
@@ -232,10 +285,11 @@ export const renameRun = (id: number, name: string): Promise<void> => updateRun(
 
 export const setRunMc = (id: number, mc: McScore): Promise<void> => updateRun(id, { mc });
 
-/** Deletes a run, its checkpoint and the votes it took part in. */
+/** Deletes a run, its checkpoint, the votes it took part in and the page records about it (judge results, comparisons, token shifts). */
 export async function deleteRun(id: number): Promise<void> {
   const d = await openStore();
-  const tx = d.transaction(['runs', 'runData', 'votes'], 'readwrite');
+  const kept = KEPT_STORES.filter((n) => d.objectStoreNames.contains(n));
+  const tx = d.transaction(['runs', 'runData', 'votes', ...kept], 'readwrite');
   await tx.objectStore('runs').delete(id);
   await tx.objectStore('runData').delete(id);
   let c = await tx.objectStore('votes').openCursor();
@@ -243,7 +297,46 @@ export async function deleteRun(id: number): Promise<void> {
     if (c.value.a === id || c.value.b === id) await c.delete();
     c = await c.continue();
   }
+  for (const name of kept) {
+    let k = await tx.objectStore(name).openCursor();
+    while (k) {
+      if (k.value.runs.includes(id)) await k.delete();
+      k = await k.continue();
+    }
+  }
   await tx.done;
+}
+
+async function keptStore(): Promise<IDBPDatabase<Schema> | null> {
+  const d = await openStore();
+  return d.objectStoreNames.contains('judged') ? d : null;
+}
+
+/** Keeps a page record; its key, or null when the records cannot be kept (keptUnavailable says why). */
+export async function addKept<T>(store: KeptStore, record: Kept<T>): Promise<number | null> {
+  const d = await keptStore();
+  return d ? d.add(store, record as Kept) : null;
+}
+
+/** Replaces the record under `key` (a vote given after its comparison was kept). */
+export async function putKept<T>(store: KeptStore, key: number, record: Kept<T>): Promise<void> {
+  const d = await keptStore();
+  if (d) await d.put(store, record as Kept, key);
+}
+
+export async function deleteKept(store: KeptStore, key: number): Promise<void> {
+  const d = await keptStore();
+  if (d) await d.delete(store, key);
+}
+
+/** Every kept record of a store with its key, oldest first ([] when none can be kept). */
+export async function listKept<T>(store: KeptStore): Promise<{ key: number; record: Kept<T> }[]> {
+  const d = await keptStore();
+  if (!d) return [];
+  const tx = d.transaction(store);
+  const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()]);
+  await tx.done;
+  return keys.map((key, i) => ({ key, record: values[i] as Kept<T> }));
 }
 
 export async function addVote(v: Vote): Promise<void> {

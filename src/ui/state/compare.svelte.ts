@@ -8,6 +8,7 @@
  * 95% interval (ties excluded).
  */
 import type { AdapterUse, EvalPoint, Generated, GenerateSettings, HeldOutPrompt, Vote } from '../../worker/protocol';
+import { addKept, listKept, putKept, type Kept } from '../../worker/db';
 import { wilson } from '../lib/format';
 import { engine } from './app.svelte';
 import { incontext, inContextLabel } from './incontext.svelte';
@@ -44,6 +45,8 @@ export interface ComparisonRecord {
   b: { pick: Pick; name: string; text: string } | null;
   /** by pick (a/b), not by side shown; null until voted (only blind mode votes) */
   vote: 'a' | 'b' | 'tie' | null;
+  /** its key in IndexedDB (worker/db.ts `comparisons`) once kept */
+  key?: number;
 }
 
 export const compare = $state({
@@ -71,9 +74,48 @@ export const compare = $state({
   heldoutBusy: null as string | null,
   /** held-out rows to score (0 = all) */
   heldoutRows: 32,
-  /** comparisons made on this page, oldest first */
+  /** comparisons made on this page and kept from earlier visits, oldest first */
   history: [] as ComparisonRecord[],
+  /** why a comparison could not be kept in IndexedDB (it stays on the page until reload) */
+  keepError: null as string | null,
 });
+
+/** The saved runs a pick or picks name (base, imported and in-context name none). */
+export const runIdsOf = (...picks: Pick[]): number[] => picks.filter((p) => p.startsWith('run:')).map((p) => Number(p.slice(4)));
+
+function keptComparison(c: ComparisonRecord): Kept<ComparisonRecord> {
+  const { key: _key, ...value } = $state.snapshot(c) as ComparisonRecord;
+  return { runs: runIdsOf(c.a.pick, ...(c.b ? [c.b.pick] : [])), at: c.at, value };
+}
+
+/** The newest comparison's write, so a vote given before it lands waits for its key. */
+let keeping: Promise<void> = Promise.resolve();
+
+/** Settles once the newest comparison is kept (or could not be): its key is then set. */
+export const comparisonKept = (): Promise<void> => keeping;
+
+function keepComparison(c: ComparisonRecord): void {
+  keeping = addKept('comparisons', keptComparison(c))
+    .then((key) => {
+      if (key !== null) c.key = key;
+      compare.keepError = null;
+    })
+    .catch((e: unknown) => {
+      compare.keepError = `This comparison is not kept for the next visit: ${(e as Error).message}`;
+    });
+}
+
+/** Fills the history from IndexedDB (at start: nothing compared yet on this visit). */
+export async function restoreHistory(): Promise<void> {
+  const kept = await listKept<ComparisonRecord>('comparisons');
+  if (compare.history.length) return;
+  compare.history = kept.map(({ key, record }) => ({ ...record.value, key }));
+}
+
+/** Drops the comparisons with a deleted run from the page (IndexedDB's went with it: db.ts deleteRun). */
+export function forgetRunComparisons(id: number): void {
+  compare.history = compare.history.filter((c) => !runIdsOf(c.a.pick, ...(c.b ? [c.b.pick] : [])).includes(id));
+}
 
 const pickName = (p: Pick) => (p === 'base' ? 'Base model (adapter off)' : p === 'current' ? 'Imported adapter' : p === 'incontext' ? inContextLabel() : runName(Number(p.slice(4))));
 
@@ -110,12 +152,22 @@ function noteComparison(onlyBase: boolean): void {
     b: onlyBase ? null : { pick: b, name: pickName(b), text: compare.outB.text },
     vote: null,
   });
+  keepComparison(compare.history[compare.history.length - 1]);
 }
 
 /** Keeps a vote by position on the last comparison of the history, as a vote between its picks. */
 function noteVote(v: 'left' | 'right' | 'tie'): void {
   const last = compare.history.at(-1);
-  if (last) last.vote = v === 'tie' ? 'tie' : (v === 'left') === !compare.swapped ? 'a' : 'b';
+  if (!last) return;
+  last.vote = v === 'tie' ? 'tie' : (v === 'left') === !compare.swapped ? 'a' : 'b';
+  void keeping.then(async () => {
+    if (last.key === undefined) return;
+    try {
+      await putKept('comparisons', last.key, keptComparison(last));
+    } catch (e) {
+      compare.keepError = `The vote is kept, but not on its comparison in the history: ${(e as Error).message}`;
+    }
+  });
 }
 
 export function useOf(p: Pick): AdapterUse {

@@ -8,24 +8,30 @@
  * decided comparisons (ties and unparsed verdicts apart, reported beside),
  * with a 95% Wilson interval (src/engine/eval/wilson.ts). The human rate for
  * the same pair comes from the kept blind votes (compare.svelte.ts tallyPair).
- * Results stay in the page until it reloads; the runs table shows each run's
- * latest one against base.
+ * Results are kept in IndexedDB (worker/db.ts `judged`, one per pair of
+ * picks) and restored on reload; the runs table shows each run's latest one
+ * against base, with the step each run was at when it was judged.
  */
 import type { FrozenBits } from '../../engine/frozen';
-import { isQuotaError, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelFiles } from '../../worker/db';
+import { addKept, deleteKept, isQuotaError, listKept, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelFiles } from '../../worker/db';
 import type { FileBytes, GenerateSettings, HeldOutPrompt, JudgeReport, JudgeSummary, ModelFiles } from '../../worker/protocol';
 import { EngineError, modelTransfer } from '../engine';
 import { fetchBytes, fileUrl } from '../lib/hub';
 import { engine, onPush } from './app.svelte';
-import { compare, useOf, type Pick } from './compare.svelte';
+import { compare, runIdsOf, useOf, type Pick } from './compare.svelte';
 import { memory } from './memory.svelte';
 import { models, refreshCache } from './model.svelte';
+import { runs } from './runs.svelte';
 
 export interface JudgeResult extends JudgeReport {
   /** the picks as the selects name them */
   picks: { a: Pick; b: Pick };
   labels: { a: string; b: string };
   judgeName: string;
+  /** the step each run of the picks was at when judged (the runs table says 'taken at step K' once it trains on) */
+  runSteps?: Record<number, number>;
+  /** its key in IndexedDB (worker/db.ts `judged`) once kept */
+  key?: number;
 }
 
 export const judge = $state({
@@ -195,9 +201,13 @@ export async function runJudge(prompts: HeldOutPrompt[], labels: { a: string; b:
     const r = await engine().call({ type: 'judge-run', prompts: $state.snapshot(prompts) as HeldOutPrompt[], a: useOf(picks.a), b: useOf(picks.b), settings }, 'judged', {
       onEvent: (e) => e.type === 'progress' && (judge.progress = { label: e.label, done: e.done, total: e.total }),
     });
-    const result: JudgeResult = { ...r.report, picks, labels, judgeName: judge.loaded?.name ?? 'the judge' };
+    const ids = runIdsOf(picks.a, picks.b);
+    const runSteps = Object.fromEntries(ids.map((id) => [id, runs.list.find((x) => x.id === id)?.step ?? 0]));
+    const result: JudgeResult = { ...r.report, picks, labels, judgeName: judge.loaded?.name ?? 'the judge', runSteps };
+    const replaced = judge.results.filter((x) => x.picks.a === picks.a && x.picks.b === picks.b);
     judge.result = result;
-    judge.results = [...judge.results.filter((x) => x.picks.a !== picks.a || x.picks.b !== picks.b), result];
+    judge.results = [...judge.results.filter((x) => !replaced.includes(x)), result];
+    await keepResult(judge.results[judge.results.length - 1], ids, replaced);
   } catch (e) {
     const msg = (e as Error).message;
     judge.error = /judging stopped/.test(msg) ? 'Stopped: no result (a judged sample is only meaningful whole).' : `The judge could not finish: ${msg}`;
@@ -205,6 +215,32 @@ export async function runJudge(prompts: HeldOutPrompt[], labels: { a: string; b:
     judge.running = false;
     judge.progress = null;
   }
+}
+
+/** Keeps a result in IndexedDB in place of the older ones for its pair of picks; a failure is said, the result stays on the page. */
+async function keepResult(result: JudgeResult, ids: number[], replaced: JudgeResult[]): Promise<void> {
+  try {
+    const { key: _key, ...value } = $state.snapshot(result) as JudgeResult;
+    const key = await addKept('judged', { runs: ids, at: Date.now(), value });
+    if (key !== null) result.key = key;
+    for (const old of replaced) if (old.key !== undefined) await deleteKept('judged', old.key);
+  } catch (e) {
+    judge.notice = isQuotaError(e) ? `This judge result is not kept for the next visit: ${QUOTA_MESSAGE}` : `This judge result is not kept for the next visit: ${(e as Error).message}`;
+  }
+}
+
+/** The kept results, at start (nothing judged yet on this visit); the latest is shown. */
+export async function restoreJudged(): Promise<void> {
+  const kept = await listKept<JudgeResult>('judged');
+  if (judge.results.length) return;
+  judge.results = kept.map(({ key, record }) => ({ ...record.value, key }));
+  judge.result = judge.results.at(-1) ?? null;
+}
+
+/** Drops the results about a deleted run from the page (IndexedDB's went with it). */
+export function forgetRunJudged(id: number): void {
+  judge.results = judge.results.filter((x) => !runIdsOf(x.picks.a, x.picks.b).includes(id));
+  if (judge.result && !judge.results.includes(judge.result)) judge.result = judge.results.at(-1) ?? null;
 }
 
 export async function stopJudge(): Promise<void> {

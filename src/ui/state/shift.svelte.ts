@@ -4,11 +4,14 @@
  * model against a run, the worker scores the run's answer under both (the ids
  * generation used, worker/token_shift.ts). This module says when that can
  * run and why not, asks for it, and keeps the result and the running list of
- * the most-shifted tokens over every answer analysed on the page.
+ * the most-shifted tokens over every answer analysed on the page. Each
+ * result is kept in IndexedDB (worker/db.ts `shifts`) with the comparison it
+ * belongs to, and the latest is restored on reload.
  */
+import { addKept, listKept } from '../../worker/db';
 import type { ShiftPiece } from '../../worker/protocol';
 import { engine } from './app.svelte';
-import { compare, promptOf, useOf, type Pick } from './compare.svelte';
+import { compare, comparisonKept, promptOf, runIdsOf, useOf, type Pick } from './compare.svelte';
 import { train } from './train.svelte';
 
 export interface ShiftView {
@@ -19,6 +22,15 @@ export interface ShiftView {
   pieces: ShiftPiece[];
   /** the end of the shown answer no whole token covers (a stop string cut inside one) */
   cut: string;
+  /** the comparison's key in IndexedDB, to find it again after a reload (its place in the history moves when runs are deleted) */
+  comparisonKey?: number;
+}
+
+/** A kept token-shift answer: the view, and the most-shifted list as it stood. */
+interface KeptShiftValue {
+  view: ShiftView;
+  topShifted: { text: string; count: number }[];
+  answers: number;
 }
 
 export const shift = $state({
@@ -71,14 +83,43 @@ export async function analyseShift(): Promise<void> {
     const r = await engine().call({ type: 'token-shift', prompt: promptOf(last), raw: last.raw, uses: [useOf(last.a.pick), useOf(last.b.pick)] }, 'token-shift-result', {
       onEvent: (e) => e.type === 'progress' && (shift.busy = `${e.label}…`),
     });
-    shift.result = { comparison, pick: tuned.pick, name: tuned.name, pieces: r.pieces, cut: r.cut };
+    await comparisonKept();
+    shift.result = { comparison, pick: tuned.pick, name: tuned.name, pieces: r.pieces, cut: r.cut, ...(last.key !== undefined ? { comparisonKey: last.key } : {}) };
     shift.topShifted = r.topShifted;
     shift.answers = r.answers;
+    const value = $state.snapshot({ view: shift.result, topShifted: shift.topShifted, answers: shift.answers }) as KeptShiftValue;
+    try {
+      await addKept('shifts', { runs: runIdsOf(tuned.pick), at: Date.now(), value });
+    } catch (e) {
+      shift.error = `The token shift is shown but not kept for the next visit: ${(e as Error).message}`;
+    }
   } catch (e) {
     shift.error = (e as Error).message;
   } finally {
     shift.busy = null;
   }
+}
+
+/** The latest kept token shift, at start, placed on its comparison in the restored history (restoreHistory first). */
+export async function restoreShift(): Promise<void> {
+  const last = (await listKept<KeptShiftValue>('shifts')).at(-1)?.record.value;
+  if (!last || shift.result) return;
+  const at = compare.history.findIndex((c) => c.key !== undefined && c.key === last.view.comparisonKey);
+  shift.result = { ...last.view, comparison: at + 1 }; // not found: 0, shown with no comparison
+  shift.topShifted = last.topShifted;
+  shift.answers = last.answers;
+}
+
+/** Drops a deleted run's shift from the page, and re-places the shown one in the shortened history. */
+export function forgetRunShift(id: number): void {
+  const r = shift.result;
+  if (!r) return;
+  if (runIdsOf(r.pick).includes(id)) {
+    shift.result = null;
+    return;
+  }
+  const at = compare.history.findIndex((c) => c.key !== undefined && c.key === r.comparisonKey);
+  if (at >= 0) r.comparison = at + 1;
 }
 
 /** Integer percentages of `counts` that add up to exactly 100 (largest remainder), all 0 when the total is 0. */
