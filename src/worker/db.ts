@@ -174,6 +174,32 @@ export function isQuotaError(e: unknown): boolean {
   return name === 'QuotaExceededError' || /quota/i.test(String((e as Error)?.message ?? ''));
 }
 
+/**
+ * About how many bytes a stored value takes: typed arrays and Blobs by their
+ * size, strings at two bytes a character, numbers at eight, the rest summed
+ * (IndexedDB's own overhead and compression are not counted: a guide, not a bill).
+ */
+export function approxBytes(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (v instanceof ArrayBuffer) return v.byteLength;
+  if (typeof Blob !== 'undefined' && v instanceof Blob) return v.size;
+  if (typeof v === 'string') return 2 * v.length;
+  if (typeof v === 'number' || typeof v === 'boolean') return 8;
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + approxBytes(x), 0);
+  if (typeof v === 'object') return Object.values(v as Record<string, unknown>).reduce((n: number, x) => n + approxBytes(x), 0);
+  return 0;
+}
+
+/** What this site keeps, by what: the cached models and every run (its record and checkpoint), oldest run first. */
+export async function storedBytes(): Promise<{ models: number; runs: { id: number; name: string; savedAt: number; bytes: number }[] }> {
+  const d = await openStore();
+  const models = (await d.getAll('models')).reduce((n, m) => n + m.bytes, 0);
+  const runs: { id: number; name: string; savedAt: number; bytes: number }[] = [];
+  for (const r of await d.getAll('runs')) runs.push({ id: r.id, name: r.name, savedAt: r.savedAt, bytes: approxBytes(r) + approxBytes(await d.get('runData', r.id)) });
+  return { models, runs: runs.sort((a, b) => a.savedAt - b.savedAt) };
+}
+
 export const QUOTA_MESSAGE =
   'The browser refused to store more (storage quota exceeded). Delete cached models below, or allow this site more storage; the model still runs, but will be downloaded again next time.';
 

@@ -8,7 +8,7 @@
  */
 import { uploadTensors } from '../engine/gpu/memory';
 import type { TemplateId, TokenizedSample } from '../engine/data';
-import { nextRunId, readRun, readRunData, saveRun } from './db';
+import { isQuotaError, nextRunId, readRun, readRunData, saveRun } from './db';
 import { LoraAdapter } from '../engine/lora';
 import { Trainer, type TrainCheckpoint, type TrainConfig } from '../engine/train/trainer';
 import type { DatasetReport, EvalPoint, Event, HeldOutPrompt, ResolvedTrainSettings, RunRecord, StepPoint, TrainSettings, TrainState } from './protocol';
@@ -270,6 +270,8 @@ async function loop(r: Run): Promise<void> {
       post({ type: 'device-lost', id: 0, message });
     }
     const msg = lost ? `The GPU device was lost (${lost}).` : message;
-    postState(`Training stopped: ${msg} The run is saved up to its last checkpoint; press Resume to go on from there.`);
+    // a refused checkpoint write aborts its transaction whole: the run's last checkpoint is still there
+    if (!lost && isQuotaError(e)) postState(`Training stopped: the browser refused to store the checkpoint (storage quota exceeded). ${r.record.name} is saved up to step ${r.record.step}; delete old runs or cached models, then press Resume to go on from there.`);
+    else postState(`Training stopped: ${msg} The run is saved up to its last checkpoint; press Resume to go on from there.`);
   }
 }

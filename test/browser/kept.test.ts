@@ -5,8 +5,10 @@
  * comparison in Compare's history and the token shift are all shown again,
  * read back from IndexedDB (worker/db.ts version 3). A simulated quota error
  * on the next comparison's write is said on the page and keeps the run and
- * every record already saved; deleting the run deletes its records too.
- * Screenshot of Compare after the reload.
+ * every record already saved. With the browser's estimate made full, loading
+ * a model (its cache write) says how much is used and by what and offers the
+ * run for deletion; deleting it there deletes its records too. Screenshots of
+ * Compare after the reload and of the storage warning.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,11 +116,33 @@ describe('kept across a reload: judge results, comparisons, token shifts', () =>
     expect(await text('shift-summary')).toBe(before.shift);
   });
 
-  it('deletes the records with their run', async () => {
+  it('before a write that may not fit, says how much is used and by what, and offers to delete old runs', async () => {
     const page = s.page;
-    await page.getByRole('button', { name: 'Delete Run 1' }).click();
-    await page.getByTestId('confirm-delete').click();
+    // the browser's estimate: 900 MiB used, 1 KiB left (the model's cache write will not fit)
+    await page.addInitScript(() => {
+      Object.defineProperty(StorageManager.prototype, 'estimate', { value: async () => ({ usage: 900 * 2 ** 20, quota: 900 * 2 ** 20 + 1024 }) });
+    });
+    await page.reload();
+    await page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    await page.getByTestId('run-row-1').waitFor({ timeout: 30_000 });
+    await loadModelFiles(page);
+    const room = await text('storage-room-text');
+    console.log(room);
+    expect(room).toMatch(
+      /^Storage may be full\. Caching local model needs about [\d.]+ (KiB|MiB), but this site already uses 900\.0 MiB of the 900\.0 MiB the browser allows \(1 KiB free\): cached models [\d.]+ (KiB|MiB), 1 run [\d.]+ (KiB|MiB), the rest [\d.]+ MiB\. It is tried anyway/,
+    );
+    expect(await text('storage-room-delete')).toBe('Delete Run 1');
+    await page.getByTestId('storage-room').screenshot({ path: path.join(SCREENSHOTS, 'storage-room.png') });
+  });
+
+  it('deletes the records with their run (from the storage warning, on a second press)', async () => {
+    const page = s.page;
+    await page.getByTestId('storage-room-delete').click();
+    expect(await text('storage-room-delete')).toBe('Really delete Run 1?');
+    expect(await page.getByTestId('run-row-1').count()).toBe(1);
+    await page.getByTestId('storage-room-delete').click();
     await expect.poll(() => page.getByTestId('run-row-1').count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => text('storage-room-text')).toMatch(/, 0 runs 0 B, /);
     expect(await page.getByTestId('compare-history').count()).toBe(0);
     expect(await page.getByTestId('judge-result').count()).toBe(0);
     expect(await page.getByTestId('shift-summary').count()).toBe(0);

@@ -22,6 +22,7 @@ import { compare, runIdsOf, useOf, type Pick } from './compare.svelte';
 import { memory } from './memory.svelte';
 import { models, refreshCache } from './model.svelte';
 import { runs } from './runs.svelte';
+import { checkRoom } from './storage.svelte';
 
 export interface JudgeResult extends JudgeReport {
   /** the picks as the selects name them */
@@ -176,6 +177,7 @@ export async function loadJudgeHub(repoText: string): Promise<void> {
     hubDownload = null;
     judge.download = null;
   }
+  await checkRoom(`caching the judge ${repo}`, files.reduce((n, f) => n + f.bytes.byteLength, 0));
   try {
     await saveModelFiles({ id, name: repo, format: 'hf' }, files.map((f) => ({ name: f.name, bytes: f.bytes.slice() })));
   } catch (e) {

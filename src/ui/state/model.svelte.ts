@@ -7,6 +7,7 @@
  * registers the Frozen weights choice at the page's settings:
  * memory.svelte.ts loadBits); a model already loaded can be reloaded at them.
  */
+import { checkRoom } from './storage.svelte';
 import { deleteCachedModel, isQuotaError, listCachedModels, QUOTA_MESSAGE, readModelBlob, readModelFiles, saveModelBlob, saveModelFiles, type CachedModel } from '../../worker/db';
 import type { FrozenBits } from '../../engine/frozen';
 import type { FileBytes, GgufPeek, ModelFiles, ModelSummary } from '../../worker/protocol';
@@ -132,8 +133,9 @@ function asModelFiles(format: 'hf' | 'llama2c', name: string, files: FileBytes[]
   return { format, name, model, tokenizer: tok };
 }
 
-/** Runs a write to the model cache; a full quota is reported, not fatal. */
-async function keep(name: string, save: () => Promise<void>): Promise<void> {
+/** Runs a write of about `bytes` bytes to the model cache, after a look at the room left; a full quota is reported, not fatal. */
+async function keep(name: string, bytes: number, save: () => Promise<void>): Promise<void> {
+  await checkRoom(`caching ${name}`, bytes);
   try {
     await save();
   } catch (e) {
@@ -144,7 +146,7 @@ async function keep(name: string, save: () => Promise<void>): Promise<void> {
 
 /** Caches files in IndexedDB. Copies, because the originals are transferred to the worker. */
 function cache(id: string, name: string, format: 'hf' | 'llama2c', files: FileBytes[]): Promise<void> {
-  return keep(name, () => saveModelFiles({ id, name, format }, files.map((f) => ({ name: f.name, bytes: f.bytes.slice() }))));
+  return keep(name, files.reduce((n, f) => n + f.bytes.byteLength, 0), () => saveModelFiles({ id, name, format }, files.map((f) => ({ name: f.name, bytes: f.bytes.slice() }))));
 }
 
 /**
@@ -260,7 +262,7 @@ export async function loadGguf(): Promise<void> {
     return; // send told the page
   }
   if (models.gguf?.file === file) models.gguf = null;
-  await keep(file.name, () => saveModelBlob({ id: ggufId(file.name), name: file.name }, file.name, file));
+  await keep(file.name, file.size, () => saveModelBlob({ id: ggufId(file.name), name: file.name }, file.name, file));
 }
 
 export function dismissGguf(): void {
