@@ -3,7 +3,7 @@
  * not fit, navigator.storage.estimate() says how much this site uses of its
  * quota; when the write would pass it, the page says how much is used and by
  * what (cached models, runs, the rest) and offers to delete old runs
- * (components/StorageRoom.svelte). The write is still tried: the estimate is
+ * (components/StorageRoom.svelte, through kept.svelte.ts removeRun). The write is still tried: the estimate is
  * the browser's guess, and a refusal keeps what is already saved (an
  * IndexedDB transaction is all or nothing).
  */
@@ -46,26 +46,23 @@ export async function checkRoom(what: string, bytes: number): Promise<boolean> {
   }
 }
 
-/** Deletes a run to make room (the second press of its button), then measures again. */
-export async function deleteForRoom(id: number): Promise<void> {
-  if (storage.confirming !== id) {
-    storage.confirming = id;
-    return;
+/** A run's delete button in the warning: the first press asks again (true: this press is the second, delete it). */
+export function confirmDelete(id: number): boolean {
+  if (storage.confirming === id) {
+    storage.confirming = null;
+    return true;
   }
-  storage.confirming = null;
-  storage.busy = true;
-  try {
-    const { removeRun } = await import('./kept.svelte'); // kept → judge → model → here: loaded when first needed
-    await removeRun(id);
-    const w = storage.warning;
-    if (w) {
-      const e = await estimate();
-      const kept = await storedBytes();
-      storage.warning = e && e.usage + w.needed <= e.quota ? null : { ...w, ...(e ?? {}), models: kept.models, runs: kept.runs };
-    }
-  } finally {
-    storage.busy = false;
-  }
+  storage.confirming = id;
+  return false;
+}
+
+/** After a run was deleted to make room: measures again; the warning goes once the write would fit. */
+export async function remeasure(): Promise<void> {
+  const w = storage.warning;
+  if (!w) return;
+  const e = await estimate();
+  const kept = await storedBytes();
+  storage.warning = e && e.usage + w.needed <= e.quota ? null : { ...w, ...(e ?? {}), models: kept.models, runs: kept.runs };
 }
 
 export function dismissRoom(): void {
