@@ -27,6 +27,11 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type St
 import type { TemplateId } from '../engine/data';
 import type { DatasetReport, EvalPoint, HeldOutPrompt, McScore, RunRecord, StepPoint, TrainSettings, TrainState, Vote } from './protocol';
 
+/** A run's multiple-choice score as kept: with the step the run was at when scored (absent in scores kept before version 3's page; saveRun fills it). */
+export interface StoredMcScore extends McScore {
+  step?: number;
+}
+
 export interface CachedModel {
   id: string;
   name: string;
@@ -269,9 +274,9 @@ export async function saveRun(record: RunRecord, data?: SavedRunData): Promise<R
   const tx = d.transaction(['runs', 'runData'], 'readwrite');
   const before = await tx.objectStore('runs').get(record.id);
   const merged: RunRecord = { ...record, name: before?.name ?? record.name, createdAt: before?.createdAt ?? record.createdAt, saved: record.saved || !!data || !!before?.saved };
-  // a benchmark score the page stored holds until the run trains on from the step it was scored at
-  const mc = record.mc ?? before?.mc;
-  if (mc && before?.step === record.step) merged.mc = mc;
+  // a benchmark score stays with the version of the run it was taken on: it keeps its step when the run trains on (the table says 'taken at step K')
+  const mc = (record.mc ?? before?.mc) as StoredMcScore | undefined;
+  if (mc) merged.mc = { ...mc, step: mc.step ?? before?.step ?? record.step } as StoredMcScore;
   else delete merged.mc;
   if (data) await tx.objectStore('runData').put(data, record.id);
   await tx.objectStore('runs').put(merged, record.id);
@@ -309,7 +314,14 @@ async function updateRun(id: number, patch: Partial<RunRecord>): Promise<void> {
 
 export const renameRun = (id: number, name: string): Promise<void> => updateRun(id, { name });
 
-export const setRunMc = (id: number, mc: McScore): Promise<void> => updateRun(id, { mc });
+/** Keeps a run's multiple-choice score with the step the run is at now. */
+export async function setRunMc(id: number, mc: McScore): Promise<void> {
+  const d = await openStore();
+  const tx = d.transaction('runs', 'readwrite');
+  const r = await tx.store.get(id);
+  if (r) await tx.store.put({ ...r, mc: { ...mc, step: r.step } as StoredMcScore }, id);
+  await tx.done;
+}
 
 /** Deletes a run, its checkpoint, the votes it took part in and the page records about it (judge results, comparisons, token shifts). */
 export async function deleteRun(id: number): Promise<void> {

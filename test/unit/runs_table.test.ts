@@ -104,3 +104,24 @@ describe('judge win rate vs base', () => {
     expect(one.judge).toEqual({ wins: 0, losses: 0, ties: 3, unparsed: 5, rate: null });
   });
 });
+
+describe('scores stay with the version of the run they were taken on', () => {
+  const judgedAt = (step: number) => ({ a: 'base' as const, b: { run: 1 }, pairs: [], bWins: 2, aWins: 1, ties: 0, unparsed: 0, unparsedReplies: 0, rate: null, runSteps: { 1: step } });
+  const mc = { set: 'stories-mc.jsonl', n: 60, acc: 0.5, accNorm: 0.45 };
+
+  it('marks the MC score and the judge result taken at step K once the run trained on', () => {
+    // scored and judged at step 4; the run resumed to step 8
+    const [one] = runRows([record(1, { step: 8, totalSteps: 8, mc: { ...mc, step: 4 } as typeof mc })], [], [judgedAt(4)]);
+    expect(one.mc).toEqual({ ...mc, takenAt: 4 });
+    expect(one.judge).toMatchObject({ wins: 2, losses: 1, takenAt: 4 });
+  });
+
+  it('says nothing more while the run is where it was scored, or when the step is not known', () => {
+    const [one] = runRows([record(1, { mc: { ...mc, step: 4 } as typeof mc })], [], [judgedAt(4)]);
+    expect(one.mc).toEqual(mc);
+    expect(one.judge!.takenAt).toBeUndefined();
+    const [old] = runRows([record(1, { step: 8, mc })], [], [{ ...judgedAt(4), runSteps: undefined }]);
+    expect(old.mc).toEqual(mc);
+    expect(old.judge!.takenAt).toBeUndefined();
+  });
+});

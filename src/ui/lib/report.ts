@@ -353,7 +353,8 @@ function comparisonsSection(cs: ReportComparison[]): string {
 }
 
 const rateCell = (rate: { p: number; lo: number; hi: number } | null, wins: number, losses: number) => (rate ? `${pct(rate.p)} of ${wins + losses} (${pct(rate.lo)}–${pct(rate.hi)})` : '–');
-const judgeCell = (j: RunRow['judge']) => (j?.rate ? rateCell(j.rate, j.wins, j.losses) : j ? `no decided pair (${j.ties} ties, ${j.unparsed} unparsed)` : '–');
+const takenAt = (k: number | undefined) => (k !== undefined ? `<br><span class="muted small">taken at step ${k}</span>` : '');
+const judgeCell = (j: RunRow['judge']) => (j?.rate ? rateCell(j.rate, j.wins, j.losses) : j ? `no decided pair (${j.ties} ties, ${j.unparsed} unparsed)` : '–') + takenAt(j?.takenAt);
 
 /** The in-context baseline (base model + k training examples, no training) as a row of the runs table: no steps, its votes and judge against base. */
 function baselineRow(b: BaselineRow): string {
@@ -372,7 +373,7 @@ function runsSection(rows: RunRow[], mcBase: McScore | null, baseline: BaselineR
       (r) =>
         `<tr data-run="${r.id}"><th scope="row">${esc(r.name)}</th><td>${esc(r.model)}</td><td>${esc(r.dataset)}${r.subset ? `<br><span class="muted">subset: ${esc(r.subset)}</span>` : ''}</td><td>${int(r.samples)}</td><td>${r.steps} / ${r.totalSteps}</td><td>${esc(r.state)}</td>` +
         `<td>${num(r.trainLoss)}</td><td>${num(r.heldoutLoss)}</td><td>${num(r.perplexity, 2)}</td>` +
-        `<td>${r.mc ? `${pct(r.mc.acc)} (${pct(r.mc.accNorm)})<br><span class="muted small">${esc(r.mc.set)} · ${r.mc.n} items</span>` : '–'}</td>` +
+        `<td>${r.mc ? `${pct(r.mc.acc)} (${pct(r.mc.accNorm)})<br><span class="muted small">${esc(r.mc.set)} · ${r.mc.n} items</span>${takenAt(r.mc.takenAt)}` : '–'}</td>` +
         `<td>${rateCell(r.winRate, r.votes.wins, r.votes.losses)}${r.votes.ties ? `, ${r.votes.ties} ties` : ''}</td><td>${judgeCell(r.judge)}</td></tr>`,
     )
     .join('') + (baseline ? baselineRow(baseline) : '');

@@ -5,6 +5,7 @@
  */
 import type { AdapterUse, EvalPoint, JudgeReport, RunRecord, Vote } from '../../worker/protocol';
 import { decidedWinRate } from '../../engine/eval/wilson';
+import type { StoredMcScore } from '../../worker/db';
 
 export interface RunRow {
   id: number;
@@ -25,32 +26,38 @@ export interface RunRow {
   perplexity: number | null;
   /** blind votes this run took part in (against base or another run); ties excluded from the rate */
   votes: { wins: number; losses: number; ties: number };
-  /** multiple-choice benchmark (set name, items, acc, acc_norm), when scored */
-  mc: { set: string; n: number; acc: number; accNorm: number } | null;
+  /** multiple-choice benchmark (set name, items, acc, acc_norm), when scored; takenAt: the step it was scored at, once the run has trained on since (else absent) */
+  mc: { set: string; n: number; acc: number; accNorm: number; takenAt?: number } | null;
   /** wins / decided votes, with a Wilson 95% interval; null without a decided vote */
   winRate: { p: number; lo: number; hi: number } | null;
   /** the model judge's latest verdicts on this run against base (ties and unparsed pairs apart from the rate), when judged */
-  judge: { wins: number; losses: number; ties: number; unparsed: number; rate: { p: number; lo: number; hi: number } | null } | null;
+  judge: { wins: number; losses: number; ties: number; unparsed: number; rate: { p: number; lo: number; hi: number } | null; takenAt?: number } | null;
 }
+
+/** A judge result as the page keeps it: the report and, when known, the step each run was at when judged (state/judge.svelte.ts). */
+export type JudgedAt = JudgeReport & { runSteps?: Record<number, number> };
+
+/** The step a score was taken at, when the run has trained on since (a score stays with the version of the run it was taken on). */
+const takenAtOf = (taken: number | undefined, now: number): { takenAt?: number } => (taken !== undefined && taken !== now ? { takenAt: taken } : {});
 
 /** wins / decided comparisons (ties apart) with a 95% Wilson interval: the page's one win-rate definition, for votes and judge alike. */
 const decidedRate = decidedWinRate;
 
 const isRun = (u: AdapterUse, id: number) => typeof u === 'object' && u.run === id;
 
-/** Run `id`'s side of the newest judge result between it and base (`judged` oldest first). */
-function judgeVsBase(id: number, judged: JudgeReport[]): RunRow['judge'] {
+/** Run `id`'s side of the newest judge result between it and base (`judged` oldest first), with the step it was judged at once the run is past it. */
+function judgeVsBase(id: number, step: number, judged: JudgedAt[]): RunRow['judge'] {
   const r = [...judged].reverse().find((j) => (j.a === 'base' && isRun(j.b, id)) || (j.b === 'base' && isRun(j.a, id)));
   if (!r) return null;
   const [wins, losses] = r.a === 'base' ? [r.bWins, r.aWins] : [r.aWins, r.bWins];
-  return { wins, losses, ties: r.ties, unparsed: r.unparsed, rate: decidedRate(wins, losses) };
+  return { wins, losses, ties: r.ties, unparsed: r.unparsed, rate: decidedRate(wins, losses), ...takenAtOf(r.runSteps?.[id], step) };
 }
 
 function lastEval(evals: EvalPoint[]): EvalPoint | null {
   return evals.length ? evals[evals.length - 1] : null;
 }
 
-export function runRows(records: RunRecord[], votes: Vote[], judged: JudgeReport[] = []): RunRow[] {
+export function runRows(records: RunRecord[], votes: Vote[], judged: JudgedAt[] = []): RunRow[] {
   return [...records]
     .sort((x, y) => x.id - y.id)
     .map((r) => {
@@ -77,9 +84,9 @@ export function runRows(records: RunRecord[], votes: Vote[], judged: JudgeReport
         heldoutLoss: e?.loss ?? null,
         perplexity: e?.perplexity ?? null,
         votes: v,
-        mc: r.mc ?? null,
+        mc: r.mc ? { set: r.mc.set, n: r.mc.n, acc: r.mc.acc, accNorm: r.mc.accNorm, ...takenAtOf((r.mc as StoredMcScore).step, r.step) } : null,
         winRate: decidedRate(v.wins, v.losses),
-        judge: judgeVsBase(r.id, judged),
+        judge: judgeVsBase(r.id, r.step, judged),
       };
     });
 }
