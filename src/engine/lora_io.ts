@@ -7,56 +7,16 @@
  * `.lora_A.default.weight`).
  */
 import { LINEAR_NAMES, linearKey, linearShape, type LinearName } from './config';
-import { readSafetensors, writeSafetensors, type WritableTensor } from './io/safetensors';
+import { readSafetensors } from './io/safetensors';
+import { peftFiles, type PeftFiles, type PeftMeta } from './peft_files';
 import { LoraAdapter, type LoraConfig } from './lora';
 import type { LlamaModel } from './model';
 
-export interface PeftMeta {
-  baseModel: string;
-  /** the prompt template the adapter was trained with (plain, alpaca, chatml, model) */
-  template: string;
-}
+export { peftKey, type PeftFiles, type PeftMeta } from './peft_files';
 
-export interface PeftFiles {
-  'adapter_config.json': string;
-  'adapter_model.safetensors': Uint8Array;
-}
-
-const PREFIX = 'base_model.model.';
-
-export function peftKey(key: string, which: 'A' | 'B'): string {
-  return `${PREFIX}${key}.lora_${which}.weight`;
-}
-
+/** An adapter on the GPU as PEFT files (peft_files.ts writes them). */
 export async function exportPeft(adapter: LoraAdapter, meta: PeftMeta): Promise<PeftFiles> {
-  const c = adapter.config;
-  const config = {
-    peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
-    r: c.rank,
-    lora_alpha: c.alpha,
-    lora_dropout: c.dropout,
-    target_modules: [...c.targets],
-    use_rslora: c.rslora,
-    bias: 'none',
-    fan_in_fan_out: false,
-    inference_mode: true,
-    init_lora_weights: true,
-    modules_to_save: null,
-    base_model_name_or_path: meta.baseModel,
-    revision: null,
-    // not a PEFT field: the prompt template this adapter expects (PEFT ignores unknown keys)
-    template: meta.template,
-  };
-  const tensors = new Map<string, WritableTensor>();
-  for (const [key, t] of await adapter.toHost()) {
-    tensors.set(peftKey(key, 'A'), { shape: t.aShape, data: t.a });
-    tensors.set(peftKey(key, 'B'), { shape: t.bShape, data: t.b });
-  }
-  return {
-    'adapter_config.json': JSON.stringify(config, null, 2),
-    'adapter_model.safetensors': writeSafetensors(tensors, { format: 'pt' }),
-  };
+  return peftFiles(adapter.config, await adapter.toHost(), meta);
 }
 
 export interface ImportedAdapter {

@@ -1,4 +1,11 @@
-/** Taking the work away: the adapter in PEFT format, an adapter import, the run recipe. */
+/**
+ * Taking the work away: the adapter in PEFT format (the run the user picks,
+ * written from its saved checkpoint, or the adapter on the model now), an
+ * adapter import, the run recipe.
+ */
+import { checkpointPeftFiles, type PeftFiles } from '../../engine/peft_files';
+import type { LoraConfig } from '../../engine/lora';
+import { readRun, readRunData } from '../../worker/db';
 import type { TrainSettings } from '../../worker/protocol';
 import { download } from '../lib/format';
 import { unzip, zip } from '../lib/zip';
@@ -14,20 +21,42 @@ export const takeaway = $state({
   /** object URLs of the last exported adapter's two files, to download one by one */
   files: null as { config: string; safetensors: string } | null,
   imported: null as { rank: number; params: number } | null,
+  /** which adapter Download exports: a saved run's id, or 'current' (the adapter on the model: training's or an imported one); null: the newest saved run */
+  pick: null as number | 'current' | null,
 });
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-|-$/g, '') || 'model';
 
-export async function exportAdapter(): Promise<void> {
+/** A saved run's adapter as PEFT files, from its checkpoint in IndexedDB (as saved: its last checkpoint), with the file name. */
+export async function runAdapterFiles(id: number): Promise<{ name: string; files: PeftFiles }> {
+  const [record, data] = await Promise.all([readRun(id), readRunData(id)]);
+  if (!record) throw new Error(`There is no run ${id}.`);
+  const ckpt = data?.checkpoint as { config: LoraConfig & Record<string, unknown>; adapter: Record<string, { a: Float32Array; b: Float32Array }> } | null | undefined;
+  if (!data || !ckpt?.adapter) throw new Error(`${record.name} has no saved adapter yet (it is saved at its first checkpoint).`);
+  const c = ckpt.config;
+  const config: LoraConfig = { rank: c.rank, alpha: c.alpha, dropout: c.dropout, rslora: c.rslora, targets: c.targets };
+  return { name: `lora-${slug(record.name)}.zip`, files: checkpointPeftFiles({ config, adapter: ckpt.adapter }, { baseModel: record.modelName, template: data.template }) };
+}
+
+/** Downloads the picked adapter: a saved run's (its checkpoint, whatever is on the model) or the one on the model now. */
+export async function exportAdapter(pick: number | 'current'): Promise<void> {
   takeaway.error = null;
   takeaway.busy = 'Exporting the adapter…';
   try {
-    const r = await engine().call({ type: 'export-adapter' }, 'adapter-files');
-    download(`lora-${slug(models.loaded?.name ?? 'model')}.zip`, zip({ 'adapter_config.json': r.config, 'adapter_model.safetensors': r.safetensors }), 'application/zip');
+    let name: string;
+    let files: PeftFiles;
+    if (pick === 'current') {
+      const r = await engine().call({ type: 'export-adapter' }, 'adapter-files');
+      name = `lora-${slug(models.loaded?.name ?? 'model')}.zip`;
+      files = { 'adapter_config.json': r.config, 'adapter_model.safetensors': r.safetensors };
+    } else ({ name, files } = await runAdapterFiles(pick));
+    const config = files['adapter_config.json'];
+    const safetensors = files['adapter_model.safetensors'];
+    download(name, zip({ 'adapter_config.json': config, 'adapter_model.safetensors': safetensors }), 'application/zip');
     if (takeaway.files) Object.values(takeaway.files).forEach((u) => URL.revokeObjectURL(u));
     takeaway.files = {
-      config: URL.createObjectURL(new Blob([r.config], { type: 'application/json' })),
-      safetensors: URL.createObjectURL(new Blob([r.safetensors as BlobPart])),
+      config: URL.createObjectURL(new Blob([config], { type: 'application/json' })),
+      safetensors: URL.createObjectURL(new Blob([safetensors as BlobPart])),
     };
   } catch (e) {
     takeaway.error = (e as Error).message;
