@@ -46,13 +46,13 @@ export function stopCuration(): void {
   if (running) stopRequested = true;
 }
 
-function sourcesOf(d: PreparedSplit): CurateSources {
+export function sourcesOf(d: PreparedSplit): CurateSources {
   if (!d.sources) throw new Error('This dataset came back with a restored run, without its file: load the file again to curate it.');
   return d.sources;
 }
 
 /** The training rows of each file, in file order (the dataset's, then the mixed-in file's). */
-async function trainingRows(d: PreparedSplit, sources: CurateSources): Promise<{ rows: CurateRow[]; sourceOf: number[] }> {
+export async function trainingRows(d: PreparedSplit, sources: CurateSources): Promise<{ rows: CurateRow[]; sourceOf: number[] }> {
   const training = new Set(d.train.map((s) => rowKey(sources.mixed.has(s) ? 1 : 0, s)));
   const rows: CurateRow[] = [];
   const sourceOf: number[] = [];

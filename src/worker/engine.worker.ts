@@ -17,6 +17,7 @@ import { deleteRun } from './db';
 import { buildRecipe } from './recipe';
 import { loadJudge, runJudge, stopJudge } from './judge';
 import { exportSubset, isCurating, runCuration, setSubset, stopCuration } from './curate';
+import { runScoring, setScoreSubset, stopScoring } from './quality';
 import { claimModel } from './model_use';
 import { forgetInContext, generateUse, heldOutLossInContext, setInContext } from './incontext';
 import { gpuMemoryReport, heldOutLoss, loadDataset, loadModel, measureAdapter, peekGguf, requireDataset, requireSession, sampleTokens, session, stopGeneration } from './session';
@@ -224,6 +225,18 @@ async function handle(req: Request): Promise<void> {
       return;
     case 'curate-export':
       post({ type: 'subset-jsonl', id, ...exportSubset(req.choice) });
+      return;
+    case 'quality-run': {
+      notWhileTraining('score the rows');
+      post({ type: 'quality', id, view: await runScoring((label, done, total) => post({ type: 'progress', id, label, done, total })) });
+      return;
+    }
+    case 'quality-stop':
+      stopScoring();
+      break;
+    case 'quality-subset':
+      notWhileTraining('change the training rows');
+      post({ type: 'subset', id, subset: setScoreSubset(req.minScore) });
       return;
     case 'incontext-set': {
       notWhileTraining('set the in-context baseline');

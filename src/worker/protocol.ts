@@ -177,6 +177,17 @@ export interface SubsetInfo {
   description: string;
 }
 
+/** Reply to quality-run (worker/quality.ts): each training row's judge score 1–5 (null: unscored, with the reason) and the judge's reply (its top next tokens after "Score:"). */
+export interface QualityView {
+  judge: string;
+  /** every training row, in file order */
+  rows: { label: string; prompt: string; response: string; score: 1 | 2 | 3 | 4 | 5 | null; reply: string; reason: string | null }[];
+  /** rows the judge read in this pass; the others came from the scores of earlier passes */
+  read: number;
+  cached: number;
+  seconds: number;
+}
+
 /** Reply to curate-run: what the curation panel draws. Rows are named as data/location.ts rowLabel does ("line 17"), with the file's name when a mix is loaded. */
 export interface CurateView {
   /** the files the training rows came from: 0 the dataset, 1 the one mixed in */
@@ -427,6 +438,11 @@ export type Request =
   | { type: 'curate-subset'; id: number; choice: SubsetChoice | null }
   /** the last curation's subset as JSONL, each row as it was in its file, in file order; the reply is `subset-jsonl` */
   | { type: 'curate-export'; id: number; choice: SubsetChoice }
+  /** the loaded judge scores every training row 1–5 (issue 24; rows scored before cost nothing); progress per chunk; the reply is `quality` */
+  | { type: 'quality-run'; id: number }
+  | { type: 'quality-stop'; id: number }
+  /** trains on the rows of the last scoring that scored ≥ minScore; the reply is `subset` */
+  | { type: 'quality-subset'; id: number; minScore: number }
   /** sets the in-context baseline (AdapterUse 'incontext'): k examples from the training split, the k most representative (k-means over prompt embeddings) or the rows named by number (line, or position in a JSON array) */
   | { type: 'incontext-set'; id: number; k: number; choose: 'representative' | { rows: number[] }; maxNewTokens: number }
   /** the token shift of the last generate-pair's tuned side (the one that is not 'base'), from the ids it generated; prompt/raw/uses name that comparison */
@@ -473,6 +489,7 @@ export type Event =
   | { type: 'judge-model'; id: number; judge: JudgeSummary }
   | { type: 'judged'; id: number; report: JudgeReport }
   | { type: 'curated'; id: number; view: CurateView }
+  | { type: 'quality'; id: number; view: QualityView }
   | { type: 'subset'; id: number; subset: SubsetInfo | null }
   | { type: 'subset-jsonl'; id: number; name: string; text: string; rows: number }
   /** reply to token-shift: side = the tuned side; cut = text after the last whole token (a stop string inside one); topShifted over every answer analysed in this worker, `answers` of them */
