@@ -57,7 +57,12 @@ describe('loading a model in the worker', () => {
     const t0 = performance.now();
     const p = await peekGguf(new Blob([bytes]), 'SmolLM2-135M-Instruct.Q4_1.gguf');
     console.log(`peek in ${(performance.now() - t0).toFixed(0)} ms:`, JSON.stringify({ ...p, shape: undefined }));
-    expect(p).toMatchObject({ name: 'SmolLM2-135M-Instruct.Q4_1.gguf', fileBytes: bytes.byteLength, architecture: 'llama', weightBytes: 2, chatTemplate: true });
+    expect(p).toMatchObject({ name: 'SmolLM2-135M-Instruct.Q4_1.gguf', fileBytes: bytes.byteLength, architecture: 'llama', chatTemplate: true });
+    // as stored: its Q4_1 matrices and Q8_0 embedding stay packed on the GPU (issue 23); 16-bit would be bf16
+    expect(p.frozenSizes.stored.format).toBe('Q4_1 + Q8_0');
+    expect(p.weightBytes).toBe(p.frozenSizes.stored.bytes);
+    expect(p.weightBytes).toBeCloseTo(0.7171, 4); // 5.7 bits a weight: Q4_1 is 5, the Q8_0 embedding (28 M of 134 M) 8.5
+    expect(p.frozenSizes[16]).toBe(2);
     expect(p.types).toEqual({ Q4_1: 210, F32: 61, Q8_0: 1 });
     expect(p.shape).toMatchObject({ hiddenSize: 576, numLayers: 30, numHeads: 9, numKvHeads: 3, vocabSize: 49152, tieWordEmbeddings: true });
     expect(p.params).toBe(134_515_008); // SmolLM2-135M's parameter count (embeddings tied)
@@ -71,14 +76,15 @@ describe('loading a model in the worker', () => {
     });
     const s = requireSession();
     console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${m.params} params, weights ${s.gpu.weights} B on the GPU; ${seen.length} progress events`);
-    expect(m).toMatchObject({ name: 'SmolLM2-135M-Instruct.Q4_1.gguf', format: 'gguf', weightBytes: 2, params: modelParams(m.shape) });
+    expect(m).toMatchObject({ name: 'SmolLM2-135M-Instruct.Q4_1.gguf', format: 'gguf', weightFormat: 'Q4_1 + Q8_0', params: modelParams(m.shape) });
     expect(m.templates).toContain('model');
     const reads = seen.filter(([label]) => label === 'Reading SmolLM2-135M-Instruct.Q4_1.gguf');
     expect(reads[0]).toEqual([reads[0][0], 0, 96_576_768]);
     expect(reads.at(-1)).toEqual([reads[0][0], 96_576_768, 96_576_768]);
     expect(reads.every(([, d], i) => i === 0 || d >= reads[i - 1][1])).toBe(true);
     expect(seen.at(-1)![0]).toBe('Uploading weights to the GPU');
-    expect(s.gpu.weights).toBe(frozenWeightBytes(m.shape, 2));
+    expect(s.gpu.weights).toBe(98_673_920); // the file's blocks as they are, beside 271,197,440 B at bf16
+    expect(Math.abs(frozenWeightBytes(m.shape, m.weightBytes) - s.gpu.weights)).toBeLessThan(1);
     const text = await greedy('What is the capital of France?', 8);
     console.log(`greedy through ChatML: ${JSON.stringify(text)}`);
     expect(text.trim().length).toBeGreaterThan(0);
