@@ -1,5 +1,7 @@
 /**
- * Nothing a user did is lost (issue 24 part 2), on stories260K-hf: a 2-step
+ * Nothing a user did is lost (issue 24 part 2), on stories260K-hf. A
+ * version-2 database's run and vote read the same before and after the
+ * upgrade to version 3. Then a 2-step
  * smoke run, a comparison base vs run 1, its token shift and a judge run
  * (stories260K-hf as its own judge), then a reload: the judge's result, the
  * comparison in Compare's history and the token shift are all shown again,
@@ -31,6 +33,57 @@ describe('kept across a reload: judge results, comparisons, token shifts', () =>
 
   const text = async (testid: string) => ((await s.page.getByTestId(testid).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
   const before: Record<string, string> = {};
+
+  /** the database's version as the page sees it now */
+  const dbVersion = () =>
+    s.page.evaluate(
+      () =>
+        new Promise<number>((ok, bad) => {
+          const r = indexedDB.open('lima-playground');
+          r.onsuccess = () => (ok(r.result.version), r.result.close());
+          r.onerror = () => bad(r.error);
+        }),
+    );
+
+  it("keeps a version-2 database's runs and votes readable through the upgrade to version 3", async () => {
+    const page = s.page;
+    await page.evaluate(async () => {
+      await new Promise<void>((ok, bad) => {
+        const del = indexedDB.deleteDatabase('lima-playground');
+        del.onsuccess = () => ok();
+        del.onerror = () => bad(del.error);
+      });
+      await new Promise<void>((ok, bad) => {
+        const open = indexedDB.open('lima-playground', 2);
+        open.onupgradeneeded = () => {
+          const d = open.result;
+          for (const n of ['files', 'models', 'runs', 'runData']) d.createObjectStore(n);
+          d.createObjectStore('votes', { autoIncrement: true });
+          const step = (n: number) => ({ step: n, totalSteps: 3, epoch: 0, loss: 3 - n / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 1, etaSec: 0 });
+          const run = {
+            id: 1, name: 'Run 1', modelId: 'local:old model', modelName: 'old model', datasetName: 'old.jsonl',
+            dataset: { format: 'instruction-response', train: 3, validation: 1, mixed: 0, template: 'plain' },
+            settings: { lr: 1e-3 }, state: 'done', step: 3, totalSteps: 3, steps: [step(1), step(2), step(3)],
+            evals: [{ step: 3, loss: 2.25, perplexity: Math.exp(2.25) }], saved: true, createdAt: 1, savedAt: 1,
+          };
+          open.transaction!.objectStore('runs').put(run, 1);
+          open.transaction!.objectStore('votes').add({ a: 'base', b: 1, winner: 'b', at: 1 });
+        };
+        open.onsuccess = () => (open.result.close(), ok());
+        open.onerror = () => bad(open.error);
+      });
+    });
+    const cells = async () => (await page.getByTestId('run-row-1').locator('th, td').allTextContents()).map((c) => c.replace(/\s+/g, ' ').trim()).join(' ');
+    await page.reload();
+    await page.getByTestId('gpu-adapter').waitFor({ timeout: 120_000 });
+    await page.getByTestId('run-row-1').waitFor({ timeout: 30_000 });
+    expect(await cells()).toMatch(/^Run 1 old\.jsonl 3 3 \/ 3 2\.700 2\.250 9\.49 – 100% of 1 – Rename Delete$/);
+    expect(await dbVersion()).toBe(3);
+    expect(await page.getByTestId('kept-error').count()).toBe(0);
+    await page.getByRole('button', { name: 'Delete Run 1' }).click();
+    await page.getByTestId('confirm-delete').click();
+    await expect.poll(() => page.getByTestId('run-row-1').count(), { timeout: 30_000 }).toBe(0);
+  });
 
   it('trains, compares, analyses the token shift and judges', async () => {
     const page = s.page;
