@@ -7,7 +7,10 @@
  *                Qwen's q/k/v biases): frozenWeightBytes = the bytes that
  *                LlamaModel.fromLoaded + uploadTensors leave resident, exactly,
  *                and = model.weightBytes() + the RoPE tables (which the model
- *                makes itself and weightBytes() does not list)
+ *                makes itself and weightBytes() does not list); at 8 and 4
+ *                frozen bits (Q8_0, Q4_0 quantized on load) = the formats'
+ *                bytes per weight (bitsWeightBytes) where rows are whole
+ *                blocks, and bytesPerMatrixWeight gives a padded model's back
  *   adapter      creating a Trainer (P and the AdamW moments, or P alone for
  *                SGD) leaves `adapter` bytes resident, give or take the uniform
  *                buffers its zero-fill launches (under 256 bytes)
@@ -19,9 +22,11 @@
  *                shapes with the vocabulary cut to 4,000 at batch 2 × 64 (where the
  *                layers' terms weigh most), and their real shapes, vocabulary and
  *                BF16 included, at batch 1 × 64 (on SwiftShader the LM head makes
- *                more tokens slow). The span's peak above what was resident, after
- *                emptying tfjs's pool (as at the first step of a run), against
- *                activations + transient.
+ *                more tokens slow); and at the layer shapes over a base quantized
+ *                to 4 and 8 bits (the quantized matmuls must allocate nothing the
+ *                model does not count: no dequantized copy). The span's peak above
+ *                what was resident, after emptying tfjs's pool (as at the first
+ *                step of a run), against activations + transient.
  *
  * Tolerance of the micro-batch: ±15%. The model counts the buffers the code
  * allocates and was fitted to these measurements (within a few per cent);
@@ -44,7 +49,8 @@ import { releasePooledBuffers } from '../../src/engine/gpu/pool';
 import { loadHF } from '../../src/engine/io/hf';
 import { folderSource } from '../../src/engine/io/node_source';
 import { LoraAdapter } from '../../src/engine/lora';
-import { frozenWeightBytes, lossTransientBytes, predictTrainingMemory, ropeTableBytes } from '../../src/engine/memory_model';
+import { bitsWeightBytes, bytesPerMatrixWeight, frozenWeightBytes, lossTransientBytes, predictTrainingMemory, ropeTableBytes } from '../../src/engine/memory_model';
+import type { FrozenBits } from '../../src/engine/frozen';
 import { LlamaModel } from '../../src/engine/model';
 import { padBatch } from '../../src/engine/train/batches';
 import { fusedMicroGrads } from '../../src/engine/train/fused_grads';
@@ -120,6 +126,39 @@ describe('frozen weights: predicted = resident on the device', () => {
     });
 });
 
+describe('frozen weights at 8 and 4 bits: predicted = resident on the device', () => {
+  for (const bits of [8, 4] as FrozenBits[])
+    it(`${bits} bits: SmolLM2-135M's and Qwen2.5-0.5B's layer shapes (whole blocks) to the byte; a tiny checkpoint's padded rows through bytesPerMatrixWeight`, async () => {
+      for (const config of [smolLM2Shape(2, 4000), qwen25Shape(2, 4000)]) {
+        const w = randomWeights(config);
+        await emptyPool();
+        const { value: model, bytes } = measureResident(() => {
+          const m = LlamaModel.fromWeights(config, w, { frozenBits: bits });
+          uploadTensors(m);
+          return m;
+        });
+        const predicted = frozenWeightBytes(config, bitsWeightBytes(bits));
+        console.log(`weights d=${config.hiddenSize} at ${bits} bits: resident ${bytes} B, predicted ${predicted} B`);
+        expect(bytes).toBe(predicted);
+        model.dispose();
+      }
+      // hidden 32, ff 48: down_proj's 48-weight rows take two 32-weight blocks
+      const { dir, config } = writeTinyCheckpoint({ dtype: 'BF16', arch: 'Qwen2ForCausalLM' });
+      const loaded = await loadHF(folderSource(dir));
+      await emptyPool();
+      const { value: model, bytes } = measureResident(() => {
+        const m = LlamaModel.fromLoaded(loaded, { frozenBits: bits });
+        uploadTensors(m);
+        return m;
+      });
+      const perWeight = bytesPerMatrixWeight(config, model.weightBytes());
+      expect(perWeight).toBeGreaterThan(bitsWeightBytes(bits));
+      expect(bytes).toBe(model.weightBytes() + ropeTableBytes(config));
+      expect(frozenWeightBytes(config, perWeight)).toBeCloseTo(bytes, 6);
+      model.dispose();
+    });
+});
+
 describe('adapter: predicted = resident after creating a Trainer', () => {
   for (const optimizer of ['adamw', 'sgd'] as const)
     it(optimizer, async () => {
@@ -170,7 +209,7 @@ describe('training transients: predicted against the device peak', () => {
    * after emptying tfjs's pool as at a run's first step, against the model's
    * activations + transient.
    */
-  async function microBatchPeak(name: string, model: LlamaModel, B: number, T: number, checkpointing: boolean, weightBytes: 2 | 4, rank = 8) {
+  async function microBatchPeak(name: string, model: LlamaModel, B: number, T: number, checkpointing: boolean, weightBytes: number, rank = 8) {
     const t0 = performance.now();
     const config = model.config;
     const adapter = new LoraAdapter(config, { rank, alpha: 16, dropout: 0, rslora: false, targets: [...LINEAR_NAMES] }, { seed: 0 });
@@ -230,4 +269,20 @@ describe('training transients: predicted against the device peak', () => {
         }
         model.dispose();
       });
+
+  // over a quantized base: the same activations and transients (dequantization lives in the matmuls' registers)
+  for (const [name, shape, bits] of [
+    ['SmolLM2-135M layer shape', (l: number) => smolLM2Shape(l, 4000), 4],
+    ['SmolLM2-135M layer shape', (l: number) => smolLM2Shape(l, 4000), 8],
+    ['Qwen2.5-0.5B layer shape', (l: number) => qwen25Shape(l, 4000), 4],
+  ] as [string, (layers: number) => ModelConfig, FrozenBits][])
+    it(`one fused micro-batch at ${name}, 2 layers, ${bits}-bit base, batch 2 × 64, with and without checkpointing`, async () => {
+      const model = LlamaModel.fromWeights(shape(2), randomWeights(shape(2)), { frozenBits: bits });
+      for (const checkpointing of [false, true]) {
+        const r = await microBatchPeak(`${name} ${bits}-bit`, model, 2, 64, checkpointing, bitsWeightBytes(bits));
+        expect(Math.abs(r.peak / r.predicted - 1)).toBeLessThan(0.15);
+        expect(r.leftInUse).toBe(0);
+      }
+      model.dispose();
+    });
 });
