@@ -190,7 +190,7 @@ describe('Frozen weights: 16-bit / 8-bit / 4-bit / Auto', () => {
     const saved = await page.evaluate(
       () =>
         new Promise<unknown>((resolve, reject) => {
-          const open = indexedDB.open('lima-playground', 2);
+          const open = indexedDB.open('lima-playground');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
             const get = open.result.transaction('runData').objectStore('runData').getAll();

@@ -152,7 +152,7 @@ describe('memory warning before a download', () => {
     const saved = await page.evaluate(
       () =>
         new Promise<{ saveMemory: unknown; settings: unknown; trainer: unknown; keys: string[] }>((resolve, reject) => {
-          const open = indexedDB.open('lima-playground', 2);
+          const open = indexedDB.open('lima-playground');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
             const get = open.result.transaction('runData').objectStore('runData').getAll();

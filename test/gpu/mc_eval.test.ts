@@ -114,7 +114,7 @@ describe('multiple choice on stories260K', () => {
     expect(r.status, r.stderr).toBe(0);
     console.log(`cli run ${(performance.now() - t0).toFixed(0)} ms`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    expect(Object.keys(out)).toEqual(['acc', 'acc_norm', 'n', 'items']);
+    expect(Object.keys(out)).toEqual(['acc', 'acc_norm', 'n', 'items', 'frozen']);
     expect(out.n).toBe(subset.length);
     expect(Object.keys(out.items[0])).toEqual(['scores', 'pred', 'pred_norm', 'gold']);
     const acc = out.items.filter((x: { pred: number; gold: number }) => x.pred === x.gold).length / out.n;
