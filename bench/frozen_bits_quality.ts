@@ -13,39 +13,27 @@
  * average (this machine is shared) and the commands that made it. Figures in
  * BENCHMARKS.md ("Issue 23: frozen weights at 16, 8 and 4 bits").
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { num, parseFlags } from '../src/cli/args';
-import { dequantize } from '../src/engine/io/ggml_quants';
+import { loadAvg, runCli } from './cli_child';
+import { dequantizeRows } from '../src/engine/io/ggml_quants';
 import { loadModelPath } from '../src/engine/io/node_load';
 import { quantizeRows } from '../src/engine/io/quantize';
 import { toBf16Bits } from '../src/engine/frozen';
-import { blocksPerRow, QUANT_BLOCK } from '../kernels/packed_weight';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const STORIES = '/work/shared/models/stories260K-hf';
 const DATA = '/work/shared/data/tinystories-instruct-1k.jsonl';
 
 const f = parseFlags(process.argv.slice(2), { steps: { type: 'string' }, out: { type: 'string' } });
 const steps = num(f.steps, 'steps', 30, (n) => Number.isInteger(n) && n > 0);
 const OUT = path.resolve(f.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'frozen-bits-')));
-const load = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+const load = loadAvg;
 const log = (s: string) => console.error(`[frozen_bits] ${s}`);
 const emit = (row: Record<string, unknown>) => console.log(JSON.stringify({ ...row, load_avg: load(), cores: os.cpus().length }));
 
-async function cli(args: string[]): Promise<{ json: Record<string, any>; wall_s: number; command: string }> {
-  const command = `npm run -s cli -- ${args.join(' ')}`;
-  log(command);
-  const t0 = performance.now();
-  const child = spawn('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const code: number = await new Promise((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`${command}: exit ${code}`);
-  return { json: JSON.parse(out.trim().split('\n').pop() ?? ''), wall_s: Number(((performance.now() - t0) / 1000).toFixed(1)), command };
-}
+const cli = (args: string[]) => runCli(args, log);
 
 /** Relative RMS error of each matrix held at bf16, Q8_0 and Q4_0 (rows zero-padded to whole blocks, as uploaded). */
 async function tensorErrors(): Promise<void> {
@@ -58,15 +46,7 @@ async function tensorErrors(): Promise<void> {
     const held: Record<string, Float32Array> = {};
     const bits = toBf16Bits(t.data);
     held.bf16 = new Float32Array(new Uint32Array(Array.from(bits, (b) => b << 16)).buffer);
-    for (const format of ['Q8_0', 'Q4_0'] as const) {
-      const blocks = quantizeRows(t.data, r, c, format);
-      const [per, size] = QUANT_BLOCK[format];
-      const bpr = blocksPerRow(format, c);
-      const row = new Float32Array(bpr * per);
-      const out = new Float32Array(r * c);
-      for (let i = 0; i < r; i++) dequantize(format, blocks.subarray(i * bpr * size, (i + 1) * bpr * size), bpr * per, row), out.set(row.subarray(0, c), i * c);
-      held[format] = out;
-    }
+    for (const format of ['Q8_0', 'Q4_0'] as const) held[format] = dequantizeRows(format, quantizeRows(t.data, r, c, format), r, c);
     rows[name] = {};
     for (const [k, v] of Object.entries(held)) {
       let e = 0;

@@ -31,11 +31,11 @@
  * Every CLI run is `npx tsx src/cli/main.ts …` (= `npm run -s cli -- …`) in a
  * child process; the command is printed in the figure's `commands`.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { num, parseFlags } from '../src/cli/args';
+import { loadAvg, runCli } from './cli_child';
 import { createTemplate, locationKey, parseRows, prepareDataset, promptIds, splitTrainValidation, type TemplateId } from '../src/engine/data';
 import { judgePairs, judgePrompt, type JudgePair, judgeTemplate, modelJudge, renderJudgePrompt } from '../src/engine/eval/judge';
 import { generate } from '../src/engine/generate';
@@ -65,24 +65,10 @@ const stepCount = num(f.steps, 'steps', 1, (n) => Number.isInteger(n) && n > 0);
 const OUT = path.resolve(f.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'real-model-')));
 fs.mkdirSync(OUT, { recursive: true });
 const log = (s: string) => console.error(`[real_model] ${s}`);
-const load = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+const load = loadAvg;
 const emit = (row: Record<string, unknown>) => console.log(JSON.stringify({ ...row, load_avg: load(), cores: os.cpus().length }));
-const shown = (args: string[]) => `npm run -s cli -- ${args.map((a) => (/^[\w./=:-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`;
 
-/** Runs the CLI with `args`; its --json result (the last stdout line), wall seconds and the load average at its end. */
-async function cli(args: string[]): Promise<{ json: Record<string, any>; wall_s: number; load_avg: number[]; command: string }> {
-  const command = shown(args);
-  log(command);
-  const t0 = performance.now();
-  const child = spawn('npx', ['tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const code: number = await new Promise((resolve) => child.on('close', resolve));
-  const wall_s = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`${command}: exit ${code}`);
-  const last = out.trim().split('\n').pop() ?? '';
-  return { json: JSON.parse(last), wall_s: Number(wall_s.toFixed(1)), load_avg: load(), command };
-}
+const cli = (args: string[]) => runCli(args, log);
 
 const mean = (a: number[]) => (a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN);
 const median = (a: number[]) => {

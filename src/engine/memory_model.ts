@@ -79,6 +79,22 @@ export interface ModelShape {
   attentionBias: boolean; // Qwen2's q/k/v biases
 }
 
+/** The parts of a config the memory model reads (a ModelConfig carries more). */
+export function modelShape(c: ModelShape): ModelShape {
+  return {
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    vocabSize: c.vocabSize,
+    maxPositions: c.maxPositions,
+    tieWordEmbeddings: c.tieWordEmbeddings,
+    attentionBias: c.attentionBias,
+  };
+}
+
 export interface MemoryQuery {
   config: ModelShape;
   /**

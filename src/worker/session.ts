@@ -35,7 +35,7 @@ import { ggufConfig, loadGguf } from '../engine/io/gguf_model';
 import { loadHF } from '../engine/io/hf';
 import { loadLlama2c } from '../engine/io/llama2c';
 import type { FileSource, LoadedModel } from '../engine/io/weights';
-import { modelParams, type ModelShape } from '../engine/memory_model';
+import { modelParams, modelShape, type ModelShape } from '../engine/memory_model';
 import { LoraAdapter } from '../engine/lora';
 import { LlamaModel } from '../engine/model';
 import { TextTokenizer } from '../engine/tokenizer';
@@ -217,7 +217,7 @@ export function residentWeights(model: LlamaModel): { bytes: number; format: str
 /** What a GGUF's header says, for the page to show before it is loaded (the header alone is read: a few MB at most, the tokenizer's vocabulary). */
 export async function peekGguf(file: Blob, name: string): Promise<GgufPeek> {
   const h = await readGgufHeader(blobByteSource(file, name));
-  const shape = shapeOf(ggufConfig(h, name));
+  const shape = modelShape(ggufConfig(h, name));
   const text = (key: string) => {
     const v = h.metadata.get(key);
     return typeof v === 'string' ? v : null;
@@ -264,21 +264,6 @@ export function gpuMemoryReport(): GpuMemoryReport {
   return { weights: g?.weights ?? 0, adapter: g?.adapter ?? 0, live: m.live, peak: g ? g.work.peakAbove() : 0, devicePeak: m.devicePeak };
 }
 
-/** What the memory model needs of a config. */
-function shapeOf(c: ModelConfig): ModelShape {
-  return {
-    hiddenSize: c.hiddenSize,
-    intermediateSize: c.intermediateSize,
-    numLayers: c.numLayers,
-    numHeads: c.numHeads,
-    numKvHeads: c.numKvHeads,
-    headDim: c.headDim,
-    vocabSize: c.vocabSize,
-    maxPositions: c.maxPositions,
-    tieWordEmbeddings: c.tieWordEmbeddings,
-    attentionBias: c.attentionBias,
-  };
-}
 
 export function summary(s: Session): ModelSummary {
   const c = s.model.config;
@@ -294,7 +279,7 @@ export function summary(s: Session): ModelSummary {
     vocab: c.vocabSize,
     context: c.maxPositions,
     templates: s.tokenizer.chatTemplate ? ['plain', 'alpaca', 'chatml', 'model'] : ['plain', 'alpaca', 'chatml'],
-    shape: shapeOf(c),
+    shape: modelShape(c),
     weightBytes: resident.bytes,
     weightFormat: resident.format,
     frozenBits: s.frozenBits,

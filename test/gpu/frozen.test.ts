@@ -8,19 +8,15 @@
  * Both kernel flavours.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
 import { initGpu } from '../../src/engine/gpu/device';
 import { loadHF } from '../../src/engine/io/hf';
 import { folderSource } from '../../src/engine/io/node_source';
 import { isPacked } from '../../src/engine/frozen';
-import { LoraLayout } from '../../src/engine/lora_layout';
 import { LlamaModel, type UploadOptions } from '../../src/engine/model';
-import { padBatch } from '../../src/engine/train/batches';
-import { fusedMicroGrads } from '../../src/engine/train/fused_grads';
 import { generate } from '../../src/engine/generate';
 import { setKernelFlavor, type KernelFlavor } from '../../kernels/program';
 import { writeTinyCheckpoint } from '../helpers/tiny_checkpoint';
-import type { TokenizedSample } from '../../src/engine/data/tokenize';
+import { fixedLoraGrads, promptLogits } from '../helpers/model_probes';
 
 beforeAll(async () => {
   await initGpu();
@@ -29,9 +25,7 @@ afterAll(() => setKernelFlavor(null));
 
 const ids = [1, 45, 300, 7, 99, 511, 260, 3, 128, 42, 17];
 
-async function logits(model: LlamaModel): Promise<Float32Array> {
-  return (await tf.tidy(() => model.forward(tf.tensor2d([ids], [1, ids.length], 'int32'))).data()) as Float32Array;
-}
+const logits = (model: LlamaModel) => promptLogits(model, ids);
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
@@ -39,22 +33,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return d;
 }
 
-async function grads(model: LlamaModel): Promise<Float32Array> {
-  const layout = new LoraLayout(model.config, 4);
-  const p = Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.37) * 0.1);
-  const params = tf.tensor1d(p);
-  model.adapter = { params, layout, scale: 2 };
-  const samples = [0, 1].map((k) => {
-    const s = Array.from({ length: 14 + k * 5 }, (_, t) => 3 + ((t * 29 + k) % 500));
-    return { ids: s, labels: s.map((v, t) => (t < 6 ? -100 : v)) } as TokenizedSample;
-  });
-  const g = tf.zeros([layout.size]);
-  tf.dispose(fusedMicroGrads(model, padBatch(samples, 64), g, false));
-  const out = (await g.data()) as Float32Array;
-  tf.dispose([g, params]);
-  model.adapter = null;
-  return out;
-}
+const grads = fixedLoraGrads;
 
 for (const flavor of ['simple', 'tiled'] as KernelFlavor[])
   describe(`16-bit frozen weights equal the f32 path (${flavor})`, () => {

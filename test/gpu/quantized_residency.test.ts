@@ -14,21 +14,17 @@
  * (io/quantize.ts) runs as the f32 upload of the values its blocks hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
 import { initGpu } from '../../src/engine/gpu/device';
 import { loadHF } from '../../src/engine/io/hf';
 import { folderSource } from '../../src/engine/io/node_source';
-import { dequantize } from '../../src/engine/io/ggml_quants';
+import { dequantizeRows } from '../../src/engine/io/ggml_quants';
 import { blocksPerRow, isPacked, QUANT_BLOCK, type QuantFormat } from '../../src/engine/frozen';
 import type { HostTensor, WeightMap } from '../../src/engine/io/weights';
-import { LoraLayout } from '../../src/engine/lora_layout';
 import { LlamaModel, type UploadOptions } from '../../src/engine/model';
-import { padBatch } from '../../src/engine/train/batches';
-import { fusedMicroGrads } from '../../src/engine/train/fused_grads';
 import { generate } from '../../src/engine/generate';
 import { setKernelFlavor, type KernelFlavor } from '../../kernels/program';
 import { writeTinyCheckpoint } from '../helpers/tiny_checkpoint';
-import type { TokenizedSample } from '../../src/engine/data/tokenize';
+import { fixedLoraGrads, promptLogits } from '../helpers/model_probes';
 import type { ModelConfig } from '../../src/engine/config';
 import { quantizeRows } from '../../src/engine/io/quantize';
 import { sharedPath } from '../helpers/shared';
@@ -78,18 +74,6 @@ function randomBlocks(format: QuantFormat, rows: number, cols: number, seed: num
   return out;
 }
 
-/** The f32 values of (rows, cols) held in `blocks` (each row's padding dropped), as ggml dequantizes them. */
-function dequantRows(format: QuantFormat, blocks: Uint8Array, rows: number, cols: number): Float32Array {
-  const [per, size] = QUANT_BLOCK[format];
-  const bpr = blocksPerRow(format, cols);
-  const row = new Float32Array(bpr * per);
-  const out = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    dequantize(format, blocks.subarray(i * bpr * size, (i + 1) * bpr * size), bpr * per, row);
-    out.set(row.subarray(0, cols), i * cols);
-  }
-  return out;
-}
 
 /** Every matrix of `w` as random `format` blocks: the block-carrying host weights and the f32 weights of the same values. */
 function asBlocks(w: WeightMap, format: QuantFormat, seed: number): { blocks: WeightMap; f32: WeightMap } {
@@ -104,16 +88,14 @@ function asBlocks(w: WeightMap, format: QuantFormat, seed: number): { blocks: We
     }
     const [rows, cols] = t.shape;
     const b = randomBlocks(format, rows, cols, seed * 1000 + k++);
-    const data = dequantRows(format, b, rows, cols);
+    const data = dequantizeRows(format, b, rows, cols);
     blocks.set(name, { shape: t.shape, data, gguf: { type: format, blocks: b } } as HostTensor);
     f32.set(name, { shape: t.shape, data });
   }
   return { blocks, f32 };
 }
 
-async function logits(model: LlamaModel): Promise<Float32Array> {
-  return (await tf.tidy(() => model.forward(tf.tensor2d([ids], [1, ids.length], 'int32'))).data()) as Float32Array;
-}
+const logits = (model: LlamaModel) => promptLogits(model, ids);
 
 /** max |a − b| over max |b|. */
 function relDiff(a: Float32Array, b: Float32Array): number {
@@ -123,22 +105,7 @@ function relDiff(a: Float32Array, b: Float32Array): number {
   return d / m;
 }
 
-async function grads(model: LlamaModel): Promise<Float32Array> {
-  const layout = new LoraLayout(model.config, 4);
-  const p = Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.37) * 0.1);
-  const params = tf.tensor1d(p);
-  model.adapter = { params, layout, scale: 2 };
-  const samples = [0, 1].map((k) => {
-    const s = Array.from({ length: 14 + k * 5 }, (_, t) => 3 + ((t * 29 + k) % 500));
-    return { ids: s, labels: s.map((v, t) => (t < 6 ? -100 : v)) } as TokenizedSample;
-  });
-  const g = tf.zeros([layout.size]);
-  tf.dispose(fusedMicroGrads(model, padBatch(samples, 64), g, false));
-  const out = (await g.data()) as Float32Array;
-  tf.dispose([g, params]);
-  model.adapter = null;
-  return out;
-}
+const grads = fixedLoraGrads;
 
 const gen = async (m: LlamaModel) => (await generate(m, ids.slice(0, 4), { maxNewTokens: 8, stopIds: [] })).ids;
 
@@ -194,7 +161,7 @@ describe('stories260K quantized on load (frozenBits 8 and 4)', () => {
       const f32: WeightMap = new Map();
       for (const [name, t] of loaded.weights) {
         if (t.shape.length !== 2) f32.set(name, t);
-        else f32.set(name, { shape: t.shape, data: dequantRows(format, quantizeRows(t.data, t.shape[0], t.shape[1], format), t.shape[0], t.shape[1]) });
+        else f32.set(name, { shape: t.shape, data: dequantizeRows(format, quantizeRows(t.data, t.shape[0], t.shape[1], format), t.shape[0], t.shape[1]) });
       }
       const q = await compare(`simple ${format} on load`, loaded.config, { blocks: loaded.weights, f32 }, { frozenBits: bits });
       const again = LlamaModel.fromLoaded(loaded, { frozenBits: bits });

@@ -221,3 +221,20 @@ export function dequantize(type: GgmlTypeName, src: Uint8Array, count: number, o
       return;
   }
 }
+
+/**
+ * A (rows, cols) matrix from rows of whole blocks, each row's zero padding
+ * past `cols` dropped: the values a matrix quantized with its rows padded to
+ * whole blocks (quantize.ts, frozen.ts) holds.
+ */
+export function dequantizeRows(type: GgmlTypeName, blocks: Uint8Array, rows: number, cols: number): Float32Array {
+  const [per, size] = BLOCK[type];
+  const bpr = Math.ceil(cols / per);
+  const row = new Float32Array(bpr * per);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    dequantize(type, blocks.subarray(i * bpr * size, (i + 1) * bpr * size), bpr * per, row);
+    out.set(row.subarray(0, cols), i * cols);
+  }
+  return out;
+}

@@ -9,7 +9,7 @@
  */
 import { configFromHF } from '../../engine/config';
 import { headerLength, parseHeader } from '../../engine/io/safetensors';
-import { bitsWeightBytes, type ModelShape } from '../../engine/memory_model';
+import { bitsWeightBytes, modelShape, type ModelShape } from '../../engine/memory_model';
 import { frozenSizes, type MatrixType } from '../../worker/frozen_sizes';
 import type { FrozenSizes, ModelFiles } from '../../worker/protocol';
 import type { CatalogueEntry } from './hub';
@@ -24,18 +24,6 @@ export function entrySizes(e: CatalogueEntry): FrozenSizes {
   return { stored: { bytes: e.dtype === 'F32' ? 4 : 2, format: e.dtype.toLowerCase() }, 16: bitsWeightBytes(16), 8: bitsWeightBytes(8), 4: bitsWeightBytes(4) };
 }
 
-const shapeOf = (c: ModelShape): ModelShape => ({
-  hiddenSize: c.hiddenSize,
-  intermediateSize: c.intermediateSize,
-  numLayers: c.numLayers,
-  numHeads: c.numHeads,
-  numKvHeads: c.numKvHeads,
-  headDim: c.headDim,
-  vocabSize: c.vocabSize,
-  maxPositions: c.maxPositions,
-  tieWordEmbeddings: c.tieWordEmbeddings,
-  attentionBias: c.attentionBias,
-});
 
 /** The matrices of a Llama-family model of this shape, all of one type (a llama2c checkpoint: F32). */
 function shapeMatrices(c: ModelShape, type: string): MatrixType[] {
@@ -63,7 +51,7 @@ export function filesBasis(files: ModelFiles): ModelBasis | null {
     const byName = (n: string) => files.files.find((f) => f.name.split('/').pop() === n);
     const cfg = byName('config.json');
     if (!cfg) return null;
-    const shape = shapeOf(configFromHF(JSON.parse(new TextDecoder().decode(cfg.bytes))));
+    const shape = modelShape(configFromHF(JSON.parse(new TextDecoder().decode(cfg.bytes))));
     const ms: MatrixType[] = [];
     for (const f of files.files.filter((x) => x.name.endsWith('.safetensors'))) {
       const n = headerLength(f.bytes.subarray(0, 8), f.name);
