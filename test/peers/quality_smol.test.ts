@@ -7,9 +7,11 @@
  * and asserts the structure: every row scored 1–5 or unscored with a reason,
  * the counts adding up, a batched reading equal to a row read alone, and a
  * second pass from the cache costing 0 judge reads and 0 GPU dispatches.
- * Slow on SwiftShader: one SmolLM2 forward over a ~150-token rubric prompt
- * took 140 s at load average 10–15 (2026-12-07), so 20 rows take tens of
- * minutes there; on a real GPU, seconds.
+ * The judge's matrices are held at f32 (halves: false): the exact values of
+ * the file's Q4_1/Q8_0 blocks, whose logits equal the blocks-resident path's
+ * (gguf_transformers.test.ts), at a third of the SwiftShader time: decoding
+ * the blocks inside the simple matmul's inner loop cost 48 s a row against
+ * 17 s at 16 bits, idle machine, 2026-12-07 (scratch timing, one row alone).
  */
 import fs from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
@@ -22,7 +24,7 @@ import { TextTokenizer } from '../../src/engine/tokenizer';
 import { smolGguf } from '../helpers/python';
 import { sharedPath } from '../helpers/shared';
 
-// LIMA_QUALITY_ROWS: fewer rows for a quick check of the test itself (a row costs ~2.5 min of SwiftShader under load)
+// LIMA_QUALITY_ROWS: fewer rows for a quick check of the test itself (a row costs ~20 s of idle SwiftShader)
 const N = Number(process.env.LIMA_QUALITY_ROWS ?? 20);
 let judge: QualityJudge;
 let rows: CurateRow[];
@@ -31,7 +33,7 @@ let reads = 0;
 beforeAll(async () => {
   await initGpu();
   const loaded = await loadModelPath(smolGguf());
-  const model = LlamaModel.fromLoaded(loaded);
+  const model = LlamaModel.fromLoaded(loaded, { halves: false });
   const tok = new TextTokenizer(loaded.tokenizer);
   const inner = modelQualityJudge(model, tok, { id: 'SmolLM2-135M-Instruct.Q4_1.gguf' });
   judge = { id: inner.id, read: (p) => ((reads += p.length), inner.read(p)) };
