@@ -175,7 +175,12 @@ export interface SubsetInfo {
   of: number;
   mixed: number;
   description: string;
+  /** how its rows were chosen: the curation's filters or near-duplicate removal, its k-center pick, or the quality judge's scores (absent on subsets restored from runs saved before it was kept) */
+  kind?: SubsetKind;
 }
+
+/** How a training subset was chosen (the LIMIT walkthrough's filter step tells its runs apart by it). */
+export type SubsetKind = 'filtered' | 'diverse' | 'judge';
 
 /** Reply to quality-run (worker/quality.ts): each training row's judge score 1–5 (null: unscored, with the reason) and the judge's reply (its top next tokens after "Score:"). */
 export interface QualityView {
@@ -286,7 +291,7 @@ export interface RunRecord {
   modelName: string;
   datasetName: string;
   /** subset: how the curated subset it trained on was chosen (SubsetInfo.description); absent when it trained on every row */
-  dataset: { format: FormatId | null; train: number; validation: number; mixed: number; template: TemplateId; subset?: string };
+  dataset: { format: FormatId | null; train: number; validation: number; mixed: number; template: TemplateId; subset?: string; subsetKind?: SubsetKind };
   settings: TrainSettings;
   state: TrainState;
   step: number;

@@ -100,6 +100,7 @@ export function setScoreSubset(minScore: number): SubsetInfo {
     rows: samples.length,
     of: s.rows.length,
     mixed: rows.filter((i) => s.sourceOf[i] > 0).length,
+    kind: 'judge',
     description: `${samples.length} of ${s.rows.length} scoring ≥ ${minScore} by the judge ${s.judgeName}${unscored ? ` (${unscored} unscored left out)` : ''}`,
   };
   d.subset = { keys, samples, info };

@@ -10,7 +10,7 @@
  */
 import { locationKey, type FieldMap, type FormatId, type RowLocation, type TokenizedSample } from '../engine/data';
 import type { DropReason } from '../engine/curate';
-import type { DatasetReport, SubsetChoice, SubsetInfo } from './protocol';
+import type { DatasetReport, SubsetChoice, SubsetInfo, SubsetKind } from './protocol';
 
 /** The files a prepared dataset's rows came from, and which of its training samples were mixed in from the second. */
 export interface CurateSources {
@@ -92,7 +92,7 @@ export function describeSubset(c: Curation, choice: SubsetChoice, rows: number):
 /** The subset a choice makes: its size, of how many, how many were mixed in, and its name. `sourceOf[i]`: row i's file. */
 export function subsetInfo(c: Curation, choice: SubsetChoice, sourceOf: readonly number[]): SubsetInfo {
   const rows = subsetIndices(c, choice);
-  return { rows: rows.length, of: c.rows, mixed: rows.filter((i) => sourceOf[i] > 0).length, description: describeSubset(c, choice, rows.length) };
+  return { rows: rows.length, of: c.rows, mixed: rows.filter((i) => sourceOf[i] > 0).length, description: describeSubset(c, choice, rows.length), kind: c.picked ? 'diverse' : 'filtered' };
 }
 
 /**
@@ -126,10 +126,11 @@ export function carrySubset(
  * shows it) and a new run from here records it too. The full split was not
  * saved: to curate again, load the file.
  */
-export function restoredSubset(d: { train: TokenizedSample[]; subset?: TrainingSubset | null; report: DatasetReport }, record: { dataset: { subset?: string; mixed: number } }): void {
+export function restoredSubset(d: { train: TokenizedSample[]; subset?: TrainingSubset | null; report: DatasetReport }, record: { dataset: { subset?: string; subsetKind?: SubsetKind; mixed: number } }): void {
   const { subset: _saved, ...report } = d.report;
   const description = record.dataset.subset;
-  const info = description ? { rows: d.train.length, of: report.train, mixed: record.dataset.mixed, description } : null;
+  const kind = record.dataset.subsetKind;
+  const info: SubsetInfo | null = description ? { rows: d.train.length, of: report.train, mixed: record.dataset.mixed, description, ...(kind ? { kind } : {}) } : null;
   d.report = info ? { ...report, subset: info } : report;
   d.subset = info ? { keys: new Set(), samples: d.train, info } : null;
 }

@@ -98,7 +98,7 @@ export async function startTraining(settings: ResolvedTrainSettings): Promise<vo
     modelId: s.cacheId,
     modelName: s.name,
     datasetName: d.name,
-    dataset: { format: d.report.format, train: rows.length, validation: d.validation.length, mixed: d.subset?.info.mixed ?? d.report.mixed, template: d.template, ...(d.subset ? { subset: d.subset.info.description } : {}) },
+    dataset: { format: d.report.format, train: rows.length, validation: d.validation.length, mixed: d.subset?.info.mixed ?? d.report.mixed, template: d.template, ...(d.subset ? { subset: d.subset.info.description, ...(d.subset.info.kind ? { subsetKind: d.subset.info.kind } : {}) } : {}) },
     settings,
     state: 'running',
     step: 0,

@@ -44,7 +44,7 @@ describe('subset choice', () => {
 
   it('counts the mixed-in rows it keeps', () => {
     const sourceOf = [0, 0, 1, 0, 0, 0, 1, 0, 0, 1];
-    expect(subsetInfo(curation(null), { onePerGroup: true }, sourceOf)).toEqual({ rows: 5, of: 10, mixed: 3, description: describeSubset(curation(null), { onePerGroup: true }, 5) });
+    expect(subsetInfo(curation(null), { onePerGroup: true }, sourceOf)).toEqual({ rows: 5, of: 10, mixed: 3, description: describeSubset(curation(null), { onePerGroup: true }, 5), kind: 'filtered' });
   });
 });
 
@@ -85,8 +85,10 @@ describe('subset samples', () => {
 
   it("a restored run's report names the subset its record names, and only then", () => {
     const d = { train: [sample(1), sample(2)], report: { ...report(9), subset: { rows: 1, of: 9, mixed: 0, description: 'stale' } }, subset: null as Parameters<typeof restoredSubset>[0]['subset'] };
-    restoredSubset(d, { dataset: { subset: '2 diverse (k-center) of 9', mixed: 0 } });
+    restoredSubset(d, { dataset: { subset: '2 diverse (k-center) of 9', mixed: 0 } }); // saved before the kind was kept
     expect(d.report.subset).toEqual({ rows: 2, of: 9, mixed: 0, description: '2 diverse (k-center) of 9' });
+    restoredSubset(d, { dataset: { subset: '2 diverse (k-center) of 9', subsetKind: 'diverse', mixed: 0 } });
+    expect(d.report.subset).toEqual({ rows: 2, of: 9, mixed: 0, description: '2 diverse (k-center) of 9', kind: 'diverse' });
     expect(d.subset?.samples).toBe(d.train);
     restoredSubset(d, { dataset: { mixed: 0 } }); // a run saved before subsets existed, or trained on every row
     expect(d.report.subset).toBeUndefined();

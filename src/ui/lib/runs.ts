@@ -3,7 +3,7 @@
  * votes, and their CSV. Pure functions (no Svelte, no IndexedDB): the table,
  * the bar charts and the CSV download read the same rows.
  */
-import type { AdapterUse, EvalPoint, JudgeReport, RunRecord, Vote } from '../../worker/protocol';
+import type { AdapterUse, EvalPoint, JudgeReport, RunRecord, SubsetKind, Vote } from '../../worker/protocol';
 import { decidedWinRate } from '../../engine/eval/wilson';
 import type { StoredMcScore } from '../../worker/db';
 
@@ -14,6 +14,8 @@ export interface RunRow {
   dataset: string;
   /** how the curated subset it trained on was chosen (RunRecord.dataset.subset); absent: every training row */
   subset?: string;
+  /** how that subset was chosen (RunRecord.dataset.subsetKind), when the record says */
+  subsetKind?: SubsetKind;
   /** training rows (mixed-in ones included) */
   samples: number;
   steps: number;
@@ -76,6 +78,7 @@ export function runRows(records: RunRecord[], votes: Vote[], judged: JudgedAt[] 
         model: r.modelName,
         dataset: r.datasetName,
         subset: r.dataset.subset,
+        ...(r.dataset.subsetKind ? { subsetKind: r.dataset.subsetKind } : {}),
         samples: r.dataset.train,
         steps: r.step,
         totalSteps: r.totalSteps,
