@@ -12,7 +12,7 @@
  * not read before. (The page may back the cache with IndexedDB later: the
  * engine's ScoreCache is any Map-like store.)
  */
-import { modelQualityJudge, scoreRows, type CurateRow, type RowScore } from '../engine/curate';
+import { modelQualityJudge, rowsScoringAtLeast, scoreRows, type CurateRow, type RowScore } from '../engine/curate';
 import { rowLabel } from '../engine/data';
 import { sourcesOf, trainingRows } from './curate';
 import { requireJudge } from './judge';
@@ -90,7 +90,7 @@ export function setScoreSubset(minScore: number): SubsetInfo {
   if (!(Number.isInteger(minScore) && minScore >= 1 && minScore <= 5)) throw new Error(`The threshold must be a whole score from 1 to 5 (got ${minScore}).`);
   const d = requireDataset();
   const s = current(d);
-  const rows = s.scores.flatMap((x, i) => (x.score !== null && x.score >= minScore ? [i] : []));
+  const rows = rowsScoringAtLeast(s.scores, minScore);
   if (rows.length === 0) throw new Error(`No row scores ≥ ${minScore}: lower the threshold.`);
   const keys = new Set(rows.map((i) => rowKey(s.sourceOf[i], s.rows[i])));
   const samples = subsetSamples(d.train, sourcesOf(d).mixed, keys);

@@ -52,3 +52,15 @@ export async function compareBoth(page: Page, prompt: string): Promise<void> {
   await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 180_000 }).toBe(true);
   expect(await page.locator('#compare [role="alert"]').count()).toBe(0);
 }
+
+/** Compare in blind mode: picks run `a` and run `b` by label, runs both on `prompt` and waits until both answers are in, their sides still hidden ("Model A"). */
+export async function blindCompare(page: Page, a: string, b: string, prompt: string, maxNewTokens: number): Promise<void> {
+  await page.getByTestId('compare-a').selectOption({ label: a });
+  await page.getByTestId('compare-b').selectOption({ label: b });
+  await page.getByLabel('Blind mode').check();
+  await page.getByTestId('compare-prompt').fill(prompt);
+  await page.getByLabel('Max new tokens').fill(String(maxNewTokens));
+  await page.getByTestId('compare-run').click();
+  await expect.poll(() => page.locator('#compare h3', { hasText: 'Model A' }).count(), { timeout: 10_000 }).toBe(1);
+  await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+}

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, SCREENSHOTS, type Session } from './harness';
-import { HF_FILES, loadModelFiles } from './helpers';
+import { blindCompare, HF_FILES, loadModelFiles } from './helpers';
 
 const SETS = [
   { id: 'open', style: 'Stories (open-ended)', name: 'limit-open (200 stories)', format: 'instruction-response' },
@@ -106,14 +106,7 @@ describe('LIMIT walkthrough', () => {
     expect((await cells('all'))[2]).toMatch(/^\d+% of \d+$/);
     // preference paradigm: one blind vote, Run 1 vs Run 2, counted for both
     expect((await cells('all'))[3]).toBe('no votes');
-    await page.getByTestId('compare-a').selectOption({ label: 'Run 1' });
-    await page.getByTestId('compare-b').selectOption({ label: 'Run 2' });
-    await page.getByLabel('Blind mode').check();
-    await page.getByTestId('compare-prompt').fill('Write a story about a boy named Tom.');
-    await page.getByLabel('Max new tokens').fill('12');
-    await page.getByTestId('compare-run').click();
-    await expect.poll(() => page.locator('#compare h3', { hasText: 'Model A' }).count(), { timeout: 10_000 }).toBe(1);
-    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+    await blindCompare(page, 'Run 1', 'Run 2', 'Write a story about a boy named Tom.', 12);
     await page.getByRole('group', { name: 'Which answer is better?' }).getByRole('button', { name: 'A', exact: true }).click();
     await expect.poll(async () => [(await cells('all'))[3], (await cells('diverse'))[3]].sort()).toEqual(['0% (0 of 1)', '100% (1 of 1)']);
     expect((await cells('all'))[4]).toBe('not judged');

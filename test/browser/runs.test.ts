@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openReadyApp, ROOT, SCREENSHOTS, type Session } from './harness';
-import { setUpSmokeRun } from './helpers';
+import { blindCompare, setUpSmokeRun } from './helpers';
 
 const STEPS = 2;
 
@@ -131,14 +131,7 @@ describe('runs: kept, listed, renamed, compared, exported', () => {
 
   it('compares run 1 vs run 2 in blind mode and keeps the vote', async () => {
     const page = s.page;
-    await page.getByTestId('compare-a').selectOption({ label: 'Run 1' });
-    await page.getByTestId('compare-b').selectOption({ label: 'Hot LR 0.02' });
-    await page.getByLabel('Blind mode').check();
-    await page.getByTestId('compare-prompt').fill('Write a story about a boy named Tom.');
-    await page.getByLabel('Max new tokens').fill('12');
-    await page.getByTestId('compare-run').click();
-    await expect.poll(() => page.locator('#compare h3', { hasText: 'Model A' }).count(), { timeout: 10_000 }).toBe(1);
-    await expect.poll(() => page.getByTestId('compare-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+    await blindCompare(page, 'Run 1', 'Hot LR 0.02', 'Write a story about a boy named Tom.', 12);
     const a = (await page.getByTestId('output-a').textContent()) ?? '';
     const b = (await page.getByTestId('output-b').textContent()) ?? '';
     console.log('run 1:', a, '\nrun 2:', b);

@@ -27,6 +27,11 @@ export function currentQuality(): QualityView | null {
   return quality.view && dataset.file?.bytes === viewFile ? quality.view : null;
 }
 
+/** How many rows score ≥ minScore (what "Train on the rows scoring ≥ N" trains on). */
+export function keptRows(v: QualityView, minScore: number): number {
+  return v.rows.filter((r) => r.score !== null && r.score >= minScore).length;
+}
+
 /** Rows per score 1..5 and unscored. */
 export function histogram(v: QualityView): { counts: [number, number, number, number, number]; unscored: number } {
   const counts: [number, number, number, number, number] = [0, 0, 0, 0, 0];
